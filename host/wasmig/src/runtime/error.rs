@@ -1,0 +1,123 @@
+//! Typed errors of the runtime: loading a component, and calling one of its hooks.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Which export of a revision ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hook {
+    Up,
+    Down,
+    Verify,
+}
+
+impl Hook {
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::Up => "up",
+            Hook::Down => "down",
+            Hook::Verify => "verify",
+        }
+    }
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a component could not be loaded. `module` names what was loaded: a
+/// revision and its file, or a built-in plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{module} is not a WebAssembly file (it does not start with \\0asm): rebuild it from source")]
+    NotWasm { module: String },
+
+    #[error(
+        "{module} is a core WebAssembly module, not a component: link it with wasm-component-ld \
+         (Rust: target wasm32-unknown-unknown, see docs/GUESTS.md) or your language's componentize tool"
+    )]
+    CoreModule { module: String },
+
+    #[error("{module} is not a valid WebAssembly component: {reason}")]
+    Invalid { module: String, reason: String },
+
+    #[error(
+        "{module} imports `{import}`, which a revision may not use: a revision imports only \
+         wasmig:revision/db and wasmig:revision/context (no WASI, files, network or clock); \
+         remove the dependency that pulls it in"
+    )]
+    ForbiddenImport { module: String, import: String },
+
+    #[error(
+        "{module} was built for contract `{import}`, but this wasmig speaks wasmig:revision@{expected}: \
+         rebuild the revision against the SDK of this wasmig"
+    )]
+    ContractVersion { module: String, import: String, expected: &'static str },
+
+    #[error(
+        "{module} does not export the wasmig revision world (up, down, verify): {reason}; \
+         build it from the WIT world `revision` in sdk/wit/wasmig.wit"
+    )]
+    WrongWorld { module: String, reason: String },
+}
+
+/// Why a hook call failed. Every variant leaves the instance dead; the
+/// runtime stays usable and the caller rolls the step back.
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    #[error(
+        "revision {revision}: `{hook}` trapped: {trap}{}",
+        guest_message.as_deref().map(|message| format!(" (the revision said: {message})")).unwrap_or_default()
+    )]
+    Trap { revision: String, hook: Hook, trap: String, guest_message: Option<String> },
+
+    #[error(
+        "revision {revision}: `{hook}` ran out of its time budget of {limit:?} (guest code and SQL together); \
+         raise `timeout_ms` in the revision's [sandbox] table if it really needs longer"
+    )]
+    Timeout { revision: String, hook: Hook, limit: Duration },
+
+    #[error(
+        "revision {revision}: `{hook}` asked for {requested} bytes of memory, over its limit of {limit} bytes; \
+         raise `memory_mb` in the revision's [sandbox] table if it really needs more"
+    )]
+    MemoryLimit { revision: String, hook: Hook, requested: u64, limit: u64 },
+
+    #[error("revision {revision}: `{hook}` exceeded a sandbox limit: {reason}")]
+    ResourceLimit { revision: String, hook: Hook, reason: String },
+
+    #[error("revision {revision}: `{hook}` tried to control the transaction: {refusal}")]
+    TransactionControl { revision: String, hook: Hook, refusal: String },
+
+    #[error("revision {revision}: `{hook}` failed: {message}")]
+    Guest { revision: String, hook: Hook, message: String },
+
+    #[error("revision {revision}: `{hook}` could not start: {reason}")]
+    Instantiate { revision: String, hook: Hook, reason: String },
+
+    #[error("revision {revision}: the database refused to start `{hook}`: {reason}")]
+    Backend { revision: String, hook: Hook, reason: String },
+}
+
+impl HookError {
+    /// The revision whose hook failed.
+    pub fn revision(&self) -> &str {
+        match self {
+            HookError::Trap { revision, .. }
+            | HookError::Timeout { revision, .. }
+            | HookError::MemoryLimit { revision, .. }
+            | HookError::ResourceLimit { revision, .. }
+            | HookError::TransactionControl { revision, .. }
+            | HookError::Guest { revision, .. }
+            | HookError::Instantiate { revision, .. }
+            | HookError::Backend { revision, .. } => revision,
+        }
+    }
+}
+
+/// The engine could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the WebAssembly engine: {0}")]
+pub struct EngineError(pub(crate) String);

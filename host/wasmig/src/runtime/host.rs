@@ -1,0 +1,238 @@
+//! The store data of one hook call: the imports a revision may call, checked before they reach the backend.
+
+use std::path::{Component as PathComponent, Path, PathBuf};
+
+use wasmtime::Result as WasmResult;
+
+use super::bindings::{self, context, db, types, DbError, LogLevel, SqlDialect, Value};
+use super::limits::Limiter;
+use crate::backend::Backend;
+use crate::sql::{self, Dialect};
+
+/// Assets are read whole into host memory; this bounds what a guest can ask for.
+pub(crate) const MAX_ASSET_BYTES: u64 = 64 * 1024 * 1024;
+/// Log lines kept per hook, and the bytes kept of each: a guest cannot flood the host.
+const MAX_LOG_LINES: usize = 1_000;
+const MAX_LOG_LINE_BYTES: usize = 4_096;
+
+/// One line a revision logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestLog {
+    pub level: tracing::Level,
+    pub message: String,
+}
+
+pub(crate) struct HostState {
+    pub(crate) db: Box<dyn Backend>,
+    pub(crate) dialect: Dialect,
+    pub(crate) revision_id: String,
+    pub(crate) tenant: Option<String>,
+    pub(crate) assets_dir: Option<PathBuf>,
+    pub(crate) limiter: Limiter,
+    pub(crate) logs: Vec<GuestLog>,
+    /// The first statement the transaction guard refused; it fails the hook
+    /// even when the guest swallows the error.
+    pub(crate) refused: Option<String>,
+    /// The last error-level line, usually the SDK's panic message: a trap
+    /// alone says only "unreachable".
+    pub(crate) last_error_log: Option<String>,
+}
+
+impl HostState {
+    fn refuse(&mut self, refusal: String) -> DbError {
+        let message = refusal.clone();
+        self.refused.get_or_insert(refusal);
+        DbError { code: Some(sql::DbError::HOST_CODE.to_owned()), message }
+    }
+}
+
+fn to_host_value(value: Value) -> sql::Value {
+    match value {
+        Value::Null => sql::Value::Null,
+        Value::Integer(number) => sql::Value::Integer(number),
+        Value::Real(number) => sql::Value::Real(number),
+        Value::Text(text) => sql::Value::Text(text),
+        Value::Blob(bytes) => sql::Value::Blob(bytes),
+    }
+}
+
+fn to_guest_value(value: sql::Value) -> Value {
+    match value {
+        sql::Value::Null => Value::Null,
+        sql::Value::Integer(number) => Value::Integer(number),
+        sql::Value::Real(number) => Value::Real(number),
+        sql::Value::Text(text) => Value::Text(text),
+        sql::Value::Blob(bytes) => Value::Blob(bytes),
+    }
+}
+
+fn to_guest_error(error: sql::DbError) -> DbError {
+    DbError { code: error.code, message: error.message }
+}
+
+fn host_values(params: Vec<Value>) -> Vec<sql::Value> {
+    params.into_iter().map(to_host_value).collect()
+}
+
+impl types::Host for HostState {}
+
+impl db::Host for HostState {
+    fn execute(&mut self, sql: String, params: Vec<Value>) -> WasmResult<Result<u64, DbError>> {
+        if let Err(refusal) = crate::wasmig_sqlguard::check_statement(&sql, self.dialect.guard_dialect()) {
+            return Ok(Err(self.refuse(refusal.to_string())));
+        }
+        Ok(self.db.execute(&sql, &host_values(params)).map_err(to_guest_error))
+    }
+
+    fn query(&mut self, sql: String, params: Vec<Value>) -> WasmResult<Result<bindings::types::Rows, DbError>> {
+        if let Err(refusal) = crate::wasmig_sqlguard::check_statement(&sql, self.dialect.guard_dialect()) {
+            return Ok(Err(self.refuse(refusal.to_string())));
+        }
+        Ok(self
+            .db
+            .query(&sql, &host_values(params))
+            .map(|rows| bindings::types::Rows {
+                columns: rows.columns,
+                values: rows.values.into_iter().map(|row| row.into_iter().map(to_guest_value).collect()).collect(),
+            })
+            .map_err(to_guest_error))
+    }
+
+    fn execute_script(&mut self, sql: String) -> WasmResult<Result<(), DbError>> {
+        if let Err(refusal) = crate::wasmig_sqlguard::check_script(&sql, self.dialect.guard_dialect()) {
+            return Ok(Err(self.refuse(refusal.to_string())));
+        }
+        Ok(self.db.execute_script(&sql).map_err(to_guest_error))
+    }
+
+    fn dialect(&mut self) -> WasmResult<SqlDialect> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => SqlDialect::Sqlite,
+            Dialect::Postgres => SqlDialect::Postgres,
+        })
+    }
+}
+
+impl context::Host for HostState {
+    fn revision_id(&mut self) -> WasmResult<String> {
+        Ok(self.revision_id.clone())
+    }
+
+    fn tenant(&mut self) -> WasmResult<Option<String>> {
+        Ok(self.tenant.clone())
+    }
+
+    fn asset(&mut self, name: String) -> WasmResult<Option<Vec<u8>>> {
+        let Some(dir) = &self.assets_dir else {
+            return Ok(None);
+        };
+        let Some(path) = asset_path(dir, &name)? else {
+            return Ok(None);
+        };
+        let size = std::fs::metadata(&path).map(|meta| meta.len()).unwrap_or(0);
+        if size > MAX_ASSET_BYTES {
+            wasmtime::bail!("asset `{name}` is {size} bytes, over the limit of {MAX_ASSET_BYTES} bytes");
+        }
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => wasmtime::bail!("cannot read asset `{name}` ({}): {error}", path.display()),
+        }
+    }
+
+    fn log(&mut self, level: LogLevel, message: String) -> WasmResult<()> {
+        let level = match level {
+            LogLevel::Trace => tracing::Level::TRACE,
+            LogLevel::Debug => tracing::Level::DEBUG,
+            LogLevel::Info => tracing::Level::INFO,
+            LogLevel::Warn => tracing::Level::WARN,
+            LogLevel::Error => tracing::Level::ERROR,
+        };
+        let message = truncate(message, MAX_LOG_LINE_BYTES);
+        let revision = self.revision_id.as_str();
+        match level {
+            tracing::Level::ERROR => tracing::error!(revision, "{message}"),
+            tracing::Level::WARN => tracing::warn!(revision, "{message}"),
+            tracing::Level::INFO => tracing::info!(revision, "{message}"),
+            tracing::Level::DEBUG => tracing::debug!(revision, "{message}"),
+            tracing::Level::TRACE => tracing::trace!(revision, "{message}"),
+        }
+        if level == tracing::Level::ERROR {
+            self.last_error_log = Some(message.clone());
+        }
+        if self.logs.len() < MAX_LOG_LINES {
+            self.logs.push(GuestLog { level, message });
+        }
+        Ok(())
+    }
+}
+
+fn truncate(mut message: String, max: usize) -> String {
+    if message.len() > max {
+        let mut cut = max;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push_str(" [truncated]");
+    }
+    message
+}
+
+/// Resolves an asset name inside the revision's directory: a relative path
+/// without `..`, whose real location (links followed) stays inside it.
+/// A name that tries to leave is a trap, not a quiet `none`.
+fn asset_path(dir: &Path, name: &str) -> WasmResult<Option<PathBuf>> {
+    let relative = Path::new(name);
+    let escapes = name.is_empty()
+        || relative.components().any(|part| !matches!(part, PathComponent::Normal(_)));
+    if escapes {
+        wasmtime::bail!("asset name `{name}` must be a relative path inside the revision's directory");
+    }
+    let candidate = dir.join(relative);
+    let real = match candidate.canonicalize() {
+        Ok(real) => real,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => wasmtime::bail!("cannot resolve asset `{name}`: {error}"),
+    };
+    let root = dir
+        .canonicalize()
+        .map_err(|error| wasmtime::format_err!("cannot resolve the revision directory {}: {error}", dir.display()))?;
+    if !real.starts_with(&root) {
+        wasmtime::bail!("asset `{name}` leads outside the revision's directory (to {})", real.display());
+    }
+    if !real.is_file() {
+        return Ok(None);
+    }
+    Ok(Some(real))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_names_cannot_leave_the_revision_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let revision = root.path().join("rev");
+        std::fs::create_dir(&revision).unwrap();
+        std::fs::write(revision.join("up.sql"), "select 1").unwrap();
+        std::fs::write(root.path().join("secret"), "x").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(root.path().join("secret"), revision.join("link")).unwrap();
+
+        assert!(asset_path(&revision, "up.sql").unwrap().is_some());
+        assert!(asset_path(&revision, "missing.sql").unwrap().is_none());
+        for name in ["../secret", "/etc/passwd", "", "./up.sql", "a/../../secret"] {
+            assert!(asset_path(&revision, name).is_err(), "{name} should be refused");
+        }
+        #[cfg(unix)]
+        assert!(asset_path(&revision, "link").is_err(), "a link out of the directory is refused");
+    }
+
+    #[test]
+    fn long_log_lines_are_cut_on_a_char_boundary() {
+        let cut = truncate("é".repeat(10), 5);
+        assert_eq!(cut, "éé [truncated]");
+    }
+}

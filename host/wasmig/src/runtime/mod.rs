@@ -1,0 +1,462 @@
+//! The sandboxed wasmtime runtime: one engine, compiled and cached components, and hook calls in fresh stores.
+//!
+//! Decisions (see docs/RUNTIME.md): the host calls guests synchronously (one
+//! OS thread per concurrent migration; no async executor inside hook calls);
+//! CPU time is bounded by epoch interruption against a wall-clock deadline
+//! that also bounds SQL through the backend; every hook call gets a fresh
+//! store, so a trap never leaves a half-dead instance behind.
+
+mod bindings;
+mod cache;
+mod error;
+mod host;
+mod limits;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{types::ComponentItem, Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store, Trap};
+
+pub use cache::{default_dir as default_cache_dir, module_hash, CacheMiss, DiskCache, ModuleHash};
+pub use error::{EngineError, Hook, HookError, LoadError};
+pub use host::GuestLog;
+pub use limits::SandboxLimits;
+
+use crate::backend::{Backend, Lent};
+use bindings::{Revision, RevisionPre};
+use host::HostState;
+use limits::{LimitHit, Limiter};
+
+/// How often the epoch advances; a runaway guest stops within about one tick
+/// of its deadline.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The built-in plugins, shipped inside the host binary. CI checks that
+/// these bytes are what `plugins/*` builds to (see docs/BUILDING.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    /// Runs the revision's `up.sql`, `down.sql` and `verify.sql`.
+    Sql,
+    /// A merge revision: `up` does nothing, `down` refuses.
+    Merge,
+}
+
+impl Builtin {
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            Builtin::Sql => include_bytes!("../../../../plugins/sql/revision.wasm"),
+            Builtin::Merge => include_bytes!("../../../../plugins/merge/revision.wasm"),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::Sql => "the built-in sql plugin",
+            Builtin::Merge => "the built-in merge plugin",
+        }
+    }
+}
+
+/// How a [`Runtime`] is set up.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeConfig {
+    /// Where compiled components are cached; `None` compiles in memory only.
+    /// Must be a directory the runner controls (see [`default_cache_dir`]).
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// What the runtime did, for reports and for tests that count compilations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// Components compiled by Cranelift.
+    pub compiled: usize,
+    /// Components loaded from the disk cache.
+    pub loaded_from_disk: usize,
+    /// Disk cache files refused (corrupt, foreign, stale) and compiled again.
+    pub cache_rejected: usize,
+}
+
+/// A component ready to run: compiled, checked against the contract, and
+/// pre-instantiated. Cheap to share between steps and tenants.
+pub struct Module {
+    name: String,
+    hash: ModuleHash,
+    pre: RevisionPre<HostState>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module").field("name", &self.name).field("hash", &hex::encode(self.hash)).finish()
+    }
+}
+
+impl Module {
+    pub fn hash(&self) -> &ModuleHash {
+        &self.hash
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Who a hook runs for and what it may reach.
+#[derive(Debug, Clone)]
+pub struct HookContext {
+    pub revision_id: String,
+    pub tenant: Option<String>,
+    /// The revision's directory, the only place `asset` reads from.
+    pub assets_dir: Option<PathBuf>,
+    pub limits: SandboxLimits,
+}
+
+/// What a successful hook call returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookOutcome<T> {
+    pub value: T,
+    pub logs: Vec<GuestLog>,
+    pub duration: Duration,
+}
+
+/// The verdict of a `verify` hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Present,
+    Absent,
+    Unknown,
+}
+
+/// One engine, its linker, the compiled modules and the epoch ticker.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    disk: Option<DiskCache>,
+    modules: Mutex<HashMap<ModuleHash, Arc<Module>>>,
+    compiled: AtomicUsize,
+    loaded_from_disk: AtomicUsize,
+    cache_rejected: AtomicUsize,
+    ticker: EpochTicker,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("disk", &self.disk).field("stats", &self.stats()).finish()
+    }
+}
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig) -> Result<Self, EngineError> {
+        let mut wasm = Config::new();
+        wasm.wasm_component_model(true);
+        wasm.epoch_interruption(true);
+        let engine = Engine::new(&wasm).map_err(|error| EngineError(error.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        Revision::add_to_linker::<_, HasSelf<_>>(&mut linker, |state: &mut HostState| state)
+            .map_err(|error| EngineError(error.to_string()))?;
+        let disk = config.cache_dir.map(|dir| DiskCache::new(dir, &engine));
+        let ticker = EpochTicker::start(&engine);
+        Ok(Runtime {
+            engine,
+            linker,
+            disk,
+            modules: Mutex::new(HashMap::new()),
+            compiled: AtomicUsize::new(0),
+            loaded_from_disk: AtomicUsize::new(0),
+            cache_rejected: AtomicUsize::new(0),
+            ticker,
+        })
+    }
+
+    pub fn stats(&self) -> RuntimeStats {
+        RuntimeStats {
+            compiled: self.compiled.load(Ordering::Relaxed),
+            loaded_from_disk: self.loaded_from_disk.load(Ordering::Relaxed),
+            cache_rejected: self.cache_rejected.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn disk_cache(&self) -> Option<&DiskCache> {
+        self.disk.as_ref()
+    }
+
+    /// A built-in plugin, compiled once per process (and cached on disk).
+    pub fn builtin(&self, builtin: Builtin) -> Result<Arc<Module>, LoadError> {
+        self.load(builtin.bytes(), builtin.name())
+    }
+
+    /// Loads a component: from memory if this runtime has it, else from the
+    /// disk cache, else by compiling it; then checks it against the contract.
+    /// `name` says what is loaded, for errors ("revision 0a1b… (path)").
+    pub fn load(&self, bytes: &[u8], name: &str) -> Result<Arc<Module>, LoadError> {
+        let hash = module_hash(bytes);
+        if let Some(module) = self.modules.lock().expect("module map poisoned").get(&hash) {
+            return Ok(Arc::clone(module));
+        }
+        check_header(bytes, name)?;
+        let component = self.component(bytes, &hash, name)?;
+        check_imports(&component, &self.engine, name)?;
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|error| LoadError::Invalid {
+            module: name.to_owned(),
+            reason: error.to_string(),
+        })?;
+        let pre = RevisionPre::new(instance_pre)
+            .map_err(|error| LoadError::WrongWorld { module: name.to_owned(), reason: error.to_string() })?;
+        let module = Arc::new(Module { name: name.to_owned(), hash, pre });
+        let mut modules = self.modules.lock().expect("module map poisoned");
+        Ok(Arc::clone(modules.entry(hash).or_insert(module)))
+    }
+
+    fn component(&self, bytes: &[u8], hash: &ModuleHash, name: &str) -> Result<Component, LoadError> {
+        if let Some(disk) = &self.disk {
+            match disk.read(hash) {
+                Ok(compiled) => match deserialize(&self.engine, &compiled) {
+                    Ok(component) => {
+                        self.loaded_from_disk.fetch_add(1, Ordering::Relaxed);
+                        return Ok(component);
+                    }
+                    Err(error) => {
+                        self.cache_rejected.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(module = name, "cached component refused by wasmtime, compiling again: {error}");
+                    }
+                },
+                Err(CacheMiss::Absent) => {}
+                Err(miss) => {
+                    self.cache_rejected.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(module = name, "{miss}; compiling again");
+                }
+            }
+        }
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|error| LoadError::Invalid { module: name.to_owned(), reason: format!("{error:#}") })?;
+        self.compiled.fetch_add(1, Ordering::Relaxed);
+        if let Some(disk) = &self.disk {
+            let written = component.serialize().map_err(std::io::Error::other).and_then(|compiled| disk.write(hash, &compiled));
+            if let Err(error) = written {
+                // A cache that cannot be written costs time on the next run, nothing else.
+                tracing::warn!(module = name, dir = %disk.dir().display(), "cannot cache the compiled component: {error}");
+            }
+        }
+        Ok(component)
+    }
+
+    /// Runs `up`.
+    pub fn up(&self, module: &Module, context: &HookContext, db: &mut Box<dyn Backend>) -> Result<HookOutcome<()>, HookError> {
+        self.call(module, Hook::Up, context, db, |revision, store| revision.call_up(store))
+    }
+
+    /// Runs `down`.
+    pub fn down(&self, module: &Module, context: &HookContext, db: &mut Box<dyn Backend>) -> Result<HookOutcome<()>, HookError> {
+        self.call(module, Hook::Down, context, db, |revision, store| revision.call_down(store))
+    }
+
+    /// Runs `verify`.
+    pub fn verify(
+        &self,
+        module: &Module,
+        context: &HookContext,
+        db: &mut Box<dyn Backend>,
+    ) -> Result<HookOutcome<Verdict>, HookError> {
+        self.call(module, Hook::Verify, context, db, |revision, store| {
+            revision.call_verify(store).map(|result| {
+                result.map(|verdict| match verdict {
+                    bindings::Verdict::Present => Verdict::Present,
+                    bindings::Verdict::Absent => Verdict::Absent,
+                    bindings::Verdict::Unknown => Verdict::Unknown,
+                })
+            })
+        })
+    }
+
+    /// One hook call in a fresh store. The backend is lent to the store for
+    /// the call and always handed back, whatever the outcome.
+    fn call<T>(
+        &self,
+        module: &Module,
+        hook: Hook,
+        context: &HookContext,
+        db: &mut Box<dyn Backend>,
+        invoke: impl FnOnce(&Revision, &mut Store<HostState>) -> wasmtime::Result<Result<T, String>>,
+    ) -> Result<HookOutcome<T>, HookError> {
+        let started = Instant::now();
+        let deadline = started + context.limits.timeout;
+        let revision = context.revision_id.clone();
+        let backend = std::mem::replace(db, Box::new(Lent));
+        let dialect = backend.dialect();
+        let mut store = Store::new(
+            &self.engine,
+            HostState {
+                db: backend,
+                dialect,
+                revision_id: context.revision_id.clone(),
+                tenant: context.tenant.clone(),
+                assets_dir: context.assets_dir.clone(),
+                limiter: Limiter::new(context.limits),
+                logs: Vec::new(),
+                refused: None,
+                last_error_log: None,
+            },
+        );
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(self.ticker.ticks_for(context.limits.timeout));
+        store.epoch_deadline_trap();
+
+        let result = match store.data_mut().db.begin_hook(deadline) {
+            Err(error) => Err(HookError::Backend { revision: revision.clone(), hook, reason: error.to_string() }),
+            Ok(()) => match module.pre.instantiate(&mut store) {
+                Err(error) => Err(self.classify(error, &store, &revision, hook, &context.limits, true)),
+                Ok(instance) => match invoke(&instance, &mut store) {
+                    Err(error) => Err(self.classify(error, &store, &revision, hook, &context.limits, false)),
+                    Ok(outcome) => Ok(outcome),
+                },
+            },
+        };
+        let mut state = store.into_data();
+        state.db.end_hook();
+        *db = state.db;
+
+        // The backend stops a statement at the deadline and the guest sees
+        // that as a database error; the cause is the budget all the same.
+        let out_of_time = Instant::now() >= deadline;
+        let value = match result {
+            Err(HookError::Trap { .. } | HookError::Guest { .. }) | Ok(Err(_)) if out_of_time => {
+                return Err(HookError::Timeout { revision, hook, limit: context.limits.timeout });
+            }
+            Err(error) => return Err(error),
+            Ok(_) if state.refused.is_some() => {
+                let refusal = state.refused.unwrap_or_default();
+                return Err(HookError::TransactionControl { revision, hook, refusal });
+            }
+            Ok(Ok(value)) => value,
+            Ok(Err(message)) => return Err(HookError::Guest { revision, hook, message }),
+        };
+        Ok(HookOutcome { value, logs: state.logs, duration: started.elapsed() })
+    }
+
+    fn classify(
+        &self,
+        error: wasmtime::Error,
+        store: &Store<HostState>,
+        revision: &str,
+        hook: Hook,
+        limits: &SandboxLimits,
+        instantiating: bool,
+    ) -> HookError {
+        let revision = revision.to_owned();
+        let state = store.data();
+        match state.limiter.hit {
+            Some(LimitHit::Memory { requested }) => {
+                return HookError::MemoryLimit { revision, hook, requested, limit: limits.memory_bytes };
+            }
+            Some(LimitHit::TableElements { requested }) => {
+                return HookError::ResourceLimit {
+                    revision,
+                    hook,
+                    reason: format!("a table asked for {requested} elements, over the limit of {}", limits.max_table_elements),
+                };
+            }
+            None => {}
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => HookError::Timeout { revision, hook, limit: limits.timeout },
+            Some(trap) => HookError::Trap {
+                revision,
+                hook,
+                trap: trap.to_string(),
+                guest_message: state.last_error_log.clone(),
+            },
+            None if instantiating => HookError::Instantiate { revision, hook, reason: format!("{error:#}") },
+            // A host import that trapped on purpose (a refused asset path):
+            // its own message says what happened.
+            None => HookError::Trap { revision, hook, trap: format!("{error:#}"), guest_message: state.last_error_log.clone() },
+        }
+    }
+}
+
+/// Loads a serialized component that this runtime's own cache verified.
+#[allow(unsafe_code)]
+fn deserialize(engine: &Engine, compiled: &[u8]) -> wasmtime::Result<Component> {
+    // SAFETY: `compiled` comes from the runner's own cache directory, was
+    // written by `Component::serialize` of an engine with the same key, and
+    // its SHA-256 was checked against the digest stored with it (cache.rs).
+    // wasmtime itself rejects files of another version or configuration.
+    unsafe { Component::deserialize(engine, compiled) }
+}
+
+fn check_header(bytes: &[u8], name: &str) -> Result<(), LoadError> {
+    if !bytes.starts_with(b"\0asm") {
+        return Err(LoadError::NotWasm { module: name.to_owned() });
+    }
+    // The header's version and layer: a core module says 1.0, a component 0xd.1.
+    if bytes.get(4..8) == Some(&[1, 0, 0, 0]) {
+        return Err(LoadError::CoreModule { module: name.to_owned() });
+    }
+    Ok(())
+}
+
+/// A revision imports the contract's interfaces and nothing else. Checked
+/// before instantiation so that the error names the import, not a linker detail.
+fn check_imports(component: &Component, engine: &Engine, name: &str) -> Result<(), LoadError> {
+    let package_prefix = format!("{}/", bindings::CONTRACT_PACKAGE);
+    for (import, item) in component.component_type().imports(engine) {
+        let Some(rest) = import.strip_prefix(&package_prefix) else {
+            return Err(LoadError::ForbiddenImport { module: name.to_owned(), import: import.to_owned() });
+        };
+        let version = rest.split_once('@').map(|(_, version)| version);
+        if version != Some(bindings::CONTRACT_VERSION) {
+            return Err(LoadError::ContractVersion {
+                module: name.to_owned(),
+                import: import.to_owned(),
+                expected: bindings::CONTRACT_VERSION,
+            });
+        }
+        if !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
+            return Err(LoadError::ForbiddenImport { module: name.to_owned(), import: import.to_owned() });
+        }
+    }
+    Ok(())
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] on a background thread,
+/// for as long as the runtime lives.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: &Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = engine.weak();
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("wasmig-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => return,
+                    }
+                }
+            })
+            .expect("spawning the epoch thread");
+        EpochTicker { stop, thread: Some(thread) }
+    }
+
+    fn ticks_for(&self, budget: Duration) -> u64 {
+        (budget.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The SQL values, rows, errors and dialects that cross the contract, on the host side.
+
+use std::fmt;
+
+/// The SQL dialect of a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+
+    pub(crate) fn guard_dialect(self) -> crate::wasmig_sqlguard::Dialect {
+        match self {
+            Dialect::Sqlite => crate::wasmig_sqlguard::Dialect::Sqlite,
+            Dialect::Postgres => crate::wasmig_sqlguard::Dialect::Postgres,
+        }
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One SQL value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+/// The rows a query returned: column names, then one list of values per row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    pub columns: Vec<String>,
+    pub values: Vec<Vec<Value>>,
+}
+
+/// An error the guest sees from `execute`, `query` or `execute-script`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", code.as_deref().map(|code| format!("[{code}] ")).unwrap_or_default())]
+pub struct DbError {
+    /// SQLSTATE on PostgreSQL, the result code name on SQLite,
+    /// [`DbError::HOST_CODE`] when the host refused the statement.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl DbError {
+    /// The code of errors raised by the host's own checks rather than the database.
+    pub const HOST_CODE: &'static str = "WASMIG";
+
+    pub fn host(message: impl Into<String>) -> Self {
+        DbError { code: Some(Self::HOST_CODE.to_owned()), message: message.into() }
+    }
+}

@@ -1,0 +1,22 @@
+//! Fixture: `up` creates a table, then runs one statement that would take minutes.
+
+use wasmig_sdk::{export_revision, params, Db, Result, Revision};
+
+struct SlowSql;
+
+impl Revision for SlowSql {
+    fn up(db: &Db) -> Result<()> {
+        db.execute_script("CREATE TABLE fixture_slow (id INTEGER)")?;
+        db.query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000000) SELECT max(i) FROM n",
+            params![],
+        )?;
+        Ok(())
+    }
+
+    fn down(_db: &Db) -> Result<()> {
+        Ok(())
+    }
+}
+
+export_revision!(SlowSql);

@@ -1,0 +1,154 @@
+//! Test support: builds the guest fixtures from source once per test process, and small database helpers.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The workspace root (this crate lives in `<root>/tests`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// The cargo target directory the tests were built into.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    // <target>/debug/deps/<test binary>
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.ancestors().nth(3).expect("target dir above the test binary").to_path_buf()
+}
+
+/// A guest fixture of `tests/guests/`, built for its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fixture {
+    Good,
+    Trap,
+    Spin,
+    Bomb,
+    Commit,
+    ScriptRollback,
+    Swallow,
+    Fails,
+    SlowSql,
+    /// Built for wasm32-wasip2: imports WASI.
+    Wasi,
+}
+
+impl Fixture {
+    pub const ALL: [Fixture; 10] = [
+        Fixture::Good,
+        Fixture::Trap,
+        Fixture::Spin,
+        Fixture::Bomb,
+        Fixture::Commit,
+        Fixture::ScriptRollback,
+        Fixture::Swallow,
+        Fixture::Fails,
+        Fixture::SlowSql,
+        Fixture::Wasi,
+    ];
+
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            Fixture::Good => "good",
+            Fixture::Trap => "trap",
+            Fixture::Spin => "spin",
+            Fixture::Bomb => "bomb",
+            Fixture::Commit => "commit",
+            Fixture::ScriptRollback => "script-rollback",
+            Fixture::Swallow => "swallow",
+            Fixture::Fails => "fails",
+            Fixture::SlowSql => "slow-sql",
+            Fixture::Wasi => "wasi",
+        }
+    }
+
+    fn target(self) -> &'static str {
+        match self {
+            Fixture::Wasi => "wasm32-wasip2",
+            _ => "wasm32-unknown-unknown",
+        }
+    }
+
+    fn package(self) -> String {
+        format!("fixture-{}", self.dir_name())
+    }
+
+    /// The component's bytes, building every fixture on first use.
+    pub fn bytes(self) -> Vec<u8> {
+        let path = built_fixtures()
+            .join(self.target())
+            .join("guest")
+            .join(format!("{}.wasm", self.package().replace('-', "_")));
+        std::fs::read(&path).unwrap_or_else(|error| panic!("reading fixture {}: {error}", path.display()))
+    }
+}
+
+/// Builds a set of guest packages for one target with the `guest` profile.
+/// Panics with cargo's output on failure: a test cannot run without its fixture.
+pub fn build_guests(packages: &[String], target: &str, target_dir: &Path) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace_root())
+        .args(["build", "--quiet", "--profile", "guest", "--target", target, "--target-dir"])
+        .arg(target_dir);
+    for package in packages {
+        command.args(["-p", package]);
+    }
+    // The outer `cargo test` may export flags meant for the host build.
+    command.env_remove("RUSTFLAGS").env_remove("CARGO_ENCODED_RUSTFLAGS");
+    let output = command.output().expect("running cargo to build guest fixtures");
+    assert!(
+        output.status.success(),
+        "building guests {packages:?} for {target} failed (is the target installed? `rustup target add {target}`):\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn built_fixtures() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = target_dir().join("guest-fixtures");
+        for target in ["wasm32-unknown-unknown", "wasm32-wasip2"] {
+            let packages: Vec<String> =
+                Fixture::ALL.iter().filter(|fixture| fixture.target() == target).map(|fixture| fixture.package()).collect();
+            build_guests(&packages, target, &dir);
+        }
+        dir
+    })
+}
+
+/// Every row of every user table of a SQLite database, as text, for
+/// "nothing changed" assertions that do not depend on page layout.
+pub fn sqlite_dump(path: &Path) -> Vec<String> {
+    let connection = rusqlite::Connection::open(path).expect("open the database to dump it");
+    let mut tables: Vec<(String, String)> = connection
+        .prepare("SELECT name, sql FROM sqlite_master ORDER BY name")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get::<_, Option<String>>(1)?.unwrap_or_default())))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    tables.sort();
+    let mut dump = Vec::new();
+    for (name, sql) in tables {
+        dump.push(format!("schema {name}: {sql}"));
+        if sql.starts_with("CREATE TABLE") {
+            let mut statement = connection.prepare(&format!("SELECT * FROM \"{name}\"")).unwrap();
+            let width = statement.column_count();
+            let rows = statement
+                .query_map([], |row| {
+                    (0..width)
+                        .map(|index| row.get::<_, rusqlite::types::Value>(index).map(|value| format!("{value:?}")))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .unwrap();
+            for row in rows {
+                dump.push(format!("row {name}: {}", row.unwrap().join(", ")));
+            }
+        }
+    }
+    dump
+}
