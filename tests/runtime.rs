@@ -47,7 +47,7 @@ impl Scene {
     /// Runs `up` the way the executor does: in a transaction that commits on
     /// success and rolls back on any error.
     fn up_in_transaction(&self, module: &Module, limits: SandboxLimits) -> Result<Vec<String>, HookError> {
-        let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open(&self.database()).unwrap());
+        let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open(&self.database(), Duration::from_secs(5)).unwrap());
         db.execute_script("BEGIN IMMEDIATE").unwrap();
         match self.runtime.up(module, &self.context(limits), &mut db) {
             Ok(outcome) => {
@@ -90,7 +90,7 @@ fn a_good_revision_reaches_every_import_and_reverts() {
     assert!(dump.contains(&"row fixture_good: Integer(2), Text(\"acme\"), Null, Null".to_string()), "{dump:#?}");
     assert!(dump.contains(&"row fixture_good: Integer(3), Text(\"from an asset\"), Real(0.0), Null".to_string()), "{dump:#?}");
 
-    let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open(&scene.database()).unwrap());
+    let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open(&scene.database(), Duration::from_secs(5)).unwrap());
     let context = scene.context(limits());
     assert_eq!(scene.runtime.verify(&module, &context, &mut db).unwrap().value, Verdict::Present);
     scene.runtime.down(&module, &context, &mut db).unwrap();
@@ -232,7 +232,7 @@ fn a_second_runtime_over_the_same_cache_compiles_nothing() {
 
     // What the cache gave back runs.
     let database = cache.path().join("run.db");
-    let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open(&database).unwrap());
+    let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open(&database, Duration::from_secs(5)).unwrap());
     let context = HookContext { revision_id: "r".into(), tenant: None, assets_dir: None, limits: limits() };
     second.up(&module, &context, &mut db).unwrap();
 }
@@ -264,7 +264,7 @@ fn a_tampered_cache_file_is_compiled_again_not_loaded() {
 #[test]
 fn the_backend_is_handed_back_after_every_outcome() {
     let scene = Scene::new();
-    let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open(&scene.database()).unwrap());
+    let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open(&scene.database(), Duration::from_secs(5)).unwrap());
     let context = scene.context(SandboxLimits { timeout: Duration::from_millis(100), ..limits() });
     for fixture in [Fixture::Trap, Fixture::Spin, Fixture::Fails, Fixture::Commit] {
         let module = scene.load(fixture);

@@ -1,17 +1,34 @@
 //! The database backends and the one trait through which the runtime and the executor use them.
+//!
+//! One trait, one apply loop: the executor drives every backend through
+//! [`Backend`], and dialect differences live in the SQL it generates
+//! (`versions.rs`), not in a second executor.
 
-use std::time::Instant;
+use std::fmt;
+use std::time::{Duration, Instant};
 
 use crate::sql::{DbError, Dialect, Rows, Value};
 
+pub mod postgres;
 pub mod sqlite;
+pub mod url;
 
-/// A database as the runtime and the executor see it, implemented once per backend.
+pub use url::DatabaseUrl;
+
+/// A database connection as the runtime (for a guest's hooks) and the
+/// executor (transactions, bookkeeping, locks) see it.
 ///
-/// The runtime calls these on behalf of the guest after its own checks (the
+/// The runtime calls the guest-facing methods after its own checks (the
 /// transaction guard); a backend runs exactly what it is given.
 pub trait Backend: Send {
     fn dialect(&self) -> Dialect;
+
+    /// Where this connection points, for messages: never includes a password.
+    fn describe(&self) -> String;
+
+    /// The schema the version tables and unqualified names live in
+    /// (PostgreSQL), `None` for SQLite.
+    fn schema(&self) -> Option<&str>;
 
     /// Runs one statement; returns the rows affected.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
@@ -22,33 +39,102 @@ pub trait Backend: Send {
     /// Runs several statements without parameters.
     fn execute_script(&mut self, sql: &str) -> Result<(), DbError>;
 
-    /// A hook starts: statements must stop at `deadline` (CPU budgets do
-    /// not count time spent in the database, so the backend bounds it).
+    /// A hook starts: its statements must stop at `deadline` (fuel and epochs
+    /// do not count time spent in the database, so the backend bounds it:
+    /// SQLite with a progress handler, PostgreSQL with `statement_timeout`).
     fn begin_hook(&mut self, deadline: Instant) -> Result<(), DbError>;
 
     /// The hook ended, however it ended.
     fn end_hook(&mut self);
+
+    /// Opens the transaction of one step (or of a whole plan). SQLite takes
+    /// the write lock at once (`BEGIN IMMEDIATE`), so that the applied set
+    /// read inside it cannot change before the step commits.
+    fn begin(&mut self) -> Result<(), DbError>;
+
+    fn commit(&mut self) -> Result<(), DbError>;
+
+    fn rollback(&mut self) -> Result<(), DbError>;
+
+    /// Takes the migration lock for `key` (derived from the schema and the
+    /// table prefix), waiting at most `timeout`. The lock is held until the
+    /// returned guard is dropped, on every path. SQLite returns a guard that
+    /// holds nothing: its steps serialise on `BEGIN IMMEDIATE`.
+    fn lock(&mut self, key: &str, timeout: Duration) -> Result<Box<dyn LockGuard>, LockError>;
+}
+
+/// Holds a migration lock; dropping it releases the lock.
+pub trait LockGuard: Send + fmt::Debug {}
+
+/// A lock that holds nothing, for backends whose transactions serialise runners.
+#[derive(Debug)]
+pub struct NoLock;
+
+impl LockGuard for NoLock {}
+
+/// Why the migration lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(
+        "another wasmig run holds the migration lock `{key}` on {database}{}; waited {waited:?}. \
+         Wait for it to finish, or raise `lock_timeout_ms` in wasmig.toml",
+        holder.as_deref().map(|holder| format!(" ({holder})")).unwrap_or_default()
+    )]
+    Timeout { key: String, database: String, waited: Duration, holder: Option<String> },
+    #[error("cannot take the migration lock `{key}` on {database}: {source}")]
+    Db { key: String, database: String, source: DbError },
+}
+
+/// Why a database could not be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("`{url}` is not a database URL wasmig knows: {reason}. Use sqlite:path/to/file.db, sqlite::memory: or postgres://user@host/db[?schema=name]")]
+    BadUrl { url: String, reason: String },
+    #[error("cannot open {database}: {source}")]
+    Open { database: String, source: DbError },
+    #[error("schema `{schema}` does not exist on {database}: create it first (CREATE SCHEMA \"{schema}\")")]
+    MissingSchema { schema: String, database: String },
 }
 
 /// Stands in for the backend while the real one is lent to a running hook.
 #[derive(Debug)]
 pub(crate) struct Lent;
 
+const LENT: &str = "the backend is lent to a running hook";
+
 impl Backend for Lent {
     fn dialect(&self) -> Dialect {
-        unreachable!("the backend is lent to a running hook")
+        unreachable!("{LENT}")
+    }
+    fn describe(&self) -> String {
+        LENT.to_owned()
+    }
+    fn schema(&self) -> Option<&str> {
+        None
     }
     fn execute(&mut self, _: &str, _: &[Value]) -> Result<u64, DbError> {
-        Err(DbError::host("the backend is lent to a running hook"))
+        Err(DbError::host(LENT))
     }
     fn query(&mut self, _: &str, _: &[Value]) -> Result<Rows, DbError> {
-        Err(DbError::host("the backend is lent to a running hook"))
+        Err(DbError::host(LENT))
     }
     fn execute_script(&mut self, _: &str) -> Result<(), DbError> {
-        Err(DbError::host("the backend is lent to a running hook"))
+        Err(DbError::host(LENT))
     }
     fn begin_hook(&mut self, _: Instant) -> Result<(), DbError> {
-        Err(DbError::host("the backend is lent to a running hook"))
+        Err(DbError::host(LENT))
     }
     fn end_hook(&mut self) {}
+    fn begin(&mut self) -> Result<(), DbError> {
+        Err(DbError::host(LENT))
+    }
+    fn commit(&mut self) -> Result<(), DbError> {
+        Err(DbError::host(LENT))
+    }
+    fn rollback(&mut self) -> Result<(), DbError> {
+        Err(DbError::host(LENT))
+    }
+    fn lock(&mut self, key: &str, _: Duration) -> Result<Box<dyn LockGuard>, LockError> {
+        Err(LockError::Db { key: key.to_owned(), database: LENT.to_owned(), source: DbError::host(LENT) })
+    }
 }

@@ -1,12 +1,12 @@
 //! The SQLite backend (rusqlite): the embedded default.
 
-use std::path::Path;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql};
 
-use super::Backend;
+use super::{Backend, LockError, LockGuard, NoLock};
 use crate::sql::{DbError, Dialect, Rows, Value};
 
 /// How many SQLite virtual-machine steps run between two deadline checks.
@@ -16,19 +16,22 @@ const PROGRESS_STEPS: i32 = 1_000;
 #[derive(Debug)]
 pub struct SqliteBackend {
     connection: Connection,
+    path: Option<PathBuf>,
 }
 
 impl SqliteBackend {
-    pub fn open(path: &Path) -> Result<Self, DbError> {
-        Connection::open(path).map(Self::from_connection).map_err(db_error)
+    /// Opens (or creates) a database file. `busy_timeout` is how long a step
+    /// waits for another writer before it fails.
+    pub fn open(path: &Path, busy_timeout: Duration) -> Result<Self, DbError> {
+        let connection = Connection::open(path).map_err(db_error)?;
+        // Session-local: wasmig never changes the file's persistent settings.
+        connection.busy_timeout(busy_timeout).map_err(db_error)?;
+        Ok(SqliteBackend { connection, path: Some(path.to_path_buf()) })
     }
 
     pub fn open_in_memory() -> Result<Self, DbError> {
-        Connection::open_in_memory().map(Self::from_connection).map_err(db_error)
-    }
-
-    pub fn from_connection(connection: Connection) -> Self {
-        SqliteBackend { connection }
+        let connection = Connection::open_in_memory().map_err(db_error)?;
+        Ok(SqliteBackend { connection, path: None })
     }
 
     pub fn connection(&self) -> &Connection {
@@ -65,6 +68,17 @@ impl Backend for SqliteBackend {
         Dialect::Sqlite
     }
 
+    fn describe(&self) -> String {
+        match &self.path {
+            Some(path) => format!("sqlite:{}", path.display()),
+            None => "sqlite::memory:".to_owned(),
+        }
+    }
+
+    fn schema(&self) -> Option<&str> {
+        None
+    }
+
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let mut statement = self.connection.prepare_cached(sql).map_err(db_error)?;
         let changed = statement
@@ -99,6 +113,26 @@ impl Backend for SqliteBackend {
         self.connection
             .progress_handler(PROGRESS_STEPS, Some(move || Instant::now() >= deadline))
             .map_err(db_error)
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.connection.execute_batch("BEGIN IMMEDIATE").map_err(db_error)
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.connection.execute_batch("COMMIT").map_err(db_error)
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        if self.connection.is_autocommit() {
+            // SQLite already rolled back (some errors end the transaction).
+            return Ok(());
+        }
+        self.connection.execute_batch("ROLLBACK").map_err(db_error)
+    }
+
+    fn lock(&mut self, _key: &str, _timeout: Duration) -> Result<Box<dyn LockGuard>, LockError> {
+        Ok(Box::new(NoLock))
     }
 
     fn end_hook(&mut self) {

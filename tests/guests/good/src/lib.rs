@@ -13,7 +13,13 @@ fn placeholder(db: &Db, index: usize) -> String {
 
 impl Revision for Good {
     fn up(db: &Db) -> Result<()> {
-        db.execute_script("CREATE TABLE fixture_good (id INTEGER PRIMARY KEY, name TEXT, score REAL, data BLOB)")?;
+        let blob = match db.dialect() {
+            Dialect::Sqlite => "BLOB",
+            Dialect::Postgres => "BYTEA",
+        };
+        db.execute_script(&format!(
+            "CREATE TABLE fixture_good (id INTEGER PRIMARY KEY, name TEXT, score DOUBLE PRECISION, data {blob})"
+        ))?;
         let insert = format!(
             "INSERT INTO fixture_good (id, name, score, data) VALUES ({}, {}, {}, {})",
             placeholder(db, 1),

@@ -1,0 +1,140 @@
+//! Database URLs: which backend, where, and (PostgreSQL) which schema.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{Backend, ConnectError};
+
+/// A parsed database URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite:path/to/file.db` (also `sqlite://path`); relative to the working directory.
+    SqliteFile(PathBuf),
+    /// `sqlite::memory:`: a private in-memory database, gone when the connection closes.
+    SqliteMemory,
+    /// `postgres://user[:password]@host[:port]/db[?schema=name]` (or `postgresql://`).
+    Postgres {
+        /// What tokio-postgres is given: the URL without wasmig's own `schema` parameter.
+        conninfo: String,
+        schema: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, ConnectError> {
+        let bad = |reason: &str| ConnectError::BadUrl { url: redact(url), reason: reason.to_owned() };
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            return match path {
+                ":memory:" => Ok(DatabaseUrl::SqliteMemory),
+                "" => Err(bad("the SQLite URL names no file")),
+                path => Ok(DatabaseUrl::SqliteFile(PathBuf::from(path))),
+            };
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let (base, query) = url.split_once('?').unwrap_or((url, ""));
+            let mut schema = None;
+            let mut kept = Vec::new();
+            for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+                match pair.split_once('=') {
+                    Some(("schema", value)) if !value.is_empty() => schema = Some(value.to_owned()),
+                    Some(("schema", _)) => return Err(bad("`schema=` needs a name")),
+                    _ => kept.push(pair),
+                }
+            }
+            let conninfo = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
+            return Ok(DatabaseUrl::Postgres { conninfo, schema });
+        }
+        Err(bad("unknown scheme"))
+    }
+
+    /// The URL with any password replaced by `***`, for messages and logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::SqliteFile(path) => format!("sqlite:{}", path.display()),
+            DatabaseUrl::SqliteMemory => "sqlite::memory:".to_owned(),
+            DatabaseUrl::Postgres { conninfo, schema } => match schema {
+                Some(schema) => format!("{} (schema {schema})", redact(conninfo)),
+                None => redact(conninfo),
+            },
+        }
+    }
+
+    /// Opens a connection. `lock_timeout` bounds how long SQLite waits for
+    /// another writer (its busy timeout).
+    pub fn connect(&self, lock_timeout: Duration) -> Result<Box<dyn Backend>, ConnectError> {
+        match self {
+            DatabaseUrl::SqliteFile(path) => {
+                let backend = super::sqlite::SqliteBackend::open(path, lock_timeout)
+                    .map_err(|source| ConnectError::Open { database: self.redacted(), source })?;
+                Ok(Box::new(backend))
+            }
+            DatabaseUrl::SqliteMemory => {
+                let backend = super::sqlite::SqliteBackend::open_in_memory()
+                    .map_err(|source| ConnectError::Open { database: self.redacted(), source })?;
+                Ok(Box::new(backend))
+            }
+            DatabaseUrl::Postgres { conninfo, schema } => {
+                let backend = super::postgres::PostgresBackend::connect(conninfo, schema.as_deref(), self.redacted())?;
+                Ok(Box::new(backend))
+            }
+        }
+    }
+}
+
+/// Hides the password of a `scheme://user:password@host` URL.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse_into_backends() {
+        assert_eq!(DatabaseUrl::parse("sqlite:app.db").unwrap(), DatabaseUrl::SqliteFile("app.db".into()));
+        assert_eq!(DatabaseUrl::parse("sqlite://data/app.db").unwrap(), DatabaseUrl::SqliteFile("data/app.db".into()));
+        assert_eq!(DatabaseUrl::parse("sqlite::memory:").unwrap(), DatabaseUrl::SqliteMemory);
+        assert_eq!(
+            DatabaseUrl::parse("postgres://postgres@127.0.0.1/test?schema=tenant_1&sslmode=disable").unwrap(),
+            DatabaseUrl::Postgres {
+                conninfo: "postgres://postgres@127.0.0.1/test?sslmode=disable".into(),
+                schema: Some("tenant_1".into())
+            }
+        );
+        assert!(matches!(DatabaseUrl::parse("mysql://x"), Err(ConnectError::BadUrl { .. })));
+        assert!(matches!(DatabaseUrl::parse("sqlite:"), Err(ConnectError::BadUrl { .. })));
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db.internal:5432/prod?schema=s").unwrap();
+        assert_eq!(url.redacted(), "postgres://app:***@db.internal:5432/prod (schema s)");
+        let error = DatabaseUrl::parse("mysql://app:s3cret@db/x").unwrap_err().to_string();
+        assert!(!error.contains("s3cret"), "{error}");
+    }
+}
