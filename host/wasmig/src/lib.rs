@@ -8,12 +8,3 @@
 pub mod backend;
 pub mod runtime;
 pub mod sql;
-
-
-// TEMPORARY until the sqlguard crate lands.
-pub(crate) mod wasmig_sqlguard {
-    #[derive(Debug, Clone, Copy)]
-    pub enum Dialect { Sqlite, Postgres }
-    pub fn check_statement(_: &str, _: Dialect) -> Result<(), String> { Ok(()) }
-    pub fn check_script(_: &str, _: Dialect) -> Result<(), String> { Ok(()) }
-}

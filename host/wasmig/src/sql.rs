@@ -17,10 +17,10 @@ impl Dialect {
         }
     }
 
-    pub(crate) fn guard_dialect(self) -> crate::wasmig_sqlguard::Dialect {
+    pub(crate) fn guard_dialect(self) -> wasmig_sqlguard::Dialect {
         match self {
-            Dialect::Sqlite => crate::wasmig_sqlguard::Dialect::Sqlite,
-            Dialect::Postgres => crate::wasmig_sqlguard::Dialect::Postgres,
+            Dialect::Sqlite => wasmig_sqlguard::Dialect::Sqlite,
+            Dialect::Postgres => wasmig_sqlguard::Dialect::Postgres,
         }
     }
 }

@@ -78,14 +78,14 @@ impl types::Host for HostState {}
 
 impl db::Host for HostState {
     fn execute(&mut self, sql: String, params: Vec<Value>) -> WasmResult<Result<u64, DbError>> {
-        if let Err(refusal) = crate::wasmig_sqlguard::check_statement(&sql, self.dialect.guard_dialect()) {
+        if let Err(refusal) = wasmig_sqlguard::check_statement(&sql, self.dialect.guard_dialect()) {
             return Ok(Err(self.refuse(refusal.to_string())));
         }
         Ok(self.db.execute(&sql, &host_values(params)).map_err(to_guest_error))
     }
 
     fn query(&mut self, sql: String, params: Vec<Value>) -> WasmResult<Result<bindings::types::Rows, DbError>> {
-        if let Err(refusal) = crate::wasmig_sqlguard::check_statement(&sql, self.dialect.guard_dialect()) {
+        if let Err(refusal) = wasmig_sqlguard::check_statement(&sql, self.dialect.guard_dialect()) {
             return Ok(Err(self.refuse(refusal.to_string())));
         }
         Ok(self
@@ -99,7 +99,7 @@ impl db::Host for HostState {
     }
 
     fn execute_script(&mut self, sql: String) -> WasmResult<Result<(), DbError>> {
-        if let Err(refusal) = crate::wasmig_sqlguard::check_script(&sql, self.dialect.guard_dialect()) {
+        if let Err(refusal) = wasmig_sqlguard::check_script(&sql, self.dialect.guard_dialect()) {
             return Ok(Err(self.refuse(refusal.to_string())));
         }
         Ok(self.db.execute_script(&sql).map_err(to_guest_error))
