@@ -1,0 +1,143 @@
+//! The raw command line, as clap parses it. Validation and defaults that
+//! need more than clap happen once, in `settings`.
+
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wasmig",
+    version,
+    about = "Database migrations whose revisions are sandboxed WebAssembly components"
+)]
+pub struct Args {
+    /// Run as if started in DIR (the project root, where wasmig.toml lives).
+    #[arg(short = 'C', long = "directory", value_name = "DIR", global = true)]
+    pub directory: Option<PathBuf>,
+
+    /// Database URL; overrides the project's [database] url.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database: Option<String>,
+
+    /// Output format: text or json for every command; dot or mermaid for `graph`.
+    #[arg(long, value_enum, value_name = "FORMAT", global = true)]
+    pub format: Option<FormatArg>,
+
+    /// Print only results: no notes on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Say more (repeat for even more).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: CommandArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Json,
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommandArgs {
+    /// Create wasmig.toml and the migrations directory.
+    Init,
+    /// Create a revision (SQL by default) on top of the single head.
+    New(NewArgs),
+    /// Create a merge revision joining the heads (or the named revisions).
+    Merge(MergeArgs),
+    /// List the heads; with --check, exit 3 when there is more than one.
+    Heads(HeadsArgs),
+    /// List branch points and branch labels.
+    Branches,
+    /// List revisions, newest first.
+    History(HistoryArgs),
+    /// Show one revision.
+    Show(ShowArgs),
+    /// Draw the revision graph (--format dot, mermaid or json).
+    Graph,
+    /// Show the steps that would take the database to a target.
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct NewArgs {
+    /// What the revision does; also names its directory.
+    #[arg(short, long)]
+    pub message: String,
+    /// The revision id (default: 12 random hex characters).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Parent revision (default: the single head). Id, prefix or label.
+    #[arg(long = "parent", value_name = "REV")]
+    pub parents: Vec<String>,
+    /// Start a named branch at this revision.
+    #[arg(long = "branch-label", value_name = "LABEL")]
+    pub branch_labels: Vec<String>,
+    /// A revision that must be applied first, without being a parent.
+    #[arg(long = "depends-on", value_name = "REV")]
+    pub depends_on: Vec<String>,
+    /// Write an SQL revision: revision.toml, up.sql and down.sql (the default).
+    #[arg(long)]
+    pub sql: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct MergeArgs {
+    /// Message of the merge revision (default: "merge <ids>").
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// The merge revision's id (default: 12 random hex characters).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Revisions to merge (default: every head).
+    #[arg(value_name = "REV")]
+    pub revisions: Vec<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct HeadsArgs {
+    /// Exit 3 when the project has more than one head (for CI).
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct HistoryArgs {
+    /// Range LOWER:UPPER (either side may be empty), inclusive.
+    #[arg(short = 'r', long = "rev-range", value_name = "A:B")]
+    pub range: Option<String>,
+    // `--verbose` (every field of every revision) is the global `-v` flag.
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ShowArgs {
+    /// Id, unique prefix, branch label, `label@head` or `head`.
+    pub revision: String,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct PlanArgs {
+    /// head, heads, base, an id or prefix, a label, label@head, +N, -N, REV+N, REV-N.
+    #[arg(allow_hyphen_values = true)]
+    pub target: String,
+    /// Plan a downgrade instead of an upgrade.
+    #[arg(long)]
+    pub down: bool,
+    /// Plan from these applied heads (their ancestors count as applied)
+    /// instead of a database; `base` for nothing applied.
+    #[arg(long, value_name = "REV,...", value_delimiter = ',')]
+    pub from: Option<Vec<String>>,
+}

@@ -1,0 +1,236 @@
+//! `heads`, `branches`, `history` and `show`: reading the graph.
+
+use serde_json::json;
+use wasmig_graph::{AppliedSet, Project, Resolved, RevisionId, Target, merge_command};
+
+use super::{RevisionView, id_list};
+use crate::cli::exit::Exit;
+use crate::cli::output::Output;
+
+pub fn heads(project: &Project, out: Output, check: bool) -> anyhow::Result<Exit> {
+    let graph = &project.graph;
+    let heads: Vec<RevisionView> = graph
+        .heads()
+        .into_iter()
+        .map(|r| RevisionView::new(graph, r))
+        .collect();
+    out.emit(
+        || json!({ "heads": heads, "count": heads.len() }),
+        |t| {
+            for head in &heads {
+                t.push_str(&format!(
+                    "{}{}, {}\n",
+                    head.id,
+                    head.markers(),
+                    head.message
+                ));
+            }
+        },
+    )?;
+    if check && heads.len() > 1 {
+        let ids: Vec<&RevisionId> = heads.iter().map(|h| h.id).collect();
+        out.note(format!(
+            "{} heads; merge them with `{}`",
+            heads.len(),
+            merge_command(&ids)
+        ));
+        return Ok(Exit::CheckFailed);
+    }
+    Ok(Exit::Success)
+}
+
+pub fn branches(project: &Project, out: Output) -> anyhow::Result<Exit> {
+    let graph = &project.graph;
+    let points: Vec<RevisionView> = graph
+        .branch_points()
+        .into_iter()
+        .map(|r| RevisionView::new(graph, r))
+        .collect();
+    let labels: Vec<_> = graph
+        .branch_labels()
+        .map(|(label, rev)| {
+            let heads: Vec<&RevisionId> = graph
+                .label_heads(label)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| r.id())
+                .collect();
+            json!({ "label": label, "revision": rev.id(), "heads": heads })
+        })
+        .collect();
+    out.emit(
+        || json!({ "branch_points": points, "labels": labels }),
+        |t| {
+            if points.is_empty() {
+                t.push_str("no branch points\n");
+            }
+            for p in &points {
+                t.push_str(&format!("{}{}, {}\n", p.id, p.markers(), p.message));
+                for child in &p.children {
+                    let message = graph
+                        .get(child.as_str())
+                        .map(|r| r.message())
+                        .unwrap_or_default();
+                    t.push_str(&format!("  -> {child}, {message}\n"));
+                }
+            }
+            for l in &labels {
+                let heads: Vec<&str> = l["heads"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|h| h.as_str())
+                    .collect();
+                t.push_str(&format!(
+                    "label {} starts at {} (head: {})\n",
+                    l["label"].as_str().unwrap_or(""),
+                    l["revision"].as_str().unwrap_or(""),
+                    heads.join(", ")
+                ));
+            }
+        },
+    )?;
+    Ok(Exit::Success)
+}
+
+pub fn history(
+    project: &Project,
+    out: Output,
+    lower: Option<&str>,
+    upper: Option<&str>,
+    verbose: bool,
+) -> anyhow::Result<Exit> {
+    let graph = &project.graph;
+    let bound = |text: Option<&str>| -> anyhow::Result<Vec<RevisionId>> {
+        let Some(text) = text else {
+            return Ok(Vec::new());
+        };
+        let target = Target::parse(text)?;
+        Ok(match graph.resolve_target(&target, &AppliedSet::empty())? {
+            Resolved::Base => Vec::new(),
+            Resolved::Revisions(ids) => ids,
+        })
+    };
+    let (lower, upper) = (bound(lower)?, bound(upper)?);
+    let revisions: Vec<RevisionView> = graph
+        .history(&lower, &upper)
+        .into_iter()
+        .map(|r| RevisionView::new(graph, r))
+        .collect();
+    out.emit(
+        || &revisions,
+        |t| {
+            for r in &revisions {
+                let parents: Vec<&RevisionId> = r.parents.iter().collect();
+                if verbose {
+                    t.push_str(&format!("Revision: {}{}\n", r.id, r.markers()));
+                    t.push_str(&format!("Parents: {}\n", id_list(&parents)));
+                    if !r.depends_on.is_empty() {
+                        t.push_str(&format!(
+                            "Depends on: {}\n",
+                            id_list(&r.depends_on.iter().collect::<Vec<_>>())
+                        ));
+                    }
+                    if !r.children.is_empty() {
+                        t.push_str(&format!("Children: {}\n", id_list(&r.children)));
+                    }
+                    t.push_str(&format!(
+                        "Kind: {}{}\n",
+                        r.kind,
+                        if r.transactional {
+                            ""
+                        } else {
+                            ", not transactional"
+                        }
+                    ));
+                    t.push_str(&format!("Path: {}\n\n", r.dir.display()));
+                    for line in r.message.lines() {
+                        t.push_str(&format!("    {line}\n"));
+                    }
+                    t.push('\n');
+                } else {
+                    t.push_str(&format!(
+                        "{} -> {}{}, {}\n",
+                        id_list(&parents),
+                        r.id,
+                        r.markers(),
+                        r.message.lines().next().unwrap_or_default()
+                    ));
+                }
+            }
+        },
+    )?;
+    Ok(Exit::Success)
+}
+
+pub fn show(project: &Project, out: Output, reference: &str) -> anyhow::Result<Exit> {
+    let graph = &project.graph;
+    let target = Target::parse(reference)?;
+    let id = match graph.resolve_target(&target, &AppliedSet::empty())? {
+        Resolved::Revisions(ids) if ids.len() == 1 => ids.into_iter().next().expect("one id"),
+        _ => {
+            return Err(crate::cli::exit::UsageError::new(format!(
+                "`{reference}` does not name one revision"
+            ))
+            .into());
+        }
+    };
+    let rev = graph.get(id.as_str()).expect("resolved ids exist");
+    let view = RevisionView::new(graph, rev);
+    let sandbox = rev.manifest.sandbox.clone().unwrap_or_default();
+    let doc = json!({
+        "revision": view,
+        "manifest": rev.manifest_path,
+        "sandbox": { "memory_mb": sandbox.memory_mb, "timeout_ms": sandbox.timeout_ms },
+        "canonical_manifest": rev.canonical_manifest(),
+    });
+    out.emit(
+        || &doc,
+        |t| {
+            let parents: Vec<&RevisionId> = view.parents.iter().collect();
+            t.push_str(&format!("Revision: {}{}\n", view.id, view.markers()));
+            t.push_str(&format!("Kind: {}\n", view.kind));
+            t.push_str(&format!("Parents: {}\n", id_list(&parents)));
+            t.push_str(&format!(
+                "Children: {}\n",
+                if view.children.is_empty() {
+                    "none".to_owned()
+                } else {
+                    id_list(&view.children)
+                }
+            ));
+            if !view.depends_on.is_empty() {
+                t.push_str(&format!(
+                    "Depends on: {}\n",
+                    id_list(&view.depends_on.iter().collect::<Vec<_>>())
+                ));
+            }
+            if !view.dependents.is_empty() {
+                t.push_str(&format!("Needed by: {}\n", id_list(&view.dependents)));
+            }
+            if !view.branch_labels.is_empty() {
+                t.push_str(&format!(
+                    "Branch labels: {}\n",
+                    view.branch_labels.join(", ")
+                ));
+            }
+            t.push_str(&format!(
+                "Transactional: {}\n",
+                if view.transactional { "yes" } else { "no" }
+            ));
+            for (name, value) in [
+                ("memory_mb", sandbox.memory_mb),
+                ("timeout_ms", sandbox.timeout_ms),
+            ] {
+                if let Some(value) = value {
+                    t.push_str(&format!("Sandbox {name}: {value}\n"));
+                }
+            }
+            t.push_str(&format!("Manifest: {}\n\n", rev.manifest_path.display()));
+            for line in view.message.lines() {
+                t.push_str(&format!("    {line}\n"));
+            }
+        },
+    )?;
+    Ok(Exit::Success)
+}

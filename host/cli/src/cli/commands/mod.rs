@@ -1,0 +1,127 @@
+//! One module per command or group of commands, and what they share: the
+//! project loader and the JSON view of a revision.
+
+mod author;
+mod init;
+mod inspect;
+mod picture;
+mod plan;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use wasmig_graph::{Graph, Project, Revision, RevisionId};
+
+use super::exit::Exit;
+use super::settings::{Command, Settings};
+
+pub fn run(settings: Settings) -> anyhow::Result<Exit> {
+    let out = settings.output;
+    let dir = settings.project_dir.as_path();
+    match settings.command {
+        Command::Init => init::init(dir, out),
+        Command::New(request) => author::new(dir, out, request),
+        Command::Merge {
+            message,
+            id,
+            revisions,
+        } => author::merge(dir, out, message, id, &revisions),
+        Command::Heads { check } => inspect::heads(&load(dir)?, out, check),
+        Command::Branches => inspect::branches(&load(dir)?, out),
+        Command::History {
+            lower,
+            upper,
+            verbose,
+        } => inspect::history(
+            &load(dir)?,
+            out,
+            lower.as_deref(),
+            upper.as_deref(),
+            verbose,
+        ),
+        Command::Show { revision } => inspect::show(&load(dir)?, out, &revision),
+        Command::Graph { picture } => picture::graph(&load(dir)?, out, picture),
+        Command::Plan(request) => plan::plan(&load(dir)?, out, request),
+    }
+}
+
+fn load(dir: &Path) -> anyhow::Result<Project> {
+    Ok(wasmig_graph::load(dir)?)
+}
+
+/// Everything about one revision, for JSON output.
+#[derive(Debug, Serialize)]
+pub struct RevisionView<'a> {
+    pub id: &'a RevisionId,
+    pub message: &'a str,
+    pub kind: &'static str,
+    pub parents: &'a [RevisionId],
+    pub children: Vec<&'a RevisionId>,
+    pub depends_on: &'a [RevisionId],
+    pub dependents: Vec<&'a RevisionId>,
+    pub branch_labels: &'a [String],
+    pub transactional: bool,
+    pub is_head: bool,
+    pub is_base: bool,
+    pub is_merge: bool,
+    pub is_branch_point: bool,
+    pub dir: &'a PathBuf,
+}
+
+impl<'a> RevisionView<'a> {
+    pub fn new(graph: &'a Graph, rev: &'a Revision) -> Self {
+        let ids = |revs: Option<Vec<&'a Revision>>| {
+            revs.unwrap_or_default()
+                .into_iter()
+                .map(Revision::id)
+                .collect::<Vec<_>>()
+        };
+        let children = ids(graph.children(rev.id().as_str()));
+        Self {
+            id: rev.id(),
+            message: rev.message(),
+            kind: rev.kind().as_str(),
+            parents: rev.parents(),
+            is_head: children.is_empty(),
+            is_branch_point: children.len() >= 2,
+            children,
+            depends_on: rev.depends_on(),
+            dependents: ids(graph.dependents(rev.id().as_str())),
+            branch_labels: rev.branch_labels(),
+            transactional: rev.transactional(),
+            is_base: rev.parents().is_empty(),
+            is_merge: rev.is_merge(),
+            dir: &rev.dir,
+        }
+    }
+
+    /// `(head) (merge) (branch point) (label)` for text output.
+    pub fn markers(&self) -> String {
+        let mut out = String::new();
+        for (on, word) in [
+            (self.is_head, "head"),
+            (self.is_merge, "merge"),
+            (self.is_branch_point, "branch point"),
+        ] {
+            if on {
+                out.push_str(&format!(" ({word})"));
+            }
+        }
+        for label in self.branch_labels {
+            out.push_str(&format!(" ({label})"));
+        }
+        out
+    }
+}
+
+/// `a, b` or `<base>` for an empty list.
+fn id_list(ids: &[&RevisionId]) -> String {
+    if ids.is_empty() {
+        "<base>".to_owned()
+    } else {
+        ids.iter()
+            .map(|id| id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -1,0 +1,111 @@
+//! `wasmig plan`: the steps an upgrade or downgrade would run, computed
+//! from a given applied set (no database yet).
+
+use serde_json::json;
+use wasmig_graph::{AppliedSet, Direction, PlanError, Project, ResolveError, Resolved, Target};
+
+use crate::cli::exit::Exit;
+use crate::cli::output::Output;
+use crate::cli::settings::PlanRequest;
+
+pub fn plan(project: &Project, out: Output, request: PlanRequest) -> anyhow::Result<Exit> {
+    let graph = &project.graph;
+    let applied = match &request.from {
+        Some(heads) => applied_from_heads(project, heads)?,
+        None => {
+            out.note("note: no database is read yet: planning from the empty applied set (give one with --from REV,...)");
+            AppliedSet::empty()
+        }
+    };
+    let direction = if request.down {
+        Direction::Down
+    } else {
+        Direction::Up
+    };
+    let plan = graph.plan(&applied, &request.target, direction)?;
+    let doc = || {
+        let steps: Vec<_> = plan
+            .steps
+            .iter()
+            .map(|step| {
+                let rev = graph.get(step.revision.as_str()).expect("planned revisions exist");
+                json!({ "revision": step.revision, "direction": step.direction, "kind": rev.kind(), "message": rev.message() })
+            })
+            .collect();
+        json!({
+            "direction": direction,
+            "target": plan.target,
+            "applied_before": applied,
+            "assumed_empty": request.from.is_none(),
+            "steps": steps,
+            "heads_after": plan.resulting_heads(),
+        })
+    };
+    out.emit(doc, |t| {
+        let verb = if request.down { "downgrade" } else { "upgrade" };
+        if plan.is_empty() {
+            t.push_str(&format!(
+                "nothing to do: {verb} to {} runs no step\n",
+                plan.target
+            ));
+        } else {
+            let n = plan.steps.len();
+            t.push_str(&format!(
+                "{verb} to {}: {n} step{}\n",
+                plan.target,
+                if n == 1 { "" } else { "s" }
+            ));
+            for step in &plan.steps {
+                let rev = graph
+                    .get(step.revision.as_str())
+                    .expect("planned revisions exist");
+                t.push_str(&format!(
+                    "  {:<4} {}  {}\n",
+                    step.direction.as_str(),
+                    step.revision,
+                    rev.message().lines().next().unwrap_or_default()
+                ));
+            }
+        }
+        let heads: Vec<&str> = plan.resulting_heads().iter().map(|h| h.as_str()).collect();
+        t.push_str(&format!(
+            "heads after: {}\n",
+            if heads.is_empty() {
+                "base".to_owned()
+            } else {
+                heads.join(", ")
+            }
+        ));
+    })?;
+    Ok(Exit::Success)
+}
+
+/// `--from` names the applied heads (ids, prefixes, labels, `head`,
+/// `label@head`; `base` for nothing); their ancestors count as applied.
+/// Names that resolve to nothing are reported as applied revisions the
+/// project does not know.
+fn applied_from_heads(project: &Project, heads: &[String]) -> anyhow::Result<AppliedSet> {
+    let graph = &project.graph;
+    let mut applied = AppliedSet::empty();
+    let mut unknown = Vec::new();
+    for head in heads {
+        let target = Target::parse(head)?;
+        match graph.resolve_target(&target, &AppliedSet::empty()) {
+            Ok(Resolved::Base) => {}
+            Ok(Resolved::Revisions(ids)) => {
+                for id in ids {
+                    for ancestor in graph.ancestors(id.as_str()).unwrap_or_default() {
+                        applied.insert(ancestor.id().as_str());
+                    }
+                    applied.insert(id.as_str());
+                }
+            }
+            Err(ResolveError::Unknown { .. }) => unknown.push(head.clone()),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(PlanError::UnknownApplied { ids: unknown }.into());
+    }
+    Ok(applied)
+}

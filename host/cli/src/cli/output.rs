@@ -1,0 +1,68 @@
+//! The one place commands print results: text for people, JSON for
+//! programs, and notes on stderr that `-q` silences.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub format: Format,
+    pub quiet: bool,
+}
+
+impl Output {
+    /// Prints the JSON document `value` builds, or the text `render` writes;
+    /// only the one asked for is built.
+    pub fn emit<T: Serialize>(
+        &self,
+        value: impl FnOnce() -> T,
+        render: impl FnOnce(&mut String),
+    ) -> anyhow::Result<()> {
+        let mut text = String::new();
+        match self.format {
+            Format::Json => {
+                text = serde_json::to_string_pretty(&value())?;
+                text.push('\n');
+            }
+            Format::Text => render(&mut text),
+        }
+        self.raw(&text)
+    }
+
+    /// Prints text as is: for outputs with a format of their own (DOT, Mermaid).
+    pub fn raw(&self, text: &str) -> anyhow::Result<()> {
+        let mut out = std::io::stdout().lock();
+        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            // A closed pipe (`wasmig history | head`) is the reader's choice, not a failure.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    /// A remark for people on stderr: never mixed into the JSON on stdout.
+    pub fn note(&self, message: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+
+    /// Reports a failed command: the message on stderr, and with
+    /// `--format json` also a JSON object on stdout so a program reading it
+    /// always gets a document.
+    pub fn error(&self, error: &anyhow::Error, exit: super::exit::Exit) {
+        eprintln!("error: {error:#}");
+        if self.format == Format::Json {
+            let doc =
+                serde_json::json!({ "error": format!("{error:#}"), "exit_code": exit.code() });
+            let _ = self.raw(&format!("{doc:#}\n"));
+        }
+    }
+}

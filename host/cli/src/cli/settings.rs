@@ -1,0 +1,191 @@
+//! The validated command: raw clap arguments converted once, so commands
+//! receive parsed targets, ids and formats and never re-check them.
+
+use std::path::PathBuf;
+
+use wasmig_graph::{RevisionId, Target, check_name};
+
+use super::args::{Args, CommandArgs, FormatArg};
+use super::exit::UsageError;
+use super::output::{Format, Output};
+use super::scaffold::Template;
+
+#[derive(Debug)]
+pub struct Settings {
+    pub project_dir: PathBuf,
+    /// Read by the database commands; the graph commands do not connect.
+    #[allow(dead_code)]
+    pub database_url: Option<String>,
+    pub output: Output,
+    #[allow(dead_code)]
+    pub verbosity: u8,
+    pub command: Command,
+}
+
+#[derive(Debug)]
+pub enum Command {
+    Init,
+    New(NewRevision),
+    Merge {
+        message: Option<String>,
+        id: Option<RevisionId>,
+        revisions: Vec<String>,
+    },
+    Heads {
+        check: bool,
+    },
+    Branches,
+    History {
+        lower: Option<String>,
+        upper: Option<String>,
+        verbose: bool,
+    },
+    Show {
+        revision: String,
+    },
+    Graph {
+        picture: Picture,
+    },
+    Plan(PlanRequest),
+}
+
+#[derive(Debug)]
+pub struct NewRevision {
+    pub message: String,
+    pub id: Option<RevisionId>,
+    pub parents: Vec<String>,
+    pub branch_labels: Vec<String>,
+    pub depends_on: Vec<String>,
+    pub template: Template,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Picture {
+    Dot,
+    Mermaid,
+    Json,
+}
+
+#[derive(Debug)]
+pub struct PlanRequest {
+    pub target: Target,
+    pub down: bool,
+    /// Applied heads given with `--from`; `None` means "ask the database".
+    pub from: Option<Vec<String>>,
+}
+
+impl Settings {
+    pub fn from_args(args: Args) -> Result<Settings, UsageError> {
+        let picture_format = matches!(args.format, Some(FormatArg::Dot | FormatArg::Mermaid));
+        let is_graph = matches!(args.command, CommandArgs::Graph);
+        if picture_format && !is_graph {
+            return Err(UsageError::new(
+                "--format dot and --format mermaid are for `wasmig graph`; other commands print text or json",
+            ));
+        }
+        if matches!(args.format, Some(FormatArg::Text)) && is_graph {
+            return Err(UsageError::new(
+                "`wasmig graph` draws dot (the default), mermaid or json",
+            ));
+        }
+        let format = if args.format == Some(FormatArg::Json) {
+            Format::Json
+        } else {
+            Format::Text
+        };
+        let command = match args.command {
+            CommandArgs::Init => Command::Init,
+            CommandArgs::New(a) => {
+                for label in &a.branch_labels {
+                    check_name(label)
+                        .map_err(|e| UsageError::new(format!("--branch-label: {e}")))?;
+                }
+                Command::New(NewRevision {
+                    message: nonempty_message(a.message)?,
+                    id: a.id.as_deref().map(parse_id).transpose()?,
+                    parents: a.parents,
+                    branch_labels: a.branch_labels,
+                    depends_on: a.depends_on,
+                    template: Template::Sql,
+                })
+            }
+            CommandArgs::Merge(a) => Command::Merge {
+                message: a.message.map(nonempty_message).transpose()?,
+                id: a.id.as_deref().map(parse_id).transpose()?,
+                revisions: a.revisions,
+            },
+            CommandArgs::Heads(a) => Command::Heads { check: a.check },
+            CommandArgs::Branches => Command::Branches,
+            CommandArgs::History(a) => {
+                let (lower, upper) = match a.range.as_deref() {
+                    None => (None, None),
+                    Some(range) => {
+                        let (lower, upper) = range
+                            .split_once(':')
+                            .ok_or_else(|| UsageError::new(format!("-r `{range}`: a range is LOWER:UPPER, e.g. `base:head`, `a1b2:` or `:c3d4`")))?;
+                        (range_end(lower, "base"), range_end(upper, "heads"))
+                    }
+                };
+                Command::History {
+                    lower,
+                    upper,
+                    verbose: args.verbose > 0,
+                }
+            }
+            CommandArgs::Show(a) => Command::Show {
+                revision: a.revision,
+            },
+            CommandArgs::Graph => Command::Graph {
+                picture: match args.format {
+                    Some(FormatArg::Mermaid) => Picture::Mermaid,
+                    Some(FormatArg::Json) => Picture::Json,
+                    _ => Picture::Dot,
+                },
+            },
+            CommandArgs::Plan(a) => Command::Plan(PlanRequest {
+                target: Target::parse(&a.target).map_err(|e| UsageError::new(e.to_string()))?,
+                down: a.down,
+                from: a.from.map(|items| {
+                    items
+                        .into_iter()
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                }),
+            }),
+        };
+        Ok(Settings {
+            project_dir: args.directory.unwrap_or_else(|| PathBuf::from(".")),
+            database_url: args.database,
+            output: Output {
+                format,
+                quiet: args.quiet,
+            },
+            verbosity: args.verbose,
+            command,
+        })
+    }
+}
+
+fn parse_id(text: &str) -> Result<RevisionId, UsageError> {
+    RevisionId::parse(text).map_err(|e| UsageError::new(format!("--id: {e}")))
+}
+
+fn nonempty_message(message: String) -> Result<String, UsageError> {
+    if message.trim().is_empty() {
+        return Err(UsageError::new(
+            "the message (-m) cannot be empty: say what the revision does",
+        ));
+    }
+    Ok(message)
+}
+
+/// An empty side or the word meaning "everything" on that side is no bound.
+fn range_end(text: &str, unbounded: &str) -> Option<String> {
+    let text = text.trim();
+    if text.is_empty() || text == unbounded {
+        None
+    } else {
+        Some(text.to_owned())
+    }
+}

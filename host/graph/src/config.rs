@@ -1,0 +1,166 @@
+//! Project settings: the `wasmig.toml` at a project's root.
+
+use serde::{Deserialize, Serialize};
+
+/// The file name of the project settings.
+pub const CONFIG_FILE: &str = "wasmig.toml";
+
+/// `wasmig.toml`. Unknown keys are an error so a typo never goes unnoticed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectConfig {
+    /// Where the revision directories live, relative to the project root.
+    #[serde(default = "default_migrations_dir")]
+    pub migrations_dir: String,
+    /// Prefix of the version tables (`<prefix>revisions`, `<prefix>events`).
+    #[serde(default = "default_table_prefix")]
+    pub table_prefix: String,
+    #[serde(default)]
+    pub checksum: ChecksumPolicy,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub sandbox: SandboxConfig,
+}
+
+/// What to do when an applied revision's checksum no longer matches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChecksumPolicy {
+    #[default]
+    Error,
+    Warn,
+    Off,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Used when neither `--database` nor `DATABASE_URL` is given.
+    pub url: Option<String>,
+}
+
+/// Sandbox limits as written; the runtime interprets them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxConfig {
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u64,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    pub max_tables: Option<u64>,
+    pub max_instances: Option<u64>,
+    #[serde(default = "default_lock_timeout_ms")]
+    pub lock_timeout_ms: u64,
+}
+
+fn default_migrations_dir() -> String {
+    "migrations".to_owned()
+}
+fn default_table_prefix() -> String {
+    "wasmig_".to_owned()
+}
+fn default_memory_mb() -> u64 {
+    256
+}
+fn default_timeout_ms() -> u64 {
+    30_000
+}
+fn default_lock_timeout_ms() -> u64 {
+    60_000
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            memory_mb: default_memory_mb(),
+            timeout_ms: default_timeout_ms(),
+            max_tables: None,
+            max_instances: None,
+            lock_timeout_ms: default_lock_timeout_ms(),
+        }
+    }
+}
+
+impl Default for ProjectConfig {
+    fn default() -> Self {
+        Self {
+            migrations_dir: default_migrations_dir(),
+            table_prefix: default_table_prefix(),
+            checksum: ChecksumPolicy::default(),
+            database: DatabaseConfig::default(),
+            sandbox: SandboxConfig::default(),
+        }
+    }
+}
+
+impl ProjectConfig {
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// The file `wasmig init` writes: every setting, at its default, explained.
+    pub fn template() -> &'static str {
+        r#"# wasmig project settings. Every key is optional; the values shown are the defaults.
+
+# Where revision directories (<id>_<slug>/revision.toml) live, relative to this file.
+migrations_dir = "migrations"
+# Prefix of wasmig's own tables: <prefix>revisions and <prefix>events.
+table_prefix = "wasmig_"
+# An applied revision whose checksum changed: "error", "warn" or "off".
+checksum = "error"
+
+[database]
+# Default database when neither --database nor DATABASE_URL is given.
+# url = "sqlite://app.db"
+
+[sandbox]
+memory_mb = 256
+timeout_ms = 30000
+# max_tables = 10
+# max_instances = 10
+lock_timeout_ms = 60000
+"#
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let config = ProjectConfig::from_toml("").unwrap();
+        assert_eq!(config, ProjectConfig::default());
+        assert_eq!(config.sandbox.memory_mb, 256);
+        assert_eq!(config.sandbox.lock_timeout_ms, 60_000);
+    }
+
+    #[test]
+    fn template_parses_to_defaults() {
+        assert_eq!(
+            ProjectConfig::from_toml(ProjectConfig::template()).unwrap(),
+            ProjectConfig::default()
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(ProjectConfig::from_toml("migration_dir = \"x\"").is_err());
+        assert!(ProjectConfig::from_toml("[sandbox]\nmemory = 1").is_err());
+        assert!(ProjectConfig::from_toml("checksum = \"maybe\"").is_err());
+    }
+
+    #[test]
+    fn reads_every_field() {
+        let config = ProjectConfig::from_toml(
+            "migrations_dir = \"db\"\ntable_prefix = \"t_\"\nchecksum = \"warn\"\n[database]\nurl = \"sqlite://x\"\n[sandbox]\nmemory_mb = 64\ntimeout_ms = 5\nmax_tables = 2\nmax_instances = 3\nlock_timeout_ms = 7\n",
+        )
+        .unwrap();
+        assert_eq!(config.migrations_dir, "db");
+        assert_eq!(config.checksum, ChecksumPolicy::Warn);
+        assert_eq!(config.database.url.as_deref(), Some("sqlite://x"));
+        assert_eq!(config.sandbox.max_instances, Some(3));
+        assert_eq!(config.sandbox.lock_timeout_ms, 7);
+    }
+}

@@ -1,0 +1,295 @@
+//! Plans: the ordered `up`/`down` steps that take an applied set to a
+//! target. Pure computation; the executor, dry runs and offline SQL all
+//! consume the same [`Plan`].
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::error::{BlockingMerge, PlanError};
+use crate::graph::{Graph, Ix, Resolved};
+use crate::id::RevisionId;
+use crate::target::{Anchor, Target};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+}
+
+/// The revision ids a database records as applied, as read: ids the project
+/// does not know are kept so that planning can report them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct AppliedSet(BTreeSet<String>);
+
+impl AppliedSet {
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    pub fn new<I, S>(ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self(ids.into_iter().map(Into::into).collect())
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.0.contains(id)
+    }
+
+    pub fn insert(&mut self, id: impl Into<String>) -> bool {
+        self.0.insert(id.into())
+    }
+
+    pub fn remove(&mut self, id: &str) -> bool {
+        self.0.remove(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The ids in byte order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+impl<S: Into<String>> FromIterator<S> for AppliedSet {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        Self::new(iter)
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub revision: RevisionId,
+    pub direction: Direction,
+}
+
+/// The steps from an applied set to a target, and where they lead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub direction: Direction,
+    pub target: Target,
+    pub steps: Vec<Step>,
+    applied_after: BTreeSet<RevisionId>,
+    heads_after: Vec<RevisionId>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The applied set once every step has run.
+    pub fn resulting_applied(&self) -> &BTreeSet<RevisionId> {
+        &self.applied_after
+    }
+
+    /// The heads of [`Plan::resulting_applied`], by id.
+    pub fn resulting_heads(&self) -> &[RevisionId] {
+        &self.heads_after
+    }
+}
+
+impl Graph {
+    /// Applied ids this project has no revision for, in byte order.
+    pub fn unknown_applied(&self, applied: &AppliedSet) -> Vec<String> {
+        applied
+            .iter()
+            .filter(|id| !self.contains(id))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The heads of an applied set (applied revisions with no applied child).
+    pub fn applied_heads(&self, applied: &AppliedSet) -> Vec<RevisionId> {
+        self.ids(&self.applied_heads_ix(applied))
+    }
+
+    /// Plans the steps from `applied` to `target`.
+    ///
+    /// Up: every ancestor of the target (through parents and depends_on) not
+    /// yet applied, in Kahn order over those revisions with the smallest id
+    /// first among ready ones. Down: the applied revisions that descend from
+    /// the target (all applied ones for `base`), in the exact reverse of that
+    /// order; refused if any of them is a merge revision.
+    pub fn plan(
+        &self,
+        applied: &AppliedSet,
+        target: &Target,
+        direction: Direction,
+    ) -> Result<Plan, PlanError> {
+        let unknown = self.unknown_applied(applied);
+        if !unknown.is_empty() {
+            return Err(PlanError::UnknownApplied { ids: unknown });
+        }
+        check_direction(target, direction)?;
+        let resolved = self.resolve_target(target, applied)?;
+        let mut mask = self.mask_of(applied);
+        let steps_ix = match direction {
+            Direction::Up => self.upgrade_steps(&mask, &resolved, target)?,
+            Direction::Down => self.downgrade_steps(&mask, &resolved, target)?,
+        };
+        let steps = steps_ix
+            .iter()
+            .map(|&ix| {
+                mask[ix as usize] = direction == Direction::Up;
+                Step {
+                    revision: self.rev(ix).id().clone(),
+                    direction,
+                }
+            })
+            .collect();
+        let applied_after = (0..self.len())
+            .filter(|&ix| mask[ix])
+            .map(|ix| self.rev(ix as Ix).id().clone())
+            .collect();
+        let heads_after = self.ids(&self.heads_of_mask(&mask));
+        Ok(Plan {
+            direction,
+            target: target.clone(),
+            steps,
+            applied_after,
+            heads_after,
+        })
+    }
+
+    fn upgrade_steps(
+        &self,
+        applied: &[bool],
+        resolved: &Resolved,
+        target: &Target,
+    ) -> Result<Vec<Ix>, PlanError> {
+        let ids = match resolved {
+            Resolved::Base => {
+                return Err(PlanError::WrongDirection {
+                    target: target.to_string(),
+                    direction: Direction::Up,
+                    hint: "`base` is below every revision; to revert everything, plan a downgrade to `base`".to_owned(),
+                });
+            }
+            Resolved::Revisions(ids) => ids,
+        };
+        let start: Vec<Ix> = ids
+            .iter()
+            .map(|id| self.ix(id.as_str()).expect("resolved ids exist"))
+            .collect();
+        let mut missing = self.ancestor_mask(&start);
+        missing.iter_mut().zip(applied).for_each(|(m, &a)| *m &= !a);
+        Ok(self.kahn(&missing).expect("a validated graph has no cycle"))
+    }
+
+    fn downgrade_steps(
+        &self,
+        applied: &[bool],
+        resolved: &Resolved,
+        target: &Target,
+    ) -> Result<Vec<Ix>, PlanError> {
+        let mut revert = match resolved {
+            Resolved::Base => applied.to_vec(),
+            Resolved::Revisions(ids) => {
+                let [id] = ids.as_slice() else {
+                    return Err(PlanError::WrongDirection {
+                        target: target.to_string(),
+                        direction: Direction::Down,
+                        hint: "a downgrade needs one revision to keep (or `base`)".to_owned(),
+                    });
+                };
+                let ix = self.ix(id.as_str()).expect("resolved ids exist");
+                if !applied[ix as usize] {
+                    return Err(PlanError::DowngradeTargetNotApplied { target: id.clone() });
+                }
+                let mut desc = self.descendant_mask(&[ix]);
+                desc[ix as usize] = false;
+                desc
+            }
+        };
+        revert.iter_mut().zip(applied).for_each(|(r, &a)| *r &= a);
+
+        let merges: Vec<Ix> = (0..self.len())
+            .filter(|&ix| revert[ix] && self.parents_ix(ix as Ix).len() >= 2)
+            .map(|ix| ix as Ix)
+            .collect();
+        if !merges.is_empty() {
+            return Err(self.merge_refusal(target, &merges, &revert));
+        }
+        let mut order = self.kahn(&revert).expect("a validated graph has no cycle");
+        order.reverse();
+        Ok(order)
+    }
+
+    /// The closest allowed targets are the merges with no other reverted
+    /// merge above them: downgrading to one of those reverts only what sits
+    /// above it, which holds no merge.
+    fn merge_refusal(&self, target: &Target, merges: &[Ix], revert: &[bool]) -> PlanError {
+        let is_merge = |ix: usize| revert[ix] && self.parents_ix(ix as Ix).len() >= 2;
+        let allowed: Vec<Ix> = merges
+            .iter()
+            .copied()
+            .filter(|&m| {
+                let above = self.descendant_mask(&[m]);
+                !(0..self.len()).any(|ix| ix != m as usize && above[ix] && is_merge(ix))
+            })
+            .collect();
+        PlanError::WouldRevertMerge {
+            target: target.to_string(),
+            merges: merges
+                .iter()
+                .map(|&m| BlockingMerge {
+                    id: self.rev(m).id().clone(),
+                    parents: self.rev(m).parents().to_vec(),
+                })
+                .collect(),
+            allowed: self.ids(&allowed),
+        }
+    }
+}
+
+/// `+N` only upgrades and `-N` only downgrades; `heads` only upgrades.
+fn check_direction(target: &Target, direction: Direction) -> Result<(), PlanError> {
+    let hint = match (target, direction) {
+        (
+            Target::Relative {
+                anchor: Anchor::Current,
+                steps,
+            },
+            Direction::Down,
+        ) if *steps > 0 => "`+N` counts up from the current head; downgrade with `-N`",
+        (
+            Target::Relative {
+                anchor: Anchor::Current,
+                steps,
+            },
+            Direction::Up,
+        ) if *steps < 0 => "`-N` counts down from the current head; plan it as a downgrade",
+        (Target::Heads, Direction::Down) => {
+            "`heads` is an upgrade target; a downgrade keeps one revision (or `base`)"
+        }
+        _ => return Ok(()),
+    };
+    Err(PlanError::WrongDirection {
+        target: target.to_string(),
+        direction,
+        hint: hint.to_owned(),
+    })
+}
