@@ -152,3 +152,33 @@ pub fn sqlite_dump(path: &Path) -> Vec<String> {
     }
     dump
 }
+
+/// Writes a project (wasmig.toml and SQL revisions) into `dir` for tests.
+/// Each revision is `(id, parents, up_sql, down_sql)`; a revision with two or
+/// more parents and no SQL becomes a merge revision.
+pub fn write_sql_project(dir: &Path, revisions: &[(&str, &[&str], &str, &str)]) {
+    std::fs::write(dir.join("wasmig.toml"), "").unwrap();
+    let migrations = dir.join("migrations");
+    std::fs::create_dir_all(&migrations).unwrap();
+    for (id, parents, up, down) in revisions {
+        add_sql_revision(dir, id, parents, up, down);
+    }
+}
+
+/// Adds one revision to a project written by [`write_sql_project`].
+pub fn add_sql_revision(dir: &Path, id: &str, parents: &[&str], up: &str, down: &str) {
+    let revision = dir.join("migrations").join(id);
+    std::fs::create_dir_all(&revision).unwrap();
+    let merge = parents.len() > 1 && up.is_empty();
+    let parent_list = parents.iter().map(|parent| format!("\"{parent}\"")).collect::<Vec<_>>().join(", ");
+    let kind = if merge { "merge" } else { "sql" };
+    std::fs::write(
+        revision.join("revision.toml"),
+        format!("id = \"{id}\"\nmessage = \"revision {id}\"\nparents = [{parent_list}]\nkind = \"{kind}\"\n"),
+    )
+    .unwrap();
+    if !merge {
+        std::fs::write(revision.join("up.sql"), up).unwrap();
+        std::fs::write(revision.join("down.sql"), down).unwrap();
+    }
+}

@@ -5,6 +5,22 @@
 //! by the [`runtime`] against a [`backend`] through the contract in
 //! `sdk/wit/wasmig.wit`.
 
+mod apply;
 pub mod backend;
+pub mod checksum;
+mod database;
+mod migrator;
+mod project;
+mod ready;
+mod report;
 pub mod runtime;
 pub mod sql;
+pub mod versions;
+
+pub use apply::{NoProgress, Progress};
+pub use database::{Database, DEFAULT_LOCK_TIMEOUT};
+pub use ready::ensure_ready;
+pub use migrator::{Migrator, RunOptions, Status, TransactionMode, VerifyReport};
+pub use project::{ModuleError, Project, ProjectError};
+pub use report::{RunError, RunFailure, RunReport, StepOutcome, StepReport};
+pub use wasmig_graph as graph;

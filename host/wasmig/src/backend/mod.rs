@@ -64,13 +64,23 @@ pub trait Backend: Send {
 }
 
 /// Holds a migration lock; dropping it releases the lock.
-pub trait LockGuard: Send + fmt::Debug {}
+pub trait LockGuard: Send + fmt::Debug {
+    /// Whether this guard excludes other runners. When it does not, the
+    /// executor re-checks each step inside the step's own transaction.
+    fn holds_lock(&self) -> bool {
+        true
+    }
+}
 
 /// A lock that holds nothing, for backends whose transactions serialise runners.
 #[derive(Debug)]
 pub struct NoLock;
 
-impl LockGuard for NoLock {}
+impl LockGuard for NoLock {
+    fn holds_lock(&self) -> bool {
+        false
+    }
+}
 
 /// Why the migration lock could not be taken.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,277 @@
+//! The one apply loop: runs prepared steps against any backend, with the host owning every transaction.
+//!
+//! Per-revision mode: BEGIN; (no lock held: is the step still needed?);
+//! hook; bookkeeping; COMMIT. `--transaction all`: one BEGIN and one COMMIT
+//! around every step. `transactional = false`: autocommit, between a dirty
+//! marker and its removal. Any failure rolls back what is open, records a
+//! `fail` event in its own transaction, and returns the report of what
+//! had committed.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmig_graph::{Direction, RevisionId};
+
+use crate::backend::{Backend, LockGuard};
+use crate::migrator::{Migrator, RunOptions, TransactionMode};
+use crate::report::{RunError, RunFailure, RunReport, StepOutcome, StepReport};
+use crate::runtime::{GuestLog, HookContext, Module, Verdict};
+use crate::versions::{EventKind, NewEvent, NewRow, RowState, VersionTables};
+
+/// A step with everything it needs, computed before the first step runs.
+#[derive(Debug, Clone)]
+pub struct PreparedStep {
+    pub revision: RevisionId,
+    pub kind: &'static str,
+    pub transactional: bool,
+    pub direction: Direction,
+    pub checksum: String,
+    pub module_hash: String,
+    pub module: Arc<Module>,
+    pub context: HookContext,
+}
+
+/// Hears about a run as it goes (a progress bar, log lines, a fleet's channel).
+pub trait Progress {
+    fn planned(&mut self, _steps: usize) {}
+    fn step_started(&mut self, _revision: &str, _direction: Direction) {}
+    fn step_finished(&mut self, _step: &StepReport) {}
+}
+
+/// Progress that nobody watches.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+struct Run<'a> {
+    migrator: &'a Migrator,
+    db: &'a mut Box<dyn Backend>,
+    tables: VersionTables,
+    database: String,
+    /// No lock serialises runners (SQLite): each step re-checks, inside its
+    /// own transaction, that it is still needed.
+    recheck: bool,
+    report: RunReport,
+}
+
+pub(crate) fn run(
+    migrator: &Migrator,
+    db: &mut Box<dyn Backend>,
+    steps: &[PreparedStep],
+    options: &RunOptions,
+    lock: &dyn LockGuard,
+    progress: &mut dyn Progress,
+) -> Result<RunReport, RunError> {
+    let tables = migrator.tables(db.as_ref());
+    let database = db.describe();
+    let mut run = Run { migrator, tables, recheck: !lock.holds_lock(), report: RunReport { database: database.clone(), steps: Vec::new() }, database, db };
+    progress.planned(steps.len());
+    let result = match options.transaction {
+        TransactionMode::PerRevision => run.per_revision(steps, options, progress),
+        TransactionMode::All => run.all_or_nothing(steps, options, progress),
+    };
+    match result {
+        Ok(()) => Ok(run.report),
+        Err((failure, revision)) => {
+            run.record_failure(revision.as_deref(), &failure);
+            Err(RunError { failure, committed: run.report })
+        }
+    }
+}
+
+type StepFailure = (RunFailure, Option<String>);
+
+impl Run<'_> {
+    fn per_revision(&mut self, steps: &[PreparedStep], options: &RunOptions, progress: &mut dyn Progress) -> Result<(), StepFailure> {
+        for step in steps {
+            progress.step_started(step.revision.as_str(), step.direction);
+            let report = if step.transactional {
+                self.in_transaction(|run| run.step(step, options))
+            } else {
+                self.autocommit_step(step, options)
+            }
+            .map_err(|failure| (failure, Some(step.revision.to_string())))?;
+            progress.step_finished(&report);
+            self.report.steps.push(report);
+        }
+        Ok(())
+    }
+
+    fn all_or_nothing(&mut self, steps: &[PreparedStep], options: &RunOptions, progress: &mut dyn Progress) -> Result<(), StepFailure> {
+        let mut done = Vec::new();
+        let mut failed_at = None;
+        let outcome = self.in_transaction(|run| {
+            for step in steps {
+                progress.step_started(step.revision.as_str(), step.direction);
+                failed_at = Some(step.revision.to_string());
+                done.push(run.step(step, options)?);
+            }
+            failed_at = None;
+            Ok(())
+        });
+        match outcome {
+            Ok(()) => {
+                for report in done {
+                    progress.step_finished(&report);
+                    self.report.steps.push(report);
+                }
+                Ok(())
+            }
+            Err(failure) => Err((failure, failed_at)),
+        }
+    }
+
+    /// BEGIN, `body`, COMMIT; ROLLBACK on any error.
+    fn in_transaction<T>(&mut self, body: impl FnOnce(&mut Self) -> Result<T, RunFailure>) -> Result<T, RunFailure> {
+        self.db.begin().map_err(RunFailure::db(&self.database, "beginning a transaction"))?;
+        let result = body(self).and_then(|value| {
+            self.db.commit().map_err(RunFailure::db(&self.database, "committing"))?;
+            Ok(value)
+        });
+        if result.is_err() {
+            if let Err(error) = self.db.rollback() {
+                tracing::error!(database = %self.database, "rolling back after a failure also failed: {error}");
+            }
+        }
+        result
+    }
+
+    /// One step inside an open transaction: hook and bookkeeping.
+    fn step(&mut self, step: &PreparedStep, options: &RunOptions) -> Result<StepReport, RunFailure> {
+        let revision = step.revision.as_str();
+        let started = Instant::now();
+        if self.recheck {
+            let state = self
+                .tables
+                .state_of(self.db.as_mut(), revision)
+                .map_err(RunFailure::db(&self.database, format!("re-reading the state of {revision}")))?;
+            let already = match step.direction {
+                Direction::Up => state.is_some(),
+                Direction::Down => state.is_none(),
+            };
+            if already {
+                return Ok(StepReport::new(revision, step.direction, StepOutcome::AlreadyDone, 0, &[]));
+            }
+        }
+        let (outcome, logs) = match step.direction {
+            Direction::Up => {
+                let adopted = options.adopt && self.verify_present(step)?;
+                if adopted {
+                    (StepOutcome::Adopted, Vec::new())
+                } else {
+                    let done = self.migrator.runtime().up(&step.module, &step.context, self.db)?;
+                    (StepOutcome::Applied, done.logs)
+                }
+            }
+            Direction::Down => {
+                let done = self.migrator.runtime().down(&step.module, &step.context, self.db)?;
+                (StepOutcome::Reverted, done.logs)
+            }
+        };
+        let elapsed = started.elapsed().as_millis() as i64;
+        match step.direction {
+            Direction::Up => self.tables.insert(self.db.as_mut(), &new_row(step, RowState::Applied, elapsed)),
+            Direction::Down => self.tables.delete(self.db.as_mut(), revision).map(drop),
+        }
+        .map_err(RunFailure::db(&self.database, format!("recording {revision}")))?;
+        let kind = match outcome {
+            StepOutcome::Adopted => EventKind::Adopt,
+            _ if step.direction == Direction::Up => EventKind::Upgrade,
+            _ => EventKind::Downgrade,
+        };
+        self.event(kind, revision, elapsed, None, None)?;
+        Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs))
+    }
+
+    fn verify_present(&mut self, step: &PreparedStep) -> Result<bool, RunFailure> {
+        let verdict = self.migrator.runtime().verify(&step.module, &step.context, self.db)?.value;
+        Ok(verdict == Verdict::Present)
+    }
+
+    /// A `transactional = false` step: the dirty marker commits first, the
+    /// hook runs in autocommit, and the marker is cleared with the event.
+    fn autocommit_step(&mut self, step: &PreparedStep, options: &RunOptions) -> Result<StepReport, RunFailure> {
+        let revision = step.revision.as_str();
+        let started = Instant::now();
+        let dirty = match step.direction {
+            Direction::Up => RowState::DirtyUp,
+            Direction::Down => RowState::DirtyDown,
+        };
+        let marked = self.in_transaction(|run| {
+            if run.recheck {
+                let state = run
+                    .tables
+                    .state_of(run.db.as_mut(), revision)
+                    .map_err(RunFailure::db(&run.database, format!("re-reading the state of {revision}")))?;
+                match (step.direction, state) {
+                    (Direction::Up, Some(RowState::Applied)) | (Direction::Down, None) => return Ok(false),
+                    (_, Some(state)) if state != RowState::Applied => {
+                        return Err(RunFailure::Dirty { revision: revision.to_owned(), state, table: run.tables.revisions_table().to_owned() });
+                    }
+                    _ => {}
+                }
+            }
+            match step.direction {
+                Direction::Up => run.tables.insert(run.db.as_mut(), &new_row(step, dirty, 0)),
+                Direction::Down => run.tables.set_state(run.db.as_mut(), revision, dirty, None).map(drop),
+            }
+            .map_err(RunFailure::db(&run.database, format!("marking {revision} dirty")))?;
+            Ok(true)
+        })?;
+        if !marked {
+            return Ok(StepReport::new(revision, step.direction, StepOutcome::AlreadyDone, 0, &[]));
+        }
+        let (outcome, logs): (StepOutcome, Vec<GuestLog>) = match step.direction {
+            Direction::Up if options.adopt && self.verify_present(step)? => (StepOutcome::Adopted, Vec::new()),
+            Direction::Up => (StepOutcome::Applied, self.migrator.runtime().up(&step.module, &step.context, self.db)?.logs),
+            Direction::Down => (StepOutcome::Reverted, self.migrator.runtime().down(&step.module, &step.context, self.db)?.logs),
+        };
+        let elapsed = started.elapsed().as_millis() as i64;
+        self.in_transaction(|run| {
+            match step.direction {
+                Direction::Up => run.tables.set_state(run.db.as_mut(), revision, RowState::Applied, Some(elapsed)).map(drop),
+                Direction::Down => run.tables.delete(run.db.as_mut(), revision).map(drop),
+            }
+            .map_err(RunFailure::db(&run.database, format!("clearing the dirty marker of {revision}")))?;
+            let kind = match outcome {
+                StepOutcome::Adopted => EventKind::Adopt,
+                _ if step.direction == Direction::Up => EventKind::Upgrade,
+                _ => EventKind::Downgrade,
+            };
+            run.event(kind, revision, elapsed, None, Some("transactional = false"))
+        })?;
+        Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs))
+    }
+
+    fn event(&mut self, kind: EventKind, revision: &str, duration_ms: i64, error: Option<&str>, detail: Option<&str>) -> Result<(), RunFailure> {
+        self.tables
+            .record(self.db.as_mut(), &NewEvent { kind, revision: Some(revision), duration_ms: Some(duration_ms), error, detail })
+            .map_err(RunFailure::db(&self.database, "recording an event"))
+    }
+
+    /// The `fail` event, in its own transaction after the rollback. A run
+    /// that cannot even record its failure still reports the first error.
+    fn record_failure(&mut self, revision: Option<&str>, failure: &RunFailure) {
+        let message = failure.to_string();
+        let recorded = self.in_transaction(|run| {
+            run.tables
+                .record(run.db.as_mut(), &NewEvent { kind: EventKind::Fail, revision, duration_ms: None, error: Some(&message), detail: None })
+                .map_err(RunFailure::db(&run.database, "recording the failure"))
+        });
+        if let Err(error) = recorded {
+            tracing::error!(database = %self.database, "could not record the failure event: {error}");
+        }
+    }
+}
+
+fn new_row(step: &PreparedStep, state: RowState, execution_ms: i64) -> NewRow<'_> {
+    NewRow {
+        revision: step.revision.as_str(),
+        checksum: &step.checksum,
+        module_hash: &step.module_hash,
+        kind: step.kind,
+        state,
+        execution_ms,
+    }
+}

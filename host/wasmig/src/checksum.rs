@@ -1,0 +1,100 @@
+//! Revision checksums: what an applied revision was, so that a later change to it is noticed.
+//!
+//! Pinned algorithm, version 1 (see docs/DATABASE.md): SHA-256 over
+//! `wasmig-checksum-v1\n`, then the manifest's canonical form, then for each
+//! payload file in a fixed order its name, its length in bytes and its bytes.
+//! The payload is `revision.wasm` for a component revision; `up.sql`,
+//! `down.sql`, `verify.sql` (those that exist) for an SQL revision; nothing
+//! for a merge revision, whose plugin is part of wasmig itself.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use wasmig_graph::{Revision, RevisionKind};
+
+/// The files of an SQL revision that its checksum covers, in order.
+pub const SQL_ASSETS: [&str; 3] = ["up.sql", "down.sql", "verify.sql"];
+/// The file of a component revision.
+pub const MODULE_FILE: &str = "revision.wasm";
+
+/// A revision file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {path} of revision {revision}: {source}")]
+pub struct ChecksumError {
+    pub revision: String,
+    pub path: String,
+    pub source: std::io::Error,
+}
+
+/// The version-1 checksum of a revision as it is on disk, as `sha256:<hex>`.
+pub fn revision_checksum(revision: &Revision) -> Result<String, ChecksumError> {
+    let mut hasher = Sha256::new();
+    hasher.update(b"wasmig-checksum-v1\n");
+    hasher.update(revision.canonical_manifest().as_bytes());
+    let files: &[&str] = match revision.kind() {
+        RevisionKind::Sql => &SQL_ASSETS,
+        RevisionKind::Component => &[MODULE_FILE],
+        RevisionKind::Merge => &[],
+    };
+    for name in files {
+        let path = revision.dir.join(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                hasher.update(format!("\n{name}\n{}\n", bytes.len()).as_bytes());
+                hasher.update(&bytes);
+            }
+            // A missing optional file (down.sql, verify.sql) is part of what the revision is.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound && revision.kind() == RevisionKind::Sql => {}
+            Err(source) => return Err(read_error(revision, &path, source)),
+        }
+    }
+    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+}
+
+pub(crate) fn read_error(revision: &Revision, path: &Path, source: std::io::Error) -> ChecksumError {
+    ChecksumError { revision: revision.id().to_string(), path: path.display().to_string(), source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmig_graph::{Manifest, RevisionId};
+
+    fn sql_revision(dir: &Path) -> Revision {
+        let manifest = Manifest::new(RevisionId::parse("a1").unwrap(), "add users", vec![]);
+        Revision::new(manifest, dir)
+    }
+
+    #[test]
+    fn the_checksum_covers_manifest_and_sql_assets() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("up.sql"), "CREATE TABLE users (id INTEGER);").unwrap();
+        let revision = sql_revision(dir.path());
+        let first = revision_checksum(&revision).unwrap();
+        assert!(first.starts_with("sha256:") && first.len() == 7 + 64, "{first}");
+        assert_eq!(revision_checksum(&revision).unwrap(), first, "stable");
+
+        std::fs::write(dir.path().join("down.sql"), "DROP TABLE users;").unwrap();
+        let with_down = revision_checksum(&revision).unwrap();
+        assert_ne!(with_down, first, "adding down.sql changes it");
+
+        std::fs::write(dir.path().join("up.sql"), "CREATE TABLE users (id BIGINT);").unwrap();
+        assert_ne!(revision_checksum(&revision).unwrap(), with_down, "editing up.sql changes it");
+
+        let mut renamed = revision.clone();
+        renamed.manifest.message = "add people".into();
+        assert_ne!(revision_checksum(&renamed).unwrap(), revision_checksum(&revision).unwrap(), "the manifest counts");
+    }
+
+    #[test]
+    fn moving_bytes_between_files_changes_the_checksum() {
+        let dir = tempfile::tempdir().unwrap();
+        let revision = sql_revision(dir.path());
+        std::fs::write(dir.path().join("up.sql"), "A;B;").unwrap();
+        std::fs::write(dir.path().join("down.sql"), "").unwrap();
+        let first = revision_checksum(&revision).unwrap();
+        std::fs::write(dir.path().join("up.sql"), "A;").unwrap();
+        std::fs::write(dir.path().join("down.sql"), "B;").unwrap();
+        assert_ne!(revision_checksum(&revision).unwrap(), first);
+    }
+}

@@ -1,0 +1,107 @@
+//! A project as the runner sees it: the validated graph, plus the module and the limits each revision runs with.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmig_graph::{Graph, ProjectConfig, Revision, RevisionKind};
+
+use crate::checksum::{self, ChecksumError, MODULE_FILE};
+use crate::runtime::{Builtin, LoadError, Module, Runtime, SandboxLimits};
+use crate::versions::valid_prefix;
+
+/// Why a project cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    #[error(transparent)]
+    Load(#[from] wasmig_graph::ProjectError),
+    #[error(
+        "{path}: table_prefix `{prefix}` must be lowercase letters, digits and `_`, not starting with a digit \
+         (it becomes part of the version tables' names)"
+    )]
+    BadTablePrefix { prefix: String, path: PathBuf },
+}
+
+/// Why a revision's module cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    #[error("revision {revision} is a component revision but {path} does not exist: build it with `wasmig build {revision}`")]
+    Missing { revision: String, path: PathBuf },
+    #[error("cannot read {path}: {source}")]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}
+
+/// A loaded, validated project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    inner: wasmig_graph::Project,
+}
+
+impl Project {
+    /// Loads `dir/wasmig.toml` and the revision manifests, and validates the graph.
+    /// Reads no module and no SQL file.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, ProjectError> {
+        let inner = wasmig_graph::load(dir)?;
+        if !valid_prefix(&inner.config.table_prefix) {
+            return Err(ProjectError::BadTablePrefix {
+                prefix: inner.config.table_prefix.clone(),
+                path: inner.root.join(wasmig_graph::CONFIG_FILE),
+            });
+        }
+        Ok(Project { inner })
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.inner.graph
+    }
+
+    pub fn config(&self) -> &ProjectConfig {
+        &self.inner.config
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    pub fn lock_timeout(&self) -> Duration {
+        Duration::from_millis(self.inner.config.sandbox.lock_timeout_ms)
+    }
+
+    /// The project's limits, with the revision's own `[sandbox]` overrides.
+    pub fn limits_for(&self, revision: &Revision) -> SandboxLimits {
+        let project = &self.inner.config.sandbox;
+        let own = revision.manifest.sandbox.clone().unwrap_or_default();
+        let defaults = SandboxLimits::default();
+        SandboxLimits {
+            memory_bytes: own.memory_mb.unwrap_or(project.memory_mb).saturating_mul(1024 * 1024),
+            timeout: Duration::from_millis(own.timeout_ms.unwrap_or(project.timeout_ms)),
+            max_instances: project.max_instances.map_or(defaults.max_instances, |n| n.min(u32::MAX.into()) as u32),
+            max_tables: project.max_tables.map_or(defaults.max_tables, |n| n.min(u32::MAX.into()) as u32),
+            max_table_elements: defaults.max_table_elements,
+        }
+    }
+
+    pub fn checksum(&self, revision: &Revision) -> Result<String, ChecksumError> {
+        checksum::revision_checksum(revision)
+    }
+
+    /// The component a revision runs: a built-in plugin for SQL and merge
+    /// revisions, its own `revision.wasm` for component revisions.
+    pub fn module(&self, runtime: &Runtime, revision: &Revision) -> Result<Arc<Module>, ModuleError> {
+        match revision.kind() {
+            RevisionKind::Sql => Ok(runtime.builtin(Builtin::Sql)?),
+            RevisionKind::Merge => Ok(runtime.builtin(Builtin::Merge)?),
+            RevisionKind::Component => {
+                let path = revision.dir.join(MODULE_FILE);
+                let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
+                    std::io::ErrorKind::NotFound => ModuleError::Missing { revision: revision.id().to_string(), path: path.clone() },
+                    _ => ModuleError::Unreadable { path: path.clone(), source },
+                })?;
+                let relative = path.strip_prefix(self.root()).unwrap_or(&path);
+                Ok(runtime.load(&bytes, &format!("revision {} ({})", revision.id(), relative.display()))?)
+            }
+        }
+    }
+}

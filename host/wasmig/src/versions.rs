@@ -1,0 +1,368 @@
+//! The version tables: the applied set (`<prefix>revisions`) and the append-only history (`<prefix>events`).
+//!
+//! Every statement here goes through [`Backend`], inside whatever
+//! transaction the executor opened, so a revision and its bookkeeping commit
+//! together. The SQL differs between dialects only in placeholders and types.
+
+use crate::backend::Backend;
+use crate::sql::{DbError, Dialect, Value};
+
+/// The state of a row of the revisions table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RowState {
+    /// Applied and committed.
+    Applied,
+    /// A non-transactional `up` started and did not finish.
+    DirtyUp,
+    /// A non-transactional `down` started and did not finish.
+    DirtyDown,
+}
+
+impl RowState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowState::Applied => "applied",
+            RowState::DirtyUp => "dirty-up",
+            RowState::DirtyDown => "dirty-down",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "applied" => Some(RowState::Applied),
+            "dirty-up" => Some(RowState::DirtyUp),
+            "dirty-down" => Some(RowState::DirtyDown),
+            _ => None,
+        }
+    }
+}
+
+/// The kinds of history events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Upgrade,
+    Downgrade,
+    Stamp,
+    Adopt,
+    Repair,
+    Resolve,
+    Fail,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Upgrade => "upgrade",
+            EventKind::Downgrade => "downgrade",
+            EventKind::Stamp => "stamp",
+            EventKind::Adopt => "adopt",
+            EventKind::Repair => "repair",
+            EventKind::Resolve => "resolve",
+            EventKind::Fail => "fail",
+        }
+    }
+}
+
+/// One row of the revisions table.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AppliedRow {
+    pub revision: String,
+    pub checksum: String,
+    pub module_hash: String,
+    pub kind: String,
+    pub state: RowState,
+    pub applied_at: String,
+    pub execution_ms: i64,
+    pub tool_version: String,
+}
+
+/// What the revisions table gets for one applied revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRow<'a> {
+    pub revision: &'a str,
+    pub checksum: &'a str,
+    pub module_hash: &'a str,
+    pub kind: &'a str,
+    pub state: RowState,
+    pub execution_ms: i64,
+}
+
+/// One history event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent<'a> {
+    pub kind: EventKind,
+    pub revision: Option<&'a str>,
+    pub duration_ms: Option<i64>,
+    pub error: Option<&'a str>,
+    pub detail: Option<&'a str>,
+}
+
+/// The version tables of one database, by prefix.
+#[derive(Debug, Clone)]
+pub struct VersionTables {
+    revisions: String,
+    events: String,
+    dialect: Dialect,
+}
+
+/// The table prefix must be a plain SQL identifier fragment: it is spliced
+/// into statements, never bound as a parameter.
+pub fn valid_prefix(prefix: &str) -> bool {
+    !prefix.is_empty()
+        && prefix.len() <= 40
+        && prefix.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
+        && !prefix.as_bytes()[0].is_ascii_digit()
+}
+
+pub const TOOL_VERSION: &str = concat!("wasmig ", env!("CARGO_PKG_VERSION"));
+
+impl VersionTables {
+    /// `prefix` must pass [`valid_prefix`] (the project loader checks it).
+    pub fn new(prefix: &str, dialect: Dialect) -> Self {
+        assert!(valid_prefix(prefix), "table prefix `{prefix}` was not validated");
+        VersionTables { revisions: format!("{prefix}revisions"), events: format!("{prefix}events"), dialect }
+    }
+
+    pub fn revisions_table(&self) -> &str {
+        &self.revisions
+    }
+
+    pub fn events_table(&self) -> &str {
+        &self.events
+    }
+
+    fn placeholders(&self, count: usize) -> String {
+        (1..=count)
+            .map(|index| match self.dialect {
+                Dialect::Sqlite => format!("?{index}"),
+                Dialect::Postgres => format!("${index}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn one(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "?1",
+            Dialect::Postgres => "$1",
+        }
+    }
+
+    /// The statements that create both tables when they are missing.
+    pub fn create_sql(&self) -> String {
+        let (timestamp, event_id) = match self.dialect {
+            Dialect::Sqlite => ("TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+            Dialect::Postgres => ("TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+        };
+        format!(
+            "CREATE TABLE IF NOT EXISTS {revisions} (\n\
+             \x20   revision TEXT PRIMARY KEY,\n\
+             \x20   checksum TEXT NOT NULL,\n\
+             \x20   module_hash TEXT NOT NULL,\n\
+             \x20   kind TEXT NOT NULL,\n\
+             \x20   state TEXT NOT NULL,\n\
+             \x20   applied_at {timestamp},\n\
+             \x20   execution_ms BIGINT NOT NULL,\n\
+             \x20   tool_version TEXT NOT NULL\n\
+             );\n\
+             CREATE TABLE IF NOT EXISTS {events} (\n\
+             \x20   id {event_id},\n\
+             \x20   event TEXT NOT NULL,\n\
+             \x20   revision TEXT,\n\
+             \x20   at {timestamp},\n\
+             \x20   duration_ms BIGINT,\n\
+             \x20   error TEXT,\n\
+             \x20   detail TEXT,\n\
+             \x20   tool_version TEXT NOT NULL\n\
+             );\n",
+            revisions = self.revisions,
+            events = self.events,
+        )
+    }
+
+    /// Whether the revisions table exists (read-only commands do not create it).
+    pub fn exists(&self, db: &mut dyn Backend) -> Result<bool, DbError> {
+        let (sql, name) = match self.dialect {
+            Dialect::Sqlite => ("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", self.revisions.clone()),
+            Dialect::Postgres => ("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1", self.revisions.clone()),
+        };
+        let rows = db.query(sql, &[Value::Text(name)])?;
+        Ok(matches!(rows.values.first().and_then(|row| row.first()), Some(Value::Integer(count)) if *count > 0))
+    }
+
+    pub fn create(&self, db: &mut dyn Backend) -> Result<(), DbError> {
+        db.execute_script(&self.create_sql())
+    }
+
+    /// The whole applied set, in one query.
+    pub fn read(&self, db: &mut dyn Backend) -> Result<Vec<AppliedRow>, DbError> {
+        let applied_at = match self.dialect {
+            Dialect::Sqlite => "applied_at",
+            Dialect::Postgres => "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
+        };
+        let rows = db.query(
+            &format!(
+                "SELECT revision, checksum, module_hash, kind, state, {applied_at}, execution_ms, tool_version \
+                 FROM {} ORDER BY applied_at, revision",
+                self.revisions
+            ),
+            &[],
+        )?;
+        rows.values.into_iter().map(|row| self.applied_row(row)).collect()
+    }
+
+    fn applied_row(&self, row: Vec<Value>) -> Result<AppliedRow, DbError> {
+        let text = |value: &Value| match value {
+            Value::Text(text) => Ok(text.clone()),
+            other => Err(DbError::host(format!("unexpected {other:?} in {}", self.revisions))),
+        };
+        let [revision, checksum, module_hash, kind, state, applied_at, execution_ms, tool_version] =
+            <[Value; 8]>::try_from(row).map_err(|_| DbError::host(format!("{} has unexpected columns", self.revisions)))?;
+        let state_text = text(&state)?;
+        Ok(AppliedRow {
+            revision: text(&revision)?,
+            checksum: text(&checksum)?,
+            module_hash: text(&module_hash)?,
+            kind: text(&kind)?,
+            state: RowState::parse(&state_text).ok_or_else(|| {
+                DbError::host(format!("unknown state `{state_text}` in {}; was it written by a newer wasmig?", self.revisions))
+            })?,
+            applied_at: text(&applied_at)?,
+            execution_ms: match execution_ms {
+                Value::Integer(ms) => ms,
+                _ => 0,
+            },
+            tool_version: text(&tool_version)?,
+        })
+    }
+
+    /// The state of one revision's row, if it has one: the check a step makes
+    /// inside its own transaction when no lock serialises runners.
+    pub fn state_of(&self, db: &mut dyn Backend, revision: &str) -> Result<Option<RowState>, DbError> {
+        let rows = db.query(
+            &format!("SELECT state FROM {} WHERE revision = {}", self.revisions, self.one()),
+            &[Value::Text(revision.to_owned())],
+        )?;
+        Ok(match rows.values.first().and_then(|row| row.first()) {
+            Some(Value::Text(state)) => RowState::parse(state),
+            _ => None,
+        })
+    }
+
+    pub fn insert(&self, db: &mut dyn Backend, row: &NewRow<'_>) -> Result<(), DbError> {
+        db.execute(
+            &format!(
+                "INSERT INTO {} (revision, checksum, module_hash, kind, state, execution_ms, tool_version) VALUES ({})",
+                self.revisions,
+                self.placeholders(7)
+            ),
+            &[
+                Value::Text(row.revision.to_owned()),
+                Value::Text(row.checksum.to_owned()),
+                Value::Text(row.module_hash.to_owned()),
+                Value::Text(row.kind.to_owned()),
+                Value::Text(row.state.as_str().to_owned()),
+                Value::Integer(row.execution_ms),
+                Value::Text(TOOL_VERSION.to_owned()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_state(&self, db: &mut dyn Backend, revision: &str, state: RowState, execution_ms: Option<i64>) -> Result<u64, DbError> {
+        let [first, second, third] = match self.dialect {
+            Dialect::Sqlite => ["?1", "?2", "?3"],
+            Dialect::Postgres => ["$1", "$2", "$3"],
+        };
+        db.execute(
+            &format!(
+                "UPDATE {} SET state = {first}, execution_ms = COALESCE({second}, execution_ms) WHERE revision = {third}",
+                self.revisions
+            ),
+            &[
+                Value::Text(state.as_str().to_owned()),
+                execution_ms.map_or(Value::Null, Value::Integer),
+                Value::Text(revision.to_owned()),
+            ],
+        )
+    }
+
+    pub fn set_checksum(&self, db: &mut dyn Backend, revision: &str, checksum: &str) -> Result<u64, DbError> {
+        let [first, second] = match self.dialect {
+            Dialect::Sqlite => ["?1", "?2"],
+            Dialect::Postgres => ["$1", "$2"],
+        };
+        db.execute(
+            &format!("UPDATE {} SET checksum = {first} WHERE revision = {second}", self.revisions),
+            &[Value::Text(checksum.to_owned()), Value::Text(revision.to_owned())],
+        )
+    }
+
+    pub fn delete(&self, db: &mut dyn Backend, revision: &str) -> Result<u64, DbError> {
+        db.execute(
+            &format!("DELETE FROM {} WHERE revision = {}", self.revisions, self.one()),
+            &[Value::Text(revision.to_owned())],
+        )
+    }
+
+    pub fn record(&self, db: &mut dyn Backend, event: &NewEvent<'_>) -> Result<(), DbError> {
+        let text = |value: Option<&str>| value.map_or(Value::Null, |text| Value::Text(text.to_owned()));
+        db.execute(
+            &format!(
+                "INSERT INTO {} (event, revision, duration_ms, error, detail, tool_version) VALUES ({})",
+                self.events,
+                self.placeholders(6)
+            ),
+            &[
+                Value::Text(event.kind.as_str().to_owned()),
+                text(event.revision),
+                event.duration_ms.map_or(Value::Null, Value::Integer),
+                text(event.error),
+                text(event.detail),
+                Value::Text(TOOL_VERSION.to_owned()),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::sqlite::SqliteBackend;
+
+    #[test]
+    fn rows_and_events_round_trip_on_sqlite() {
+        let mut db = SqliteBackend::open_in_memory().unwrap();
+        let tables = VersionTables::new("wasmig_", Dialect::Sqlite);
+        assert!(!tables.exists(&mut db).unwrap());
+        tables.create(&mut db).unwrap();
+        tables.create(&mut db).unwrap();
+        assert!(tables.exists(&mut db).unwrap());
+        let row = NewRow { revision: "a1", checksum: "sha256:00", module_hash: "ff", kind: "sql", state: RowState::DirtyUp, execution_ms: 0 };
+        tables.insert(&mut db, &row).unwrap();
+        assert_eq!(tables.state_of(&mut db, "a1").unwrap(), Some(RowState::DirtyUp));
+        tables.set_state(&mut db, "a1", RowState::Applied, Some(12)).unwrap();
+        let read = tables.read(&mut db).unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!((read[0].state, read[0].execution_ms), (RowState::Applied, 12));
+        assert!(read[0].applied_at.ends_with('Z'), "{}", read[0].applied_at);
+        tables.set_checksum(&mut db, "a1", "sha256:11").unwrap();
+        assert_eq!(tables.read(&mut db).unwrap()[0].checksum, "sha256:11");
+        tables.record(&mut db, &NewEvent { kind: EventKind::Upgrade, revision: Some("a1"), duration_ms: Some(3), error: None, detail: None }).unwrap();
+        assert_eq!(tables.delete(&mut db, "a1").unwrap(), 1);
+        assert_eq!(tables.state_of(&mut db, "a1").unwrap(), None);
+    }
+
+    #[test]
+    fn prefixes_are_plain_identifiers() {
+        for good in ["wasmig_", "app_schema_", "v2_"] {
+            assert!(valid_prefix(good), "{good}");
+        }
+        for bad in ["", "1x_", "Wasmig_", "x; DROP TABLE y; --", "a-b", "\"q\""] {
+            assert!(!valid_prefix(bad), "{bad}");
+        }
+    }
+}

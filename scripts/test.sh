@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine and runs every test: unit, property, integration
+# (real SQLite files and the real PostgreSQL server) and CLI tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+cargo test --locked "$@"
