@@ -10,6 +10,7 @@ pub mod backend;
 pub mod checksum;
 mod database;
 mod migrator;
+pub mod offline;
 mod project;
 mod ready;
 mod report;

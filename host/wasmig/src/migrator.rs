@@ -271,6 +271,35 @@ impl Migrator {
         })
     }
 
+    /// The SQL a plan from `applied` to `target` would run, as a script:
+    /// version tables, each revision's statements, bookkeeping and
+    /// transaction boundaries (offline: no database is opened).
+    pub fn offline_sql(
+        &self,
+        applied: &AppliedSet,
+        target: &Target,
+        direction: Direction,
+        dialect: crate::sql::Dialect,
+        options: &RunOptions,
+    ) -> Result<String, RunError> {
+        let plan = self.project.graph().plan(applied, target, direction).map_err(RunFailure::from)?;
+        let steps = self.prepare(&plan, options)?;
+        let (backend, script) = crate::offline::OfflineBackend::new(dialect);
+        let mut db: Box<dyn Backend> = Box::new(backend);
+        let tables = self.tables(db.as_ref());
+        db.execute_script(&format!(
+            "-- wasmig {}grade to {target} ({} step(s)), offline SQL for {dialect}\n{}",
+            direction.as_str(),
+            steps.len(),
+            tables.create_sql().trim_end()
+        ))
+        .map_err(RunFailure::db("offline SQL", "writing the version tables"))?;
+        let lock = crate::offline::script_lock();
+        apply::run(self, &mut db, &steps, options, lock.as_ref(), &mut crate::apply::NoProgress)?;
+        let script = script.lock().expect("offline script poisoned").clone();
+        Ok(script)
+    }
+
     /// Records the applied set of `target` without running any hook: `REV`
     /// means REV and its ancestors, `heads` every revision, `base` none.
     pub fn stamp(&self, db: &mut Box<dyn Backend>, target: &Target) -> Result<RunReport, RunError> {

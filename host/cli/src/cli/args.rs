@@ -70,6 +70,104 @@ pub enum CommandArgs {
     Graph,
     /// Show the steps that would take the database to a target.
     Plan(PlanArgs),
+    /// Apply revisions up to a target (default: every head).
+    Upgrade(UpgradeArgs),
+    /// Revert the applied revisions above a target (`base`: all of them).
+    Downgrade(DowngradeArgs),
+    /// Show the heads of the database's applied set.
+    Current,
+    /// Compare the database with the project: at heads, behind, ahead, dirty, drift. Exit 3 unless at heads. Takes no lock.
+    Status,
+    /// Record a target's applied set without running anything (REV and its ancestors, `heads` or `base`).
+    Stamp(StampArgs),
+    /// Record what is true about a revision a non-transactional step left dirty.
+    Resolve(ResolveArgs),
+    /// Accept the changed files of an applied revision: record their new checksum (audited).
+    Repair(RepairArgs),
+    /// Ask revisions whether their effect is in the database (read-only). Exit 3 on a mismatch with the applied set.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransactionArg {
+    /// Each revision and its bookkeeping commit together.
+    PerRevision,
+    /// The whole plan in one transaction: all or nothing.
+    All,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct RunArgs {
+    /// Where transactions begin and end.
+    #[arg(long, value_enum, default_value = "per-revision")]
+    pub transaction: TransactionArg,
+    /// Print the plan against the database's applied set; change nothing.
+    #[arg(long, conflicts_with = "sql")]
+    pub dry_run: bool,
+    /// Print the SQL the plan would run (offline: no database is opened);
+    /// the dialect comes from the database URL's scheme (default SQLite).
+    #[arg(long)]
+    pub sql: bool,
+    /// With --sql: the applied heads to plan from (default: nothing applied).
+    #[arg(long, value_name = "REV,...", value_delimiter = ',', requires = "sql")]
+    pub from: Option<Vec<String>>,
+    /// The tenant name revisions see (context.tenant).
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct UpgradeArgs {
+    /// heads (default), head, an id or prefix, a label, label@head, +N, REV+N.
+    #[arg(allow_hyphen_values = true)]
+    pub target: Option<String>,
+    /// Adopt an existing schema: a revision whose verify hook finds its
+    /// effect present is recorded as adopted instead of run.
+    #[arg(long)]
+    pub adopt: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct DowngradeArgs {
+    /// base, an id or prefix, a label, -N, REV-N.
+    #[arg(allow_hyphen_values = true)]
+    pub target: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct StampArgs {
+    /// A revision (it and its ancestors become applied), `heads` or `base`.
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResolvedAs {
+    /// The step did complete: keep the revision applied.
+    Applied,
+    /// The step did not take effect (or was undone by hand): remove it.
+    Reverted,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ResolveArgs {
+    pub revision: String,
+    #[arg(long = "as", value_enum)]
+    pub resolved_as: ResolvedAs,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct RepairArgs {
+    pub revision: String,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct VerifyArgs {
+    /// Only this revision (default: all).
+    pub revision: Option<String>,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -24,7 +24,14 @@ impl Exit {
     /// user has something to fix before anything can run: exit 2. Anything
     /// else went wrong while doing the work: exit 1.
     pub fn classify(error: &anyhow::Error) -> Exit {
+        if let Some(run) = error.downcast_ref::<wasmig::RunError>() {
+            return Self::of_failure(&run.failure);
+        }
+        if let Some(failure) = error.downcast_ref::<wasmig::RunFailure>() {
+            return Self::of_failure(failure);
+        }
         let usage = error.chain().any(|cause| {
+            cause.is::<wasmig::ProjectError>() ||
             cause.is::<UsageError>()
                 || cause.is::<wasmig_graph::ProjectError>()
                 || cause.is::<wasmig_graph::GraphError>()
@@ -34,6 +41,18 @@ impl Exit {
                 || cause.is::<wasmig_graph::IdError>()
         });
         if usage { Exit::Usage } else { Exit::RunFailed }
+    }
+}
+
+impl Exit {
+    /// A run stopped before any step for something the user must fix in the
+    /// project or the command (exit 2), or failed while working (exit 1).
+    fn of_failure(failure: &wasmig::RunFailure) -> Exit {
+        use wasmig::RunFailure as F;
+        match failure {
+            F::Project(_) | F::Plan(_) | F::Resolve(_) | F::Target(_) | F::NonTransactionalInAll { .. } | F::Offline { .. } => Exit::Usage,
+            _ => Exit::RunFailed,
+        }
     }
 }
 

@@ -4,6 +4,7 @@ pub mod args;
 mod commands;
 pub mod exit;
 pub mod output;
+mod progress;
 mod scaffold;
 pub mod settings;
 

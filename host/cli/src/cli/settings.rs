@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use wasmig_graph::{RevisionId, Target, check_name};
+use wasmig::TransactionMode;
+use wasmig_graph::{Direction, RevisionId, Target, check_name};
 
-use super::args::{Args, CommandArgs, FormatArg};
+use super::args::{Args, CommandArgs, FormatArg, ResolvedAs, RunArgs, TransactionArg};
 use super::exit::UsageError;
 use super::output::{Format, Output};
 use super::scaffold::Template;
@@ -13,8 +14,7 @@ use super::scaffold::Template;
 #[derive(Debug)]
 pub struct Settings {
     pub project_dir: PathBuf,
-    /// Read by the database commands; the graph commands do not connect.
-    #[allow(dead_code)]
+    /// `--database` or `DATABASE_URL`; the project's `[database] url` is the fallback.
     pub database_url: Option<String>,
     pub output: Output,
     #[allow(dead_code)]
@@ -47,6 +47,33 @@ pub enum Command {
         picture: Picture,
     },
     Plan(PlanRequest),
+    Run(RunRequest),
+    Current,
+    Status,
+    Stamp { target: Target },
+    Resolve { revision: String, as_applied: bool },
+    Repair { revision: String },
+    Verify { revision: Option<String> },
+}
+
+/// `upgrade` or `downgrade`, validated.
+#[derive(Debug)]
+pub struct RunRequest {
+    pub direction: Direction,
+    pub target: Target,
+    pub adopt: bool,
+    pub transaction: TransactionMode,
+    pub mode: RunMode,
+    pub tenant: Option<String>,
+}
+
+/// Run against the database, show the plan only, or print offline SQL.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RunMode {
+    Execute,
+    DryRun,
+    /// Offline SQL, planned from these applied heads.
+    Sql { from: Vec<String> },
 }
 
 #[derive(Debug)]
@@ -153,6 +180,17 @@ impl Settings {
                         .collect()
                 }),
             }),
+            CommandArgs::Upgrade(a) => {
+                let target = parse_target(a.target.as_deref().unwrap_or("heads"))?;
+                Command::Run(run_request(Direction::Up, target, a.adopt, a.run))
+            }
+            CommandArgs::Downgrade(a) => Command::Run(run_request(Direction::Down, parse_target(&a.target)?, false, a.run)),
+            CommandArgs::Current => Command::Current,
+            CommandArgs::Status => Command::Status,
+            CommandArgs::Stamp(a) => Command::Stamp { target: parse_target(&a.target)? },
+            CommandArgs::Resolve(a) => Command::Resolve { revision: a.revision, as_applied: a.resolved_as == ResolvedAs::Applied },
+            CommandArgs::Repair(a) => Command::Repair { revision: a.revision },
+            CommandArgs::Verify(a) => Command::Verify { revision: a.revision },
         };
         Ok(Settings {
             project_dir: args.directory.unwrap_or_else(|| PathBuf::from(".")),
@@ -164,6 +202,33 @@ impl Settings {
             verbosity: args.verbose,
             command,
         })
+    }
+}
+
+fn parse_target(text: &str) -> Result<Target, UsageError> {
+    Target::parse(text).map_err(|e| UsageError::new(e.to_string()))
+}
+
+fn run_request(direction: Direction, target: Target, adopt: bool, run: RunArgs) -> RunRequest {
+    let mode = if run.sql {
+        RunMode::Sql {
+            from: run.from.unwrap_or_default().into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        }
+    } else if run.dry_run {
+        RunMode::DryRun
+    } else {
+        RunMode::Execute
+    };
+    RunRequest {
+        direction,
+        target,
+        adopt,
+        transaction: match run.transaction {
+            TransactionArg::PerRevision => TransactionMode::PerRevision,
+            TransactionArg::All => TransactionMode::All,
+        },
+        mode,
+        tenant: run.tenant,
     }
 }
 

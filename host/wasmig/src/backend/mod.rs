@@ -104,6 +104,13 @@ pub enum ConnectError {
     Open { database: String, source: DbError },
     #[error("schema `{schema}` does not exist on {database}: create it first (CREATE SCHEMA \"{schema}\")")]
     MissingSchema { schema: String, database: String },
+    /// The PostgreSQL backend blocks its thread, which a thread driving async
+    /// tasks must not do (tokio would panic).
+    #[error(
+        "cannot open {database} from inside an async task: wasmig's PostgreSQL backend blocks its thread \
+         while it waits for the server. Call wasmig through `tokio::task::spawn_blocking` or from a plain thread"
+    )]
+    InsideAsyncRuntime { database: String },
 }
 
 /// Stands in for the backend while the real one is lent to a running hook.

@@ -4,20 +4,30 @@
 mod author;
 mod init;
 mod inspect;
+mod migrate;
 mod picture;
 mod plan;
+mod state;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use wasmig_graph::{Graph, Project, Revision, RevisionId};
 
-use super::exit::Exit;
+use super::exit::{Exit, UsageError};
 use super::settings::{Command, Settings};
 
 pub fn run(settings: Settings) -> anyhow::Result<Exit> {
     let out = settings.output;
-    let dir = settings.project_dir.as_path();
+    // `-C DIR` behaves like git's: as if started in DIR, so relative paths
+    // (a `sqlite:app.db` URL, the migrations directory) are relative to it.
+    if settings.project_dir != Path::new(".") {
+        std::env::set_current_dir(&settings.project_dir).map_err(|error| {
+            anyhow::Error::new(UsageError::new(format!("-C {}: {error}", settings.project_dir.display())))
+        })?;
+    }
+    let dir = Path::new(".");
+    let database = settings.database_url.as_deref();
     match settings.command {
         Command::Init => init::init(dir, out),
         Command::New(request) => author::new(dir, out, request),
@@ -41,7 +51,14 @@ pub fn run(settings: Settings) -> anyhow::Result<Exit> {
         ),
         Command::Show { revision } => inspect::show(&load(dir)?, out, &revision),
         Command::Graph { picture } => picture::graph(&load(dir)?, out, picture),
-        Command::Plan(request) => plan::plan(&load(dir)?, out, request),
+        Command::Plan(request) => plan::plan(&load(dir)?, out, request, database),
+        Command::Run(request) => migrate::run(dir, database, out, request),
+        Command::Current => state::current(dir, database, out),
+        Command::Status => state::status(dir, database, out),
+        Command::Stamp { target } => migrate::stamp(dir, database, out, &target),
+        Command::Resolve { revision, as_applied } => migrate::resolve(dir, database, out, &revision, as_applied),
+        Command::Repair { revision } => migrate::repair(dir, database, out, &revision),
+        Command::Verify { revision } => state::verify(dir, database, out, revision.as_deref()),
     }
 }
 

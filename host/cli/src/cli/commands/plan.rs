@@ -2,18 +2,29 @@
 //! from a given applied set (no database yet).
 
 use serde_json::json;
-use wasmig_graph::{AppliedSet, Direction, PlanError, Project, ResolveError, Resolved, Target};
+use std::path::Path;
+
+use wasmig_graph::{AppliedSet, Direction, Graph, PlanError, Project, ResolveError, Resolved, Target};
 
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
 use crate::cli::settings::PlanRequest;
 
-pub fn plan(project: &Project, out: Output, request: PlanRequest) -> anyhow::Result<Exit> {
+pub fn plan(project: &Project, out: Output, request: PlanRequest, database: Option<&str>) -> anyhow::Result<Exit> {
     let graph = &project.graph;
-    let applied = match &request.from {
-        Some(heads) => applied_from_heads(project, heads)?,
-        None => {
-            out.note("note: no database is read yet: planning from the empty applied set (give one with --from REV,...)");
+    let database = database.map(str::to_owned).or_else(|| project.config.database.url.clone());
+    let assumed_empty = request.from.is_none() && database.is_none();
+    let applied = match (&request.from, database) {
+        (Some(heads), _) => applied_from_heads_of(graph, heads)?,
+        (None, Some(url)) => {
+            // The applied set as the database records it; no lock, no write.
+            let migrator = super::migrate::migrator(Path::new("."))?;
+            let mut db = wasmig::Database::connect_with(&url, migrator.project().lock_timeout())?;
+            let rows = migrator.applied_rows(db.backend().as_mut())?;
+            rows.into_iter().map(|row| row.revision).collect()
+        }
+        (None, None) => {
+            out.note("note: no database given: planning from the empty applied set (give one with --database URL, or heads with --from REV,...)");
             AppliedSet::empty()
         }
     };
@@ -36,7 +47,7 @@ pub fn plan(project: &Project, out: Output, request: PlanRequest) -> anyhow::Res
             "direction": direction,
             "target": plan.target,
             "applied_before": applied,
-            "assumed_empty": request.from.is_none(),
+            "assumed_empty": assumed_empty,
             "steps": steps,
             "heads_after": plan.resulting_heads(),
         })
@@ -84,8 +95,7 @@ pub fn plan(project: &Project, out: Output, request: PlanRequest) -> anyhow::Res
 /// `label@head`; `base` for nothing); their ancestors count as applied.
 /// Names that resolve to nothing are reported as applied revisions the
 /// project does not know.
-fn applied_from_heads(project: &Project, heads: &[String]) -> anyhow::Result<AppliedSet> {
-    let graph = &project.graph;
+pub(super) fn applied_from_heads_of(graph: &Graph, heads: &[String]) -> anyhow::Result<AppliedSet> {
     let mut applied = AppliedSet::empty();
     let mut unknown = Vec::new();
     for head in heads {

@@ -1,0 +1,145 @@
+//! `upgrade`, `downgrade`, `stamp`, `resolve` and `repair`: the commands that change a database.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::json;
+use wasmig::graph::{Direction, Target};
+use wasmig::runtime::{default_cache_dir, Runtime, RuntimeConfig};
+use wasmig::{Database, Migrator, Project, RunOptions, RunReport};
+
+use crate::cli::exit::{Exit, UsageError};
+use crate::cli::output::Output;
+use crate::cli::progress::{step_line, RunProgress};
+use crate::cli::settings::{RunMode, RunRequest};
+
+/// The project and the runtime every database command uses.
+pub fn migrator(dir: &Path) -> anyhow::Result<Migrator> {
+    let project = Arc::new(Project::open(dir)?);
+    let runtime = Arc::new(Runtime::new(RuntimeConfig { cache_dir: default_cache_dir() })?);
+    Ok(Migrator::new(project, runtime))
+}
+
+/// The database URL: `--database`/`DATABASE_URL`, else the project's `[database] url`.
+pub fn database_url(migrator: &Migrator, given: Option<&str>) -> anyhow::Result<String> {
+    given.map(str::to_owned).or_else(|| migrator.project().config().database.url.clone()).ok_or_else(|| {
+        UsageError::new("no database: pass --database URL, set DATABASE_URL, or set [database] url in wasmig.toml").into()
+    })
+}
+
+pub fn connect(migrator: &Migrator, given: Option<&str>) -> anyhow::Result<Database> {
+    let url = database_url(migrator, given)?;
+    Ok(Database::connect_with(&url, migrator.project().lock_timeout())?)
+}
+
+pub fn run(dir: &Path, database: Option<&str>, out: Output, request: RunRequest) -> anyhow::Result<Exit> {
+    let migrator = migrator(dir)?;
+    let options = RunOptions { transaction: request.transaction, adopt: request.adopt, tenant: request.tenant.clone() };
+    match &request.mode {
+        RunMode::Sql { from } => return offline_sql(&migrator, database, out, &request, from, &options),
+        RunMode::DryRun => return dry_run(&migrator, database, out, &request),
+        RunMode::Execute => {}
+    }
+    let mut db = connect(&migrator, database)?;
+    let mut progress = RunProgress::new(out);
+    let result = match request.direction {
+        Direction::Up => migrator.upgrade(db.backend(), &request.target, &options, &mut progress),
+        Direction::Down => migrator.downgrade(db.backend(), &request.target, &options, &mut progress),
+    };
+    progress.finish();
+    let report = result?;
+    print_report(out, &report, request.direction, &request.target)?;
+    Ok(Exit::Success)
+}
+
+fn print_report(out: Output, report: &RunReport, direction: Direction, target: &Target) -> anyhow::Result<()> {
+    let verb = match direction {
+        Direction::Up => "upgrade",
+        Direction::Down => "downgrade",
+    };
+    out.emit(
+        || json!({ "command": verb, "target": target.to_string(), "database": report.database, "steps": report.steps }),
+        |text| {
+            let changed = report.changed().count();
+            if report.steps.is_empty() {
+                text.push_str(&format!("{}: nothing to do, already at {target}\n", report.database));
+            } else {
+                text.push_str(&format!("{}: {verb} to {target}: {changed} step(s)\n", report.database));
+            }
+        },
+    )
+}
+
+fn dry_run(migrator: &Migrator, database: Option<&str>, out: Output, request: &RunRequest) -> anyhow::Result<Exit> {
+    let mut db = connect(migrator, database)?;
+    let plan = migrator.plan(db.backend().as_mut(), &request.target, request.direction)?;
+    let graph = migrator.project().graph();
+    out.emit(
+        || json!({ "dry_run": true, "database": db.describe(), "plan": plan }),
+        |text| {
+            text.push_str(&format!("dry run on {}: {} step(s), nothing will be changed\n", db.describe(), plan.steps.len()));
+            for step in &plan.steps {
+                let message = graph.get(step.revision.as_str()).map(|revision| revision.message().to_owned()).unwrap_or_default();
+                text.push_str(&format!("  {:<4} {}  {}\n", step.direction.as_str(), step.revision, message.lines().next().unwrap_or_default()));
+            }
+        },
+    )?;
+    Ok(Exit::Success)
+}
+
+fn offline_sql(
+    migrator: &Migrator,
+    database: Option<&str>,
+    out: Output,
+    request: &RunRequest,
+    from: &[String],
+    options: &RunOptions,
+) -> anyhow::Result<Exit> {
+    let dialect = match database.map(str::to_owned).or_else(|| migrator.project().config().database.url.clone()) {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => wasmig::sql::Dialect::Postgres,
+        _ => wasmig::sql::Dialect::Sqlite,
+    };
+    let applied = super::plan::applied_from_heads_of(migrator.project().graph(), from)?;
+    let script = migrator.offline_sql(&applied, &request.target, request.direction, dialect, options)?;
+    out.emit(|| json!({ "dialect": dialect.name(), "sql": script }), |text| text.push_str(&script))?;
+    Ok(Exit::Success)
+}
+
+pub fn stamp(dir: &Path, database: Option<&str>, out: Output, target: &Target) -> anyhow::Result<Exit> {
+    let migrator = migrator(dir)?;
+    let mut db = connect(&migrator, database)?;
+    let report = migrator.stamp(db.backend(), target)?;
+    out.emit(
+        || json!({ "command": "stamp", "target": target.to_string(), "database": report.database, "steps": report.steps }),
+        |text| {
+            for step in &report.steps {
+                text.push_str(&format!("{}\n", step_line(step)));
+            }
+            text.push_str(&format!("{}: stamped {target} ({} change(s), no revision ran)\n", report.database, report.steps.len()));
+        },
+    )?;
+    Ok(Exit::Success)
+}
+
+pub fn resolve(dir: &Path, database: Option<&str>, out: Output, revision: &str, as_applied: bool) -> anyhow::Result<Exit> {
+    let migrator = migrator(dir)?;
+    let mut db = connect(&migrator, database)?;
+    migrator.resolve(db.backend(), revision, as_applied)?;
+    let outcome = if as_applied { "applied" } else { "reverted" };
+    out.emit(
+        || json!({ "command": "resolve", "revision": revision, "as": outcome }),
+        |text| text.push_str(&format!("{revision} resolved as {outcome} (recorded in the events table)\n")),
+    )?;
+    Ok(Exit::Success)
+}
+
+pub fn repair(dir: &Path, database: Option<&str>, out: Output, revision: &str) -> anyhow::Result<Exit> {
+    let migrator = migrator(dir)?;
+    let mut db = connect(&migrator, database)?;
+    migrator.repair(db.backend(), revision)?;
+    out.emit(
+        || json!({ "command": "repair", "revision": revision }),
+        |text| text.push_str(&format!("{revision}: recorded the checksum of its current files (audited as a repair event)\n")),
+    )?;
+    Ok(Exit::Success)
+}

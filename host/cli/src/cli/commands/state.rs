@@ -1,0 +1,101 @@
+//! `status`, `current` and `verify`: reading where a database stands, changing nothing.
+
+use std::path::Path;
+
+use serde_json::json;
+use wasmig::RunOptions;
+
+use super::migrate::{connect, migrator};
+use crate::cli::exit::Exit;
+use crate::cli::output::Output;
+
+pub fn status(dir: &Path, database: Option<&str>, out: Output) -> anyhow::Result<Exit> {
+    let migrator = migrator(dir)?;
+    let mut db = connect(&migrator, database)?;
+    let status = migrator.status(db.backend().as_mut())?;
+    let mut states = Vec::new();
+    if !status.pending.is_empty() {
+        states.push("behind");
+    }
+    if !status.unknown.is_empty() {
+        states.push("ahead");
+    }
+    if !status.dirty.is_empty() {
+        states.push("dirty");
+    }
+    if !status.drift.is_empty() {
+        states.push("drift");
+    }
+    if states.is_empty() {
+        states.push("at heads");
+    }
+    out.emit(
+        || json!({ "state": states, "current": status.is_current(), "status": status }),
+        |text| {
+            text.push_str(&format!("database: {}\n", status.database));
+            text.push_str(&format!("state:    {}\n", states.join(", ")));
+            text.push_str(&format!("heads:    {}\n", list(&status.heads)));
+            text.push_str(&format!("current:  {}\n", list(&status.current)));
+            if !status.pending.is_empty() {
+                text.push_str(&format!("pending:  {} revision(s): {} (run `wasmig upgrade`)\n", status.pending.len(), status.pending.join(", ")));
+            }
+            if !status.unknown.is_empty() {
+                text.push_str(&format!("unknown:  applied but not in this project: {} (is this checkout older than the database?)\n", status.unknown.join(", ")));
+            }
+            for revision in &status.dirty {
+                text.push_str(&format!("dirty:    {revision} (check it, then `wasmig resolve {revision} --as applied|reverted`)\n"));
+            }
+            for revision in &status.drift {
+                text.push_str(&format!("drift:    {revision} changed since it was applied (restore it, or `wasmig repair {revision}`)\n"));
+            }
+        },
+    )?;
+    Ok(if status.is_current() { Exit::Success } else { Exit::CheckFailed })
+}
+
+fn list(ids: &[String]) -> String {
+    if ids.is_empty() { "base (nothing)".to_owned() } else { ids.join(", ") }
+}
+
+pub fn current(dir: &Path, database: Option<&str>, out: Output) -> anyhow::Result<Exit> {
+    let migrator = migrator(dir)?;
+    let mut db = connect(&migrator, database)?;
+    let status = migrator.status(db.backend().as_mut())?;
+    out.emit(
+        || json!({ "database": status.database, "current": status.current, "unknown": status.unknown }),
+        |text| {
+            if status.current.is_empty() && status.unknown.is_empty() {
+                text.push_str("base (nothing applied)\n");
+            }
+            for head in &status.current {
+                text.push_str(&format!("{head}\n"));
+            }
+            for unknown in &status.unknown {
+                text.push_str(&format!("{unknown} (not in this project)\n"));
+            }
+        },
+    )?;
+    Ok(Exit::Success)
+}
+
+pub fn verify(dir: &Path, database: Option<&str>, out: Output, revision: Option<&str>) -> anyhow::Result<Exit> {
+    let migrator = migrator(dir)?;
+    let mut db = connect(&migrator, database)?;
+    let reports = migrator.verify(db.backend(), revision, &RunOptions::default())?;
+    let mismatches = reports.iter().filter(|report| report.mismatch).count();
+    out.emit(
+        || json!({ "revisions": reports, "mismatches": mismatches }),
+        |text| {
+            for report in &reports {
+                text.push_str(&format!(
+                    "{} {:<11} verify: {}{}\n",
+                    report.revision,
+                    if report.applied { "applied" } else { "not applied" },
+                    report.verdict.unwrap_or("-"),
+                    if report.mismatch { "  <- mismatch" } else { "" }
+                ));
+            }
+        },
+    )?;
+    Ok(if mismatches > 0 { Exit::CheckFailed } else { Exit::Success })
+}
