@@ -136,6 +136,13 @@ impl PostgresBackend {
             OpenError::InsideAsyncRuntime => ConnectError::InsideAsyncRuntime { database: display.clone() },
             OpenError::Db(source) => open_error(source),
         })?;
+        // The transaction guard reads `'...\'...'` the way PostgreSQL does
+        // with this setting on (the default since 9.1); make sure it is, for
+        // this session only.
+        session
+            .block_on(session.client().batch_execute("SET standard_conforming_strings = on"))
+            .map_err(db_error)
+            .map_err(open_error)?;
 
         let schema = match schema {
             Some(schema) => {
@@ -379,20 +386,22 @@ impl Backend for PostgresBackend {
     fn commit(&mut self) -> Result<(), DbError> {
         // PostgreSQL answers COMMIT of an aborted transaction with a silent
         // ROLLBACK: check, so that a lost step is never reported as committed.
-        if self.in_transaction && self.transaction_failed {
-            if let Err(error) = self.run(self.session.client().batch_execute("SELECT 1")) {
-                let rolled_back = self.rollback();
-                return Err(DbError {
-                    code: error.code.clone(),
-                    message: format!(
-                        "nothing was committed: an earlier statement failed and aborted the transaction{}",
-                        match rolled_back {
-                            Ok(()) => " (it has been rolled back)".to_owned(),
-                            Err(rollback) => format!("; rolling it back failed too: {rollback}"),
-                        }
-                    ),
-                });
-            }
+        let aborted = self.in_transaction
+            && self.transaction_failed
+            && self.run(self.session.client().batch_execute("SELECT 1")).is_err();
+        if aborted {
+            let rolled_back = self.rollback();
+            return Err(DbError {
+                // in_failed_sql_transaction
+                code: Some("25P02".to_owned()),
+                message: format!(
+                    "nothing was committed: an earlier statement failed and aborted the transaction{}",
+                    match rolled_back {
+                        Ok(()) => " (it has been rolled back)".to_owned(),
+                        Err(rollback) => format!("; rolling it back failed too: {rollback}"),
+                    }
+                ),
+            });
         }
         let result = self.run(self.session.client().batch_execute("COMMIT"));
         self.in_transaction = false;

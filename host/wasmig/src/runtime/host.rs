@@ -1,5 +1,6 @@
 //! The store data of one hook call: the imports a revision may call, checked before they reach the backend.
 
+use std::collections::HashSet;
 use std::path::{Component as PathComponent, Path, PathBuf};
 
 use wasmtime::Result as WasmResult;
@@ -36,9 +37,26 @@ pub(crate) struct HostState {
     /// The last error-level line, usually the SDK's panic message: a trap
     /// alone says only "unreachable".
     pub(crate) last_error_log: Option<String>,
+    /// Statements the guard already passed in this hook: a backfill that
+    /// runs one statement many times pays for tokenizing it once.
+    pub(crate) approved: HashSet<String>,
 }
 
 impl HostState {
+    /// The guard's verdict on one statement for `execute`/`query`.
+    fn check_statement(&mut self, sql: &str) -> Result<(), DbError> {
+        if self.approved.contains(sql) {
+            return Ok(());
+        }
+        match wasmig_sqlguard::check_statement(sql, self.dialect.guard_dialect()) {
+            Ok(()) => {
+                self.approved.insert(sql.to_owned());
+                Ok(())
+            }
+            Err(refusal) => Err(self.refuse(refusal.to_string())),
+        }
+    }
+
     fn refuse(&mut self, refusal: String) -> DbError {
         let message = refusal.clone();
         self.refused.get_or_insert(refusal);
@@ -78,15 +96,15 @@ impl types::Host for HostState {}
 
 impl db::Host for HostState {
     fn execute(&mut self, sql: String, params: Vec<Value>) -> WasmResult<Result<u64, DbError>> {
-        if let Err(refusal) = wasmig_sqlguard::check_statement(&sql, self.dialect.guard_dialect()) {
-            return Ok(Err(self.refuse(refusal.to_string())));
+        if let Err(refused) = self.check_statement(&sql) {
+            return Ok(Err(refused));
         }
         Ok(self.db.execute(&sql, &host_values(params)).map_err(to_guest_error))
     }
 
     fn query(&mut self, sql: String, params: Vec<Value>) -> WasmResult<Result<bindings::types::Rows, DbError>> {
-        if let Err(refusal) = wasmig_sqlguard::check_statement(&sql, self.dialect.guard_dialect()) {
-            return Ok(Err(self.refuse(refusal.to_string())));
+        if let Err(refused) = self.check_statement(&sql) {
+            return Ok(Err(refused));
         }
         Ok(self
             .db

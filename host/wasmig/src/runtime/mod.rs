@@ -12,7 +12,7 @@ mod error;
 mod host;
 mod limits;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -298,6 +298,7 @@ impl Runtime {
                 logs: Vec::new(),
                 refused: None,
                 last_error_log: None,
+                approved: HashSet::new(),
             },
         );
         store.limiter(|state| &mut state.limiter);
