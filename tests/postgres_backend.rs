@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use wasmig::backend::postgres::PostgresBackend;
 use wasmig::backend::{Backend, ConnectError, DatabaseUrl, LockError};
-use wasmig::runtime::{HookContext, HookError, Module, Runtime, RuntimeConfig, SandboxLimits, Verdict};
+use wasmig::runtime::{HookContext, HookError, Module, SandboxLimits, Verdict};
 use wasmig::sql::{DbError, Value};
+use wasmig_tests::hooks::HookScene;
 use wasmig_tests::postgres::TestDatabase;
 use wasmig_tests::Fixture;
 
@@ -423,24 +424,18 @@ fn connecting_inside_an_async_task_is_a_typed_error_and_spawn_blocking_works() {
 
 /// The sandboxed runtime over a PostgreSQL test database.
 struct Scene {
-    dir: tempfile::TempDir,
-    runtime: Runtime,
+    hooks: HookScene,
     database: TestDatabase,
 }
 
 impl Scene {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let runtime = Runtime::new(RuntimeConfig { cache_dir: Some(dir.path().join("cache")) }).unwrap();
-        let revision = dir.path().join("revision");
-        std::fs::create_dir(&revision).unwrap();
-        std::fs::write(revision.join("marker.txt"), "from an asset\n").unwrap();
         let database = TestDatabase::create();
         database
             .connect()
             .execute_script("CREATE TABLE keep (id int, note text); INSERT INTO keep VALUES (1, 'before')")
             .unwrap();
-        Scene { dir, runtime, database }
+        Scene { hooks: HookScene::new(), database }
     }
 
     fn backend(&self) -> Box<dyn Backend> {
@@ -448,32 +443,15 @@ impl Scene {
     }
 
     fn context(&self, limits: SandboxLimits) -> HookContext {
-        HookContext {
-            revision_id: "a1b2c3d4e5f6".into(),
-            tenant: Some("acme".into()),
-            assets_dir: Some(self.dir.path().join("revision")),
-            limits,
-        }
+        self.hooks.context(limits)
     }
 
     fn load(&self, fixture: Fixture) -> Arc<Module> {
-        self.runtime.load(&fixture.bytes(), fixture.dir_name()).unwrap()
+        self.hooks.load(fixture)
     }
 
-    /// Runs `up` the way the executor does: in a transaction that commits
-    /// on success and rolls back on any error.
     fn up_in_transaction(&self, db: &mut Box<dyn Backend>, module: &Module, limits: SandboxLimits) -> Result<Vec<String>, HookError> {
-        db.begin().unwrap();
-        match self.runtime.up(module, &self.context(limits), db) {
-            Ok(outcome) => {
-                db.commit().unwrap();
-                Ok(outcome.logs.into_iter().map(|log| log.message).collect())
-            }
-            Err(error) => {
-                db.rollback().unwrap();
-                Err(error)
-            }
-        }
+        self.hooks.up_in_transaction(db, module, limits)
     }
 
     /// Runs `up` of a failing fixture in a transaction and checks that the
@@ -507,9 +485,9 @@ fn a_good_revision_runs_up_verify_and_down_on_postgres() {
         ]
     );
     let context = scene.context(SandboxLimits::default());
-    assert_eq!(scene.runtime.verify(&module, &context, &mut db).unwrap().value, Verdict::Present);
-    scene.runtime.down(&module, &context, &mut db).unwrap();
-    assert_eq!(scene.runtime.verify(&module, &context, &mut db).unwrap().value, Verdict::Absent);
+    assert_eq!(scene.hooks.runtime.verify(&module, &context, &mut db).unwrap().value, Verdict::Present);
+    scene.hooks.runtime.down(&module, &context, &mut db).unwrap();
+    assert_eq!(scene.hooks.runtime.verify(&module, &context, &mut db).unwrap().value, Verdict::Absent);
     assert_eq!(one_value(db.as_mut(), "SHOW statement_timeout"), text("0"), "autocommit hooks reset their timeout");
 }
 
@@ -541,7 +519,7 @@ fn a_slow_statement_in_autocommit_is_stopped_and_the_session_limit_reset() {
     let mut db = scene.backend();
     let limits = SandboxLimits { timeout: Duration::from_millis(300), ..SandboxLimits::default() };
     let started = Instant::now();
-    let error = scene.runtime.up(&module, &scene.context(limits), &mut db).unwrap_err();
+    let error = scene.hooks.runtime.up(&module, &scene.context(limits), &mut db).unwrap_err();
     assert!(matches!(error, HookError::Timeout { .. }), "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     // Autocommit: the table the hook created before the slow statement stays (what `transactional = false` means).

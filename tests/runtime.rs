@@ -7,58 +7,39 @@ use std::time::Duration;
 use wasmig::backend::sqlite::SqliteBackend;
 use wasmig::backend::Backend;
 use wasmig::runtime::{HookContext, HookError, LoadError, Module, Runtime, RuntimeConfig, SandboxLimits, Verdict};
+use wasmig_tests::hooks::HookScene;
 use wasmig_tests::{sqlite_dump, Fixture};
 
 struct Scene {
-    dir: tempfile::TempDir,
-    runtime: Runtime,
+    hooks: HookScene,
 }
 
 impl Scene {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let runtime = Runtime::new(RuntimeConfig { cache_dir: Some(dir.path().join("cache")) }).unwrap();
-        let database = dir.path().join("app.db");
-        let connection = rusqlite::Connection::open(&database).unwrap();
+        let hooks = HookScene::new();
+        let connection = rusqlite::Connection::open(hooks.dir.path().join("app.db")).unwrap();
         connection.execute_batch("CREATE TABLE keep (id INTEGER, note TEXT); INSERT INTO keep VALUES (1, 'before');").unwrap();
-        let revision = dir.path().join("revision");
-        std::fs::create_dir(&revision).unwrap();
-        std::fs::write(revision.join("marker.txt"), "from an asset\n").unwrap();
-        Scene { dir, runtime }
+        Scene { hooks }
     }
 
     fn database(&self) -> PathBuf {
-        self.dir.path().join("app.db")
+        self.hooks.dir.path().join("app.db")
+    }
+
+    fn backend(&self) -> Box<dyn Backend> {
+        Box::new(SqliteBackend::open(&self.database(), Duration::from_secs(5)).unwrap())
     }
 
     fn context(&self, limits: SandboxLimits) -> HookContext {
-        HookContext {
-            revision_id: "a1b2c3d4e5f6".into(),
-            tenant: Some("acme".into()),
-            assets_dir: Some(self.dir.path().join("revision")),
-            limits,
-        }
+        self.hooks.context(limits)
     }
 
     fn load(&self, fixture: Fixture) -> Arc<Module> {
-        self.runtime.load(&fixture.bytes(), fixture.dir_name()).unwrap()
+        self.hooks.load(fixture)
     }
 
-    /// Runs `up` the way the executor does: in a transaction that commits on
-    /// success and rolls back on any error.
     fn up_in_transaction(&self, module: &Module, limits: SandboxLimits) -> Result<Vec<String>, HookError> {
-        let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open(&self.database(), Duration::from_secs(5)).unwrap());
-        db.execute_script("BEGIN IMMEDIATE").unwrap();
-        match self.runtime.up(module, &self.context(limits), &mut db) {
-            Ok(outcome) => {
-                db.execute_script("COMMIT").unwrap();
-                Ok(outcome.logs.into_iter().map(|log| log.message).collect())
-            }
-            Err(error) => {
-                db.execute_script("ROLLBACK").unwrap();
-                Err(error)
-            }
-        }
+        self.hooks.up_in_transaction(&mut self.backend(), module, limits)
     }
 
     /// Runs `up` of a misbehaving fixture and checks the database file is
@@ -90,11 +71,11 @@ fn a_good_revision_reaches_every_import_and_reverts() {
     assert!(dump.contains(&"row fixture_good: Integer(2), Text(\"acme\"), Null, Null".to_string()), "{dump:#?}");
     assert!(dump.contains(&"row fixture_good: Integer(3), Text(\"from an asset\"), Real(0.0), Null".to_string()), "{dump:#?}");
 
-    let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open(&scene.database(), Duration::from_secs(5)).unwrap());
+    let mut db = scene.backend();
     let context = scene.context(limits());
-    assert_eq!(scene.runtime.verify(&module, &context, &mut db).unwrap().value, Verdict::Present);
-    scene.runtime.down(&module, &context, &mut db).unwrap();
-    assert_eq!(scene.runtime.verify(&module, &context, &mut db).unwrap().value, Verdict::Absent);
+    assert_eq!(scene.hooks.runtime.verify(&module, &context, &mut db).unwrap().value, Verdict::Present);
+    scene.hooks.runtime.down(&module, &context, &mut db).unwrap();
+    assert_eq!(scene.hooks.runtime.verify(&module, &context, &mut db).unwrap().value, Verdict::Absent);
 }
 
 #[test]
@@ -179,7 +160,7 @@ fn the_guests_own_error_is_reported() {
 #[test]
 fn a_component_that_imports_wasi_is_refused_at_load() {
     let scene = Scene::new();
-    match scene.runtime.load(&Fixture::Wasi.bytes(), "revision w (wasi)") {
+    match scene.hooks.runtime.load(&Fixture::Wasi.bytes(), "revision w (wasi)") {
         Err(LoadError::ForbiddenImport { import, module }) => {
             assert!(import.starts_with("wasi:"), "{import}");
             assert_eq!(module, "revision w (wasi)");
@@ -191,7 +172,7 @@ fn a_component_that_imports_wasi_is_refused_at_load() {
 #[test]
 fn bytes_that_are_not_a_component_are_refused_at_load() {
     let scene = Scene::new();
-    let runtime = &scene.runtime;
+    let runtime = &scene.hooks.runtime;
     assert!(matches!(runtime.load(b"CREATE TABLE t (x);", "text"), Err(LoadError::NotWasm { .. })));
     // The smallest valid core module: magic and version 1.
     assert!(matches!(runtime.load(b"\0asm\x01\0\0\0", "core"), Err(LoadError::CoreModule { .. })));
@@ -264,12 +245,12 @@ fn a_tampered_cache_file_is_compiled_again_not_loaded() {
 #[test]
 fn the_backend_is_handed_back_after_every_outcome() {
     let scene = Scene::new();
-    let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open(&scene.database(), Duration::from_secs(5)).unwrap());
+    let mut db = scene.backend();
     let context = scene.context(SandboxLimits { timeout: Duration::from_millis(100), ..limits() });
     for fixture in [Fixture::Trap, Fixture::Spin, Fixture::Fails, Fixture::Commit] {
         let module = scene.load(fixture);
         db.execute_script("BEGIN IMMEDIATE").unwrap();
-        assert!(scene.runtime.up(&module, &context, &mut db).is_err());
+        assert!(scene.hooks.runtime.up(&module, &context, &mut db).is_err());
         db.execute_script("ROLLBACK").unwrap();
         assert_eq!(db.query("SELECT note FROM keep", &[]).unwrap().values.len(), 1, "after {fixture:?}");
     }

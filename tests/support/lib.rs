@@ -1,5 +1,10 @@
 //! Test support: builds the guest fixtures from source once per test process, and small database helpers.
 
+pub mod matrix;
+pub mod postgres;
+
+pub mod hooks;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -181,4 +186,11 @@ pub fn add_sql_revision(dir: &Path, id: &str, parents: &[&str], up: &str, down: 
         std::fs::write(revision.join("up.sql"), up).unwrap();
         std::fs::write(revision.join("down.sql"), down).unwrap();
     }
+}
+
+/// The benchmark guest of `bench/guest-inserts`, built from source.
+pub fn bench_guest_inserts() -> PathBuf {
+    let dir = target_dir().join("bench-guests");
+    build_guests(&["wasmig-bench-guest-inserts".into()], "wasm32-unknown-unknown", &dir);
+    dir.join("wasm32-unknown-unknown/guest/wasmig_bench_guest_inserts.wasm")
 }

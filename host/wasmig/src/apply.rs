@@ -129,10 +129,10 @@ impl Run<'_> {
             self.db.commit().map_err(RunFailure::db(&self.database, "committing"))?;
             Ok(value)
         });
-        if result.is_err() {
-            if let Err(error) = self.db.rollback() {
-                tracing::error!(database = %self.database, "rolling back after a failure also failed: {error}");
-            }
+        if result.is_err()
+            && let Err(error) = self.db.rollback()
+        {
+            tracing::error!(database = %self.database, "rolling back after a failure also failed: {error}");
         }
         result
     }
@@ -175,12 +175,7 @@ impl Run<'_> {
             Direction::Down => self.tables.delete(self.db.as_mut(), revision).map(drop),
         }
         .map_err(RunFailure::db(&self.database, format!("recording {revision}")))?;
-        let kind = match outcome {
-            StepOutcome::Adopted => EventKind::Adopt,
-            _ if step.direction == Direction::Up => EventKind::Upgrade,
-            _ => EventKind::Downgrade,
-        };
-        self.event(kind, revision, elapsed, None, None)?;
+        self.event(event_kind(outcome, step.direction), revision, elapsed, None, None)?;
         Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs))
     }
 
@@ -234,12 +229,7 @@ impl Run<'_> {
                 Direction::Down => run.tables.delete(run.db.as_mut(), revision).map(drop),
             }
             .map_err(RunFailure::db(&run.database, format!("clearing the dirty marker of {revision}")))?;
-            let kind = match outcome {
-                StepOutcome::Adopted => EventKind::Adopt,
-                _ if step.direction == Direction::Up => EventKind::Upgrade,
-                _ => EventKind::Downgrade,
-            };
-            run.event(kind, revision, elapsed, None, Some("transactional = false"))
+            run.event(event_kind(outcome, step.direction), revision, elapsed, None, Some("transactional = false"))
         })?;
         Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs))
     }
@@ -273,5 +263,13 @@ fn new_row(step: &PreparedStep, state: RowState, execution_ms: i64) -> NewRow<'_
         kind: step.kind,
         state,
         execution_ms,
+    }
+}
+
+fn event_kind(outcome: StepOutcome, direction: Direction) -> EventKind {
+    match (outcome, direction) {
+        (StepOutcome::Adopted, _) => EventKind::Adopt,
+        (_, Direction::Up) => EventKind::Upgrade,
+        (_, Direction::Down) => EventKind::Downgrade,
     }
 }

@@ -5,10 +5,15 @@
 //! by the [`runtime`] against a [`backend`] through the contract in
 //! `sdk/wit/wasmig.wit`.
 
+// A failed run returns what had committed with the failure (RunError), so
+// errors are large by design; they are also the cold path.
+#![allow(clippy::result_large_err)]
+
 mod apply;
 pub mod backend;
 pub mod checksum;
 mod database;
+pub mod fleet;
 mod migrator;
 pub mod offline;
 mod project;
@@ -20,6 +25,7 @@ pub mod versions;
 
 pub use apply::{NoProgress, Progress};
 pub use database::{Database, DEFAULT_LOCK_TIMEOUT};
+pub use fleet::{Fleet, FleetAction, FleetError, FleetEvent, FleetProgress, FleetReport, NoFleetProgress, Tenant, TenantOutcome, TenantReport, TenantSource};
 pub use ready::ensure_ready;
 pub use migrator::{Migrator, RunOptions, Status, TransactionMode, VerifyReport};
 pub use project::{ModuleError, Project, ProjectError};

@@ -152,10 +152,10 @@ impl Migrator {
         let graph = self.project.graph();
         let mut drifted = Vec::new();
         for row in rows {
-            if let Some(revision) = graph.get(&row.revision) {
-                if self.project.checksum(revision)? != row.checksum {
-                    drifted.push(row.revision.clone());
-                }
+            if let Some(revision) = graph.get(&row.revision)
+                && self.project.checksum(revision)? != row.checksum
+            {
+                drifted.push(row.revision.clone());
             }
         }
         Ok(drifted)

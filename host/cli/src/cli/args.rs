@@ -86,6 +86,8 @@ pub enum CommandArgs {
     Repair(RepairArgs),
     /// Ask revisions whether their effect is in the database (read-only). Exit 3 on a mismatch with the applied set.
     Verify(VerifyArgs),
+    /// Upgrade, downgrade or check a fleet of tenant databases or schemas (--tenants SOURCE).
+    Tenants(super::commands::tenants::TenantsArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

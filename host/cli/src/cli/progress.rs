@@ -51,13 +51,13 @@ pub fn step_line(step: &StepReport) -> String {
 
 impl Progress for RunProgress {
     fn planned(&mut self, steps: usize) {
-        if let RunProgress::Bar(bar) = self {
-            if steps >= BAR_FROM_STEPS {
-                let style = ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} {msg}")
-                    .expect("a valid template")
-                    .progress_chars("=> ");
-                *bar = ProgressBar::new(steps as u64).with_style(style);
-            }
+        if let RunProgress::Bar(bar) = self
+            && steps >= BAR_FROM_STEPS
+        {
+            let style = ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} {msg}")
+                .expect("a valid template")
+                .progress_chars("=> ");
+            *bar = ProgressBar::new(steps as u64).with_style(style);
         }
     }
 

@@ -54,6 +54,7 @@ pub enum Command {
     Resolve { revision: String, as_applied: bool },
     Repair { revision: String },
     Verify { revision: Option<String> },
+    Tenants(super::commands::tenants::TenantsRequest),
 }
 
 /// `upgrade` or `downgrade`, validated.
@@ -191,6 +192,7 @@ impl Settings {
             CommandArgs::Resolve(a) => Command::Resolve { revision: a.revision, as_applied: a.resolved_as == ResolvedAs::Applied },
             CommandArgs::Repair(a) => Command::Repair { revision: a.revision },
             CommandArgs::Verify(a) => Command::Verify { revision: a.revision },
+            CommandArgs::Tenants(a) => Command::Tenants(super::commands::tenants::TenantsRequest::from_args(a)?),
         };
         Ok(Settings {
             project_dir: args.directory.unwrap_or_else(|| PathBuf::from(".")),

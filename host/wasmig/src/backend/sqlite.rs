@@ -89,7 +89,7 @@ impl Backend for SqliteBackend {
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
         let mut statement = self.connection.prepare_cached(sql).map_err(db_error)?;
-        let columns: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
+        let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
         let width = columns.len();
         let mut rows = statement
             .query(rusqlite::params_from_iter(params.iter().map(Param)))

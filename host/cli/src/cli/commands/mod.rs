@@ -8,6 +8,7 @@ mod migrate;
 mod picture;
 mod plan;
 mod state;
+pub mod tenants;
 
 use std::path::{Path, PathBuf};
 
@@ -59,6 +60,7 @@ pub fn run(settings: Settings) -> anyhow::Result<Exit> {
         Command::Resolve { revision, as_applied } => migrate::resolve(dir, database, out, &revision, as_applied),
         Command::Repair { revision } => migrate::repair(dir, database, out, &revision),
         Command::Verify { revision } => state::verify(dir, database, out, revision.as_deref()),
+        Command::Tenants(request) => tenants::run(dir, out, request),
     }
 }
 

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Benchmark of `wasmig upgrade` against its floor, and against Alembic, in one run.
+
+    python3 bench/runner/run.py [N] [ROUNDS]     (defaults: 1000 revisions, 3 rounds)
+
+Work: N SQL revisions in a chain, each `CREATE TABLE t_<i> (id INTEGER
+PRIMARY KEY, note TEXT)`. Measured as whole processes, rounds alternating
+the contenders so that disk and load drift hit them alike:
+
+- wasmig:  `wasmig -C P --database URL upgrade` (release build).
+- floor:   `wasmig-bench floor URL N`: the same statements, one transaction
+           and one bookkeeping row per revision, straight through rusqlite /
+           tokio-postgres in one process.
+- alembic: `alembic upgrade head` on the same N tables (shared/bench/alembic
+           generator; SQLite only, PostgreSQL with PG=1 needs psycopg2).
+
+Prints medians (wall seconds) and the ratios wasmig/floor and wasmig/alembic.
+Both backends: SQLite files under a temp dir (default durability), and fresh
+databases on the local PostgreSQL server (127.0.0.1:5432, user postgres).
+"""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "wasmig", "target")
+ALEMBIC_DIR = os.path.join(os.path.dirname(ROOT), "shared", "bench", "alembic")
+PG = "postgres://postgres@127.0.0.1:5432"
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, **kw)
+
+
+def timed(args, env=None):
+    started = time.perf_counter()
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - started
+
+
+def write_project(path, n):
+    os.makedirs(os.path.join(path, "migrations"))
+    open(os.path.join(path, "wasmig.toml"), "w").close()
+    parent = None
+    for i in range(n):
+        rid = f"{i:012x}"
+        d = os.path.join(path, "migrations", f"{rid}_t_{i}")
+        os.makedirs(d)
+        parents = f'["{parent}"]' if parent else "[]"
+        with open(os.path.join(d, "revision.toml"), "w") as f:
+            f.write(f'id = "{rid}"\nmessage = "create t_{i}"\nparents = {parents}\n')
+        with open(os.path.join(d, "up.sql"), "w") as f:
+            f.write(f"CREATE TABLE t_{i} (id INTEGER PRIMARY KEY, note TEXT);\n")
+        with open(os.path.join(d, "down.sql"), "w") as f:
+            f.write(f"DROP TABLE t_{i};\n")
+        parent = rid
+
+
+def psql(sql):
+    sh("psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-c", sql, stdout=subprocess.DEVNULL)
+
+
+def alembic_env():
+    venv = os.environ.get("ALEMBIC_VENV", "/tmp/alembic-venv")
+    if not os.path.exists(os.path.join(venv, "bin", "alembic")):
+        sh(sys.executable, "-m", "venv", venv)
+        sh(os.path.join(venv, "bin", "pip"), "install", "-q", "alembic", "psycopg2-binary")
+    return os.path.join(venv, "bin", "alembic")
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    sh("cargo", "build", "--release", "--quiet", "-p", "wasmig-cli", "-p", "wasmig-bench", cwd=ROOT)
+    wasmig = os.path.join(TARGET, "release", "wasmig")
+    bench = os.path.join(TARGET, "release", "wasmig-bench")
+    work = tempfile.mkdtemp(prefix="wasmig-runner-bench-")
+    project = os.path.join(work, "project")
+    write_project(project, n)
+    env = dict(os.environ, WASMIG_CACHE_DIR=os.path.join(work, "cache"))
+    alembic = alembic_env() if os.path.isdir(ALEMBIC_DIR) else None
+    if alembic:
+        sh(sys.executable, os.path.join(ALEMBIC_DIR, "gen.py"), "linear", str(n), os.path.join(work, "alembic"), stdout=subprocess.DEVNULL)
+        subprocess.run([alembic, "heads"], cwd=os.path.join(work, "alembic"), check=True, stdout=subprocess.DEVNULL)
+
+    # Warm the component cache once, as a deployed runner has it.
+    subprocess.run([wasmig, "-C", project, "--database", f"sqlite:{work}/warm.db", "upgrade", "+1"], check=True, env=env, stdout=subprocess.DEVNULL)
+    results = {}
+    for r in range(rounds):
+        db = os.path.join(work, f"w{r}.db")
+        results.setdefault(("sqlite", "wasmig"), []).append(timed([wasmig, "-C", project, "--database", f"sqlite:{db}", "-q", "upgrade"], env))
+        results.setdefault(("sqlite", "floor"), []).append(timed([bench, "floor", f"sqlite:{work}/f{r}.db", str(n)]))
+        if alembic:
+            adir = os.path.join(work, "alembic")
+            for suffix in ("", "-journal"):
+                if os.path.exists(os.path.join(adir, "db.sqlite" + suffix)):
+                    os.remove(os.path.join(adir, "db.sqlite" + suffix))
+            started = time.perf_counter()
+            subprocess.run([alembic, "upgrade", "head"], cwd=adir, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            results.setdefault(("sqlite", "alembic"), []).append(time.perf_counter() - started)
+        for who in ("wasmig", "floor"):
+            name = f"wasmig_bench_{who}_{os.getpid()}_{r}"
+            psql(f"CREATE DATABASE {name}")
+            try:
+                if who == "wasmig":
+                    t = timed([wasmig, "-C", project, "--database", f"{PG}/{name}", "-q", "upgrade"], env)
+                else:
+                    t = timed([bench, "floor", f"{PG}/{name}", str(n)])
+                results.setdefault(("postgres", who), []).append(t)
+            finally:
+                psql(f"DROP DATABASE {name} WITH (FORCE)")
+
+    print(f"{n} revisions (CREATE TABLE each), {rounds} rounds, {os.cpu_count()} cores; median wall seconds")
+    for backend in ("sqlite", "postgres"):
+        w = statistics.median(results[(backend, "wasmig")])
+        f = statistics.median(results[(backend, "floor")])
+        line = f"{backend:9} wasmig {w:7.3f}  floor {f:7.3f}  wasmig/floor {w / f:5.2f}"
+        if (backend, "alembic") in results:
+            a = statistics.median(results[(backend, "alembic")])
+            line += f"  alembic {a:7.3f}  wasmig/alembic {w / a:5.2f}"
+        print(line)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+DROP VIEW note_feed;

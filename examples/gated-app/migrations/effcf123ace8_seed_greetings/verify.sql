@@ -1,0 +1,1 @@
+SELECT count(*) FROM greetings WHERE id IN (1, 2, 3);
