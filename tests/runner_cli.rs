@@ -11,10 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use wasmig_tests::matrix::{
-    add_component_revision, run, table_of, wasmig, write_branched_project, write_chain_project, write_revision_file, Engine,
-    Finished, SeededRng, TestDb,
+    Engine, Finished, SeededRng, TestDb, add_component_revision, run, table_of, wasmig, write_branched_project,
+    write_chain_project, write_revision_file,
 };
-use wasmig_tests::{add_sql_revision, on_every_engine, write_sql_project, Fixture};
+use wasmig_tests::{Fixture, add_sql_revision, on_every_engine, write_sql_project};
 
 const DONE: Option<i32> = Some(0);
 const RUN_FAILED: Option<i32> = Some(1);
@@ -97,7 +97,13 @@ fn every_command_reports_through_its_exit_code(engine: Engine) {
     expect(&wasmig_run(path, &db, &["verify"]), DONE, "verify (no verify hooks: nothing contradicts)");
 
     // A dirty marker blocks runs until resolved.
-    add_sql_revision(path, "manual", &["r003"], "CREATE TABLE t_manual (id INTEGER);\nINSERT INTO no_such_table VALUES (1);\n", "");
+    add_sql_revision(
+        path,
+        "manual",
+        &["r003"],
+        "CREATE TABLE t_manual (id INTEGER);\nINSERT INTO no_such_table VALUES (1);\n",
+        "",
+    );
     let manifest = path.join("migrations/manual/revision.toml");
     let text = std::fs::read_to_string(&manifest).unwrap() + "transactional = false\n";
     std::fs::write(&manifest, text).unwrap();
@@ -114,7 +120,10 @@ fn every_command_reports_through_its_exit_code(engine: Engine) {
     add_sql_revision(path, "right", &["manual"], "CREATE TABLE t_right (id INTEGER);", "");
     let heads = wasmig_run(path, &db, &["upgrade", "head"]);
     expect(&heads, USAGE, "upgrade head with two heads");
-    assert!(heads.stderr.contains("left") && heads.stderr.contains("right") && heads.stderr.contains("wasmig merge"), "{heads}");
+    assert!(
+        heads.stderr.contains("left") && heads.stderr.contains("right") && heads.stderr.contains("wasmig merge"),
+        "{heads}"
+    );
     assert!(!db.recorded().contains("left") && !db.recorded().contains("right"));
     expect(&wasmig_run(path, &db, &["status"]), CHECK_FAILED, "status behind two heads");
 }
@@ -148,7 +157,11 @@ fn eight_concurrent_upgrades_apply_each_revision_exactly_once(engine: Engine) {
         assert_eq!(db.event_counts("upgrade"), once, "repetition {repetition}: upgrade events per revision");
         assert!(db.event_counts("fail").is_empty(), "repetition {repetition}: {:?}", db.events());
         let rows = db.version_rows();
-        assert_eq!(rows.iter().map(|row| row.revision.clone()).collect::<BTreeSet<_>>(), set(&ids), "repetition {repetition}");
+        assert_eq!(
+            rows.iter().map(|row| row.revision.clone()).collect::<BTreeSet<_>>(),
+            set(&ids),
+            "repetition {repetition}"
+        );
         assert!(rows.iter().all(|row| row.state == "applied"), "repetition {repetition}: {rows:?}");
         assert_eq!(db.user_tables(), tables_of(&ids, Some(&merge)), "repetition {repetition}: schema");
     }
@@ -183,7 +196,13 @@ fn sigkill_at_random_points_keeps_schema_and_applied_set_in_agreement(engine: En
     for kill in 0..KILLS {
         let db = TestDb::fresh(engine);
         let delay = Duration::from_micros(rng.below(whole_run));
-        let mut runner = wasmig(dir.path(), &db).arg("upgrade").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut runner = wasmig(dir.path(), &db)
+            .arg("upgrade")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(delay);
         runner.kill().unwrap();
         runner.wait().unwrap();
@@ -206,7 +225,9 @@ fn sigkill_at_random_points_keeps_schema_and_applied_set_in_agreement(engine: En
 
 /// The tables (with their SQL or columns) and version rows a database holds,
 /// ignoring timestamps and durations.
-fn schema_and_versions(db: &TestDb) -> (Vec<Vec<Option<String>>>, Vec<wasmig_tests::matrix::VersionRow>, Vec<(String, String)>) {
+fn schema_and_versions(
+    db: &TestDb,
+) -> (Vec<Vec<Option<String>>>, Vec<wasmig_tests::matrix::VersionRow>, Vec<(String, String)>) {
     let schema = match db.engine() {
         Engine::Sqlite => db.texts("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"),
         Engine::Postgres => db.texts(
@@ -249,14 +270,23 @@ fn offline_sql_replayed_leaves_what_a_live_upgrade_leaves(engine: Engine) {
     for index in 0..8 {
         let id = format!("trunk{index}");
         let parents: Vec<&str> = if parent.is_empty() { vec![] } else { vec![parent.as_str()] };
-        add_sql_revision(path, &id, &parents, &format!("CREATE TABLE {} (id INTEGER, note TEXT);\n", table_of(&id)), "");
+        add_sql_revision(
+            path,
+            &id,
+            &parents,
+            &format!("CREATE TABLE {} (id INTEGER, note TEXT);\n", table_of(&id)),
+            "",
+        );
         parent = id;
     }
     for branch in ["left", "right"] {
         let mut previous = parent.clone();
         for index in 0..4 {
             let id = format!("{branch}{index}");
-            let up = format!("CREATE TABLE {table} (id INTEGER, note TEXT);\nINSERT INTO {table} VALUES ({index}, 'it''s {branch}; -- not a comment');\n", table = table_of(&id));
+            let up = format!(
+                "CREATE TABLE {table} (id INTEGER, note TEXT);\nINSERT INTO {table} VALUES ({index}, 'it''s {branch}; -- not a comment');\n",
+                table = table_of(&id)
+            );
             add_sql_revision(path, &id, &[previous.as_str()], &up, "");
             previous = id;
         }
@@ -309,8 +339,10 @@ fn component_mid_plan_through_the_cli(engine: Engine, fixture: Fixture, leftover
     assert!(!tables.contains(leftover), "{fixture:?} left {leftover}");
     assert_eq!(tables, set(&["t_first", "t_second"]));
     let events: Vec<(String, String)> = db.event_pairs();
-    let expected: Vec<(String, String)> =
-        [("upgrade", "first"), ("upgrade", "second"), ("fail", "guest")].iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
+    let expected: Vec<(String, String)> = [("upgrade", "first"), ("upgrade", "second"), ("fail", "guest")]
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect();
     assert_eq!(events, expected);
     expect(&wasmig_run(path, &db, &["status"]), CHECK_FAILED, "status after the failure");
 }

@@ -12,9 +12,10 @@ use wasmig::backend::Backend;
 use wasmig::graph::Target;
 use wasmig::{Database, NoProgress, RunError, RunFailure, RunOptions, RunReport, StepOutcome, TransactionMode};
 use wasmig_tests::matrix::{
-    add_component_revision, extend_manifest, migrator, table_of, write_config, write_revision_file, Engine, TestDb, PREFIX,
+    Engine, PREFIX, TestDb, add_component_revision, extend_manifest, migrator, table_of, write_config,
+    write_revision_file,
 };
-use wasmig_tests::{add_sql_revision, on_every_engine, write_sql_project, Fixture};
+use wasmig_tests::{Fixture, add_sql_revision, on_every_engine, write_sql_project};
 
 fn target(text: &str) -> Target {
     Target::parse(text).unwrap()
@@ -50,7 +51,13 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 
 /// A revision creating its table `t_<id>`.
 fn creates(dir: &Path, id: &str, parents: &[&str]) {
-    add_sql_revision(dir, id, parents, &format!("CREATE TABLE {} (id INTEGER);\n", table_of(id)), &format!("DROP TABLE {};\n", table_of(id)));
+    add_sql_revision(
+        dir,
+        id,
+        parents,
+        &format!("CREATE TABLE {} (id INTEGER);\n", table_of(id)),
+        &format!("DROP TABLE {};\n", table_of(id)),
+    );
 }
 
 /// A revision whose first statement works and whose second fails.
@@ -120,7 +127,13 @@ fn upgrade_downgrade_stamp_and_status_follow_the_graph(engine: Engine) {
     assert_eq!(rows.iter().find(|row| row.revision == "join").unwrap().kind, "merge");
     assert_eq!(
         db.event_pairs(),
-        pairs(&[("upgrade", "root"), ("upgrade", "left"), ("upgrade", "right"), ("upgrade", "join"), ("upgrade", "tail")])
+        pairs(&[
+            ("upgrade", "root"),
+            ("upgrade", "left"),
+            ("upgrade", "right"),
+            ("upgrade", "join"),
+            ("upgrade", "tail")
+        ])
     );
     assert!(upgrade(path, &mut conn, "heads").unwrap().steps.is_empty(), "a second upgrade has nothing to do");
 
@@ -175,7 +188,13 @@ fn a_revision_failing_halfway_leaves_only_its_fail_event(engine: Engine) {
     // Not dirty: a fixed revision runs on the next attempt.
     // Its fixed up runs; its down drops its table, then fails (checked below).
     let table = table_of("broken");
-    add_sql_revision(path, "broken", &["first"], &format!("CREATE TABLE {table} (id INTEGER);\n"), &format!("DROP TABLE {table};\nINSERT INTO no_such_table VALUES (1);\n"));
+    add_sql_revision(
+        path,
+        "broken",
+        &["first"],
+        &format!("CREATE TABLE {table} (id INTEGER);\n"),
+        &format!("DROP TABLE {table};\nINSERT INTO no_such_table VALUES (1);\n"),
+    );
     assert_eq!(revisions(&upgrade(path, &mut conn, "heads").unwrap()), ["broken", "after"]);
 
     // The same on the way down.
@@ -275,10 +294,19 @@ fn a_non_transactional_failure_blocks_runs_until_resolved(engine: Engine) {
     assert_eq!(db.event_pairs().last().unwrap(), &("resolve".to_owned(), "manual".to_owned()));
 
     // Fixed (idempotent, since autocommit may have kept its first statement), it runs.
-    write_revision_file(path, "manual", "up.sql", &format!("CREATE TABLE IF NOT EXISTS {} (id INTEGER);\n", table_of("manual")));
+    write_revision_file(
+        path,
+        "manual",
+        "up.sql",
+        &format!("CREATE TABLE IF NOT EXISTS {} (id INTEGER);\n", table_of("manual")),
+    );
     let report = upgrade(path, &mut conn, "heads").unwrap();
     assert_eq!(revisions(&report), ["manual", "after"]);
-    let manual = db.events().into_iter().find(|event| event.event == "upgrade" && event.revision.as_deref() == Some("manual")).unwrap();
+    let manual = db
+        .events()
+        .into_iter()
+        .find(|event| event.event == "upgrade" && event.revision.as_deref() == Some("manual"))
+        .unwrap();
     assert_eq!(manual.detail.as_deref(), Some("transactional = false"));
 
     // `--as applied`: the operator finished the work by hand.
@@ -302,7 +330,12 @@ fn checksum_drift_stops_the_run_until_repaired(engine: Engine) {
     upgrade(path, &mut conn, "heads").unwrap();
     let old = db.version_rows()[0].checksum.clone();
 
-    write_revision_file(path, "edited", "up.sql", &format!("-- reformatted\nCREATE TABLE {} (id INTEGER);\n", table_of("edited")));
+    write_revision_file(
+        path,
+        "edited",
+        "up.sql",
+        &format!("-- reformatted\nCREATE TABLE {} (id INTEGER);\n", table_of("edited")),
+    );
     creates(path, "later", &["edited"]);
     let before = db.dump();
     let error = upgrade(path, &mut conn, "heads").unwrap_err();
@@ -335,7 +368,12 @@ fn checksum_policies_warn_and_off_let_the_run_go_on(engine: Engine) {
         upgrade(path, &mut conn, "heads").unwrap();
         let recorded = db.version_rows();
 
-        write_revision_file(path, "edited", "up.sql", &format!("-- reformatted\nCREATE TABLE {} (id INTEGER);\n", table_of("edited")));
+        write_revision_file(
+            path,
+            "edited",
+            "up.sql",
+            &format!("-- reformatted\nCREATE TABLE {} (id INTEGER);\n", table_of("edited")),
+        );
         creates(path, "later", &["edited"]);
         write_config(path, &format!("checksum = \"{policy}\"\n"));
         let report = upgrade(path, &mut conn, "heads").unwrap_or_else(|error| panic!("checksum = {policy}: {error}"));
@@ -398,7 +436,11 @@ fn adopt_records_what_verify_finds_and_runs_the_rest(engine: Engine) {
     creates(path, "unverified", &["absent"]);
     // The existing schema: `present` is there, and so is `unverified`'s table,
     // but `unverified` has no verify hook to say so.
-    db.execute(&format!("CREATE TABLE {} (id INTEGER); CREATE TABLE {} (id INTEGER);", table_of("present"), table_of("unverified")));
+    db.execute(&format!(
+        "CREATE TABLE {} (id INTEGER); CREATE TABLE {} (id INTEGER);",
+        table_of("present"),
+        table_of("unverified")
+    ));
     let mut conn = db.connect();
 
     // Without --adopt, "already exists" is an error like any other.
@@ -408,12 +450,16 @@ fn adopt_records_what_verify_finds_and_runs_the_rest(engine: Engine) {
 
     let adopt = RunOptions { adopt: true, ..RunOptions::default() };
     let error = upgrade_with(path, &mut conn, adopt).unwrap_err();
-    let outcomes: Vec<(&str, StepOutcome)> = error.committed.steps.iter().map(|step| (step.revision.as_str(), step.outcome)).collect();
+    let outcomes: Vec<(&str, StepOutcome)> =
+        error.committed.steps.iter().map(|step| (step.revision.as_str(), step.outcome)).collect();
     assert_eq!(outcomes, [("present", StepOutcome::Adopted), ("absent", StepOutcome::Applied)]);
     assert!(error.to_string().contains("unverified"), "{error}");
     assert_eq!(db.recorded(), set(&["present", "absent"]), "an `already exists` error was taken for success");
     let events = db.event_pairs();
-    assert_eq!(&events[events.len() - 3..], pairs(&[("adopt", "present"), ("upgrade", "absent"), ("fail", "unverified")]));
+    assert_eq!(
+        &events[events.len() - 3..],
+        pairs(&[("adopt", "present"), ("upgrade", "absent"), ("fail", "unverified")])
+    );
     assert_eq!(db.user_tables(), tables(&["present", "absent", "unverified"]));
 }
 
@@ -431,11 +477,17 @@ fn verify_reports_each_revision_against_the_applied_set(engine: Engine) {
     let before = db.dump();
 
     let reports = migrator(path).verify(&mut conn, None, &RunOptions::default()).unwrap();
-    let seen: Vec<(&str, bool, Option<&str>, bool)> =
-        reports.iter().map(|report| (report.revision.as_str(), report.applied, report.verdict, report.mismatch)).collect();
+    let seen: Vec<(&str, bool, Option<&str>, bool)> = reports
+        .iter()
+        .map(|report| (report.revision.as_str(), report.applied, report.verdict, report.mismatch))
+        .collect();
     assert_eq!(
         seen,
-        [("first", true, Some("present"), false), ("second", false, Some("absent"), false), ("silent", false, Some("unknown"), false)]
+        [
+            ("first", true, Some("present"), false),
+            ("second", false, Some("absent"), false),
+            ("silent", false, Some("unknown"), false)
+        ]
     );
 
     db.execute(&format!("DROP TABLE {}", table_of("first")));

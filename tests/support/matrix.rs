@@ -14,7 +14,7 @@ use wasmig::sql::Value;
 use wasmig::{Database, Migrator, Project};
 
 use crate::postgres::TestDatabase;
-use crate::{target_dir, workspace_root, Fixture};
+use crate::{Fixture, target_dir, workspace_root};
 
 /// The prefix of the version tables in every project these tests write.
 pub const PREFIX: &str = "wasmig_";
@@ -150,7 +150,9 @@ impl TestDb {
         match self.engine {
             Engine::Sqlite => format!("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"),
             Engine::Postgres => {
-                format!("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = '{table}'")
+                format!(
+                    "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = '{table}'"
+                )
             }
         }
     }
@@ -202,7 +204,12 @@ impl TestDb {
         }
         self.texts(&format!("SELECT event, revision, error, detail FROM {PREFIX}events ORDER BY id"))
             .into_iter()
-            .map(|row| EventRow { event: row[0].clone().unwrap_or_default(), revision: row[1].clone(), error: row[2].clone(), detail: row[3].clone() })
+            .map(|row| EventRow {
+                event: row[0].clone().unwrap_or_default(),
+                revision: row[1].clone(),
+                error: row[2].clone(),
+                detail: row[3].clone(),
+            })
             .collect()
     }
 
@@ -260,7 +267,11 @@ pub fn component_cache_dir() -> PathBuf {
 pub fn shared_runtime() -> Arc<Runtime> {
     static RUNTIME: OnceLock<Arc<Runtime>> = OnceLock::new();
     RUNTIME
-        .get_or_init(|| Arc::new(Runtime::new(RuntimeConfig { cache_dir: Some(component_cache_dir()) }).expect("the runtime starts")))
+        .get_or_init(|| {
+            Arc::new(
+                Runtime::new(RuntimeConfig { cache_dir: Some(component_cache_dir()) }).expect("the runtime starts"),
+            )
+        })
         .clone()
 }
 
@@ -297,7 +308,10 @@ pub fn add_component_revision(dir: &Path, id: &str, parents: &[&str], fixture: F
     let parent_list = parents.iter().map(|parent| format!("\"{parent}\"")).collect::<Vec<_>>().join(", ");
     std::fs::write(
         revision.join("revision.toml"),
-        format!("id = \"{id}\"\nmessage = \"fixture {}\"\nparents = [{parent_list}]\nkind = \"component\"\n{extra}\n", fixture.dir_name()),
+        format!(
+            "id = \"{id}\"\nmessage = \"fixture {}\"\nparents = [{parent_list}]\nkind = \"component\"\n{extra}\n",
+            fixture.dir_name()
+        ),
     )
     .unwrap();
     std::fs::write(revision.join("revision.wasm"), fixture.bytes()).unwrap();
@@ -310,7 +324,13 @@ pub fn table_of(revision: &str) -> String {
 
 fn create_table_revision(dir: &Path, id: &str, parents: &[&str]) {
     let table = table_of(id);
-    crate::add_sql_revision(dir, id, parents, &format!("CREATE TABLE {table} (id INTEGER);\n"), &format!("DROP TABLE {table};\n"));
+    crate::add_sql_revision(
+        dir,
+        id,
+        parents,
+        &format!("CREATE TABLE {table} (id INTEGER);\n"),
+        &format!("DROP TABLE {table};\n"),
+    );
 }
 
 /// A straight line of `count` revisions `r000`, `r001`, ..., each creating
@@ -377,7 +397,11 @@ pub fn wasmig_binary() -> &'static Path {
             .arg(target_dir())
             .output()
             .expect("running cargo to build the wasmig binary");
-        assert!(output.status.success(), "building the wasmig binary failed:\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "building the wasmig binary failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let binary = target_dir().join("debug").join(format!("wasmig{}", std::env::consts::EXE_SUFFIX));
         assert!(binary.exists(), "cargo built wasmig-cli but {} is missing", binary.display());
         binary
@@ -437,7 +461,10 @@ impl SeededRng {
     /// Seeded from `WASMIG_TEST_SEED` when set, else from the clock; prints the seed.
     pub fn from_env_or_clock(what: &str) -> Self {
         let seed = std::env::var("WASMIG_TEST_SEED").ok().and_then(|text| text.parse().ok()).unwrap_or_else(|| {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|since| since.as_nanos() as u64).unwrap_or(1)
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|since| since.as_nanos() as u64)
+                .unwrap_or(1)
         });
         eprintln!("{what}: seed {seed} (replay with WASMIG_TEST_SEED={seed})");
         SeededRng(seed)

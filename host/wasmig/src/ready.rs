@@ -21,6 +21,10 @@ use crate::runtime::{default_cache_dir, Runtime, RuntimeConfig};
 /// Several instances of an application may call it at once: the migration
 /// lock (PostgreSQL) or per-step write transactions (SQLite) make each
 /// revision run exactly once.
+///
+/// It blocks. In an async application call it before starting the runtime,
+/// or through `tokio::task::spawn_blocking`: the PostgreSQL backend drives its
+/// own runtime and refuses, with a typed error, to run on an async worker.
 pub fn ensure_ready(project_dir: impl AsRef<Path>, database_url: &str) -> Result<RunReport, RunError> {
     let project = Arc::new(Project::open(project_dir)?);
     let runtime = Arc::new(

@@ -29,6 +29,7 @@ pub fn run() -> ExitCode {
         },
         quiet: args.quiet,
     };
+    init_logging(args.quiet, args.verbose);
     let result = Settings::from_args(args)
         .map_err(anyhow::Error::from)
         .and_then(commands::run);
@@ -40,4 +41,19 @@ pub fn run() -> ExitCode {
             exit.into()
         }
     }
+}
+
+/// Log lines (wasmig's warnings, revisions' `log` calls) go to stderr:
+/// warnings by default, revisions' info lines with `-v`, debug with `-vv`;
+/// `RUST_LOG` overrides.
+fn init_logging(quiet: bool, verbose: u8) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().with_target(false).try_init();
 }

@@ -58,11 +58,25 @@ impl Output {
     /// `--format json` also a JSON object on stdout so a program reading it
     /// always gets a document.
     pub fn error(&self, error: &anyhow::Error, exit: super::exit::Exit) {
-        eprintln!("error: {error:#}");
+        let message = error_message(error);
+        eprintln!("error: {message}");
         if self.format == Format::Json {
-            let doc =
-                serde_json::json!({ "error": format!("{error:#}"), "exit_code": exit.code() });
+            let doc = serde_json::json!({ "error": message, "exit_code": exit.code() });
             let _ = self.raw(&format!("{doc:#}\n"));
         }
     }
+}
+
+/// The error and its causes, each cause only when the text before it does
+/// not already say it (our errors usually include their cause's text).
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
 }

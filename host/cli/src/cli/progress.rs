@@ -72,7 +72,12 @@ impl Progress for RunProgress {
             RunProgress::Bar(bar) if !bar.is_hidden() => {
                 bar.inc(1);
             }
-            RunProgress::Bar(_) | RunProgress::Lines => eprintln!("{}", step_line(step)),
+            RunProgress::Bar(_) | RunProgress::Lines => {
+                eprintln!("{}", step_line(step));
+                for line in &step.logs {
+                    eprintln!("    {line}");
+                }
+            }
             RunProgress::Silent => {}
         }
     }

@@ -23,11 +23,17 @@ pub fn run(settings: Settings) -> anyhow::Result<Exit> {
     // `-C DIR` behaves like git's: as if started in DIR, so relative paths
     // (a `sqlite:app.db` URL, the migrations directory) are relative to it.
     if settings.project_dir != Path::new(".") {
+        if matches!(settings.command, Command::Init) {
+            // `wasmig -C new-project init` creates the project's directory.
+            std::fs::create_dir_all(&settings.project_dir)?;
+        }
         std::env::set_current_dir(&settings.project_dir).map_err(|error| {
             anyhow::Error::new(UsageError::new(format!("-C {}: {error}", settings.project_dir.display())))
         })?;
     }
-    let dir = Path::new(".");
+    // Paths in output stay as meaningful as without -C: absolute under -C.
+    let here = if settings.project_dir == Path::new(".") { PathBuf::from(".") } else { std::env::current_dir()? };
+    let dir = here.as_path();
     let database = settings.database_url.as_deref();
     match settings.command {
         Command::Init => init::init(dir, out),
