@@ -15,9 +15,9 @@ use wasmig::graph::Target;
 use wasmig::runtime::{Runtime, RuntimeConfig};
 use wasmig::sql::Value;
 use wasmig::{Migrator, Project};
-use wasmig_tests::matrix::{component_cache_dir, run, shared_runtime, wasmig_binary, Engine, Finished};
+use wasmig_tests::matrix::{add_component_revision, component_cache_dir, run, shared_runtime, wasmig_binary, Engine, Finished};
 use wasmig_tests::postgres::TestDatabase;
-use wasmig_tests::{add_sql_revision, on_every_engine, sqlite_dump, write_sql_project};
+use wasmig_tests::{add_sql_revision, on_every_engine, sqlite_dump, write_sql_project, Fixture};
 
 on_every_engine!(
     a_fleet_reaches_heads_isolates_a_failing_tenant_and_a_rerun_completes_only_it,
@@ -25,6 +25,7 @@ on_every_engine!(
     fail_fast_starts_no_tenant_after_a_failure,
     two_concurrent_fleet_runs_apply_each_revision_once_per_tenant,
     the_cli_reports_every_tenant_and_exits_1_when_one_failed,
+    every_tenant_sees_its_own_name_as_context_tenant,
 );
 
 /// The tenant whose database is made to conflict with revision `r10`.
@@ -259,8 +260,8 @@ fn a_failing_canary_wave_leaves_every_other_tenant_untouched(engine: Engine) {
     let mut expected = vec![TenantOutcome::Ok, TenantOutcome::Failed, TenantOutcome::Ok];
     expected.extend([TenantOutcome::Skipped; 9]);
     assert_eq!(outcomes, expected, "{report:#?}");
-    for index in 3..count {
-        assert_eq!(tenants.dump(index), before[index], "{} was touched after a failed canary wave", tenant_name(index));
+    for (index, before) in before.iter().enumerate().skip(3) {
+        assert_eq!(&tenants.dump(index), before, "{} was touched after a failed canary wave", tenant_name(index));
         let reason = report.tenants[index].error.as_deref().unwrap_or_default();
         assert!(reason.contains("canary") && reason.contains(&tenant_name(poisoned)), "{reason}");
     }
@@ -287,8 +288,8 @@ fn fail_fast_starts_no_tenant_after_a_failure(engine: Engine) {
     let outcomes: Vec<TenantOutcome> = report.tenants.iter().map(|tenant| tenant.outcome).collect();
     use TenantOutcome::{Failed, Ok, Skipped};
     assert_eq!(outcomes, [Ok, Ok, Failed, Skipped, Skipped, Skipped], "{report:#?}");
-    for index in 3..count {
-        assert_eq!(tenants.dump(index), before[index], "{} was touched after --fail-fast stopped", tenant_name(index));
+    for (index, before) in before.iter().enumerate().skip(3) {
+        assert_eq!(&tenants.dump(index), before, "{} was touched after --fail-fast stopped", tenant_name(index));
     }
 }
 
@@ -393,4 +394,24 @@ fn the_cli_reports_every_tenant_and_exits_1_when_one_failed(engine: Engine) {
 
     let usage = wasmig_tenants(project.path(), &["upgrade", "--tenants", "nowhere.txt"]);
     assert_eq!(usage.code, Some(2), "a source that is no source is a usage error: {usage}");
+}
+
+fn every_tenant_sees_its_own_name_as_context_tenant(engine: Engine) {
+    let project = tempfile::tempdir().unwrap();
+    write_sql_project(project.path(), &[("s1", &[], "CREATE TABLE s1 (id INTEGER)", "DROP TABLE s1")]);
+    // The `good` fixture writes `context.tenant` into fixture_good (row 2).
+    add_component_revision(project.path(), "g2", &["s1"], Fixture::Good, "");
+    let count = 5;
+    let tenants = Tenants::create(engine, count);
+    // Names of the fleet's own choosing, not derived from the databases.
+    let named: Vec<Tenant> =
+        tenants.list().into_iter().enumerate().map(|(index, tenant)| Tenant::new(format!("customer-{index}"), tenant.url)).collect();
+    let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
+    let report = Fleet::new(migrator_with(project.path(), runtime)).jobs(3).run(named, &upgrade(), &NoFleetProgress);
+    assert!(report.all_ok(), "{report:#?}");
+    assert_eq!((report.modules, report.compiled), (2, 2), "the sql plugin and the fixture, compiled once each for {count} tenants");
+    for index in 0..count {
+        let seen = tenants.texts(index, "SELECT name FROM fixture_good WHERE id = 2");
+        assert_eq!(seen, [[format!("customer-{index}")]], "{}", tenant_name(index));
+    }
 }

@@ -90,6 +90,7 @@ on_every_engine!(
     upgrade_head_with_several_heads_is_refused_naming_them,
     adopt_records_what_verify_finds_and_runs_the_rest,
     verify_reports_each_revision_against_the_applied_set,
+    verify_runs_read_only,
     status_takes_no_lock_and_creates_no_table,
 );
 
@@ -420,7 +421,7 @@ fn upgrade_head_with_several_heads_is_refused_naming_them(engine: Engine) {
     for part in ["left", "right", "wasmig merge"] {
         assert!(message.contains(part), "the error gives `{part}`: {message}");
     }
-    assert!(db.user_tables().is_empty() && db.recorded().is_empty() && db.events().is_empty(), "{:?}", db.dump());
+    assert!(db.all_tables().is_empty(), "a refused plan writes nothing, not even the version tables: {:?}", db.dump());
 
     assert_eq!(revisions(&upgrade(path, &mut conn, "heads").unwrap()), ["first", "left", "right"]);
 }
@@ -496,6 +497,25 @@ fn verify_reports_each_revision_against_the_applied_set(engine: Engine) {
     assert!(only[0].applied && only[0].verdict == Some("absent") && only[0].mismatch, "{only:?}");
     db.execute(&format!("CREATE TABLE {} (id INTEGER)", table_of("first")));
     assert_eq!(db.dump(), before, "verify wrote to the database");
+}
+
+fn verify_runs_read_only(engine: Engine) {
+    let db = TestDb::fresh(engine);
+    let dir = project();
+    let path = dir.path();
+    creates(path, "first", &[]);
+    let mut conn = db.connect();
+    upgrade(path, &mut conn, "first").unwrap();
+    // A verify.sql that would write: the read-only transaction refuses it.
+    let table = table_of("first");
+    write_revision_file(path, "first", "verify.sql", &format!("INSERT INTO {table} (id) VALUES (1) RETURNING 1"));
+    write_config(path, "checksum = \"off\"\n");
+    let before = db.dump();
+    let error = migrator(path).verify(&mut conn, Some("first"), &RunOptions::default()).unwrap_err();
+    assert!(error.to_string().contains("first"), "{error}");
+    assert_eq!(db.dump(), before, "verify wrote to the database");
+    // The connection is usable for writes again afterwards.
+    upgrade(path, &mut conn, "heads").unwrap();
 }
 
 fn status_takes_no_lock_and_creates_no_table(engine: Engine) {

@@ -7,6 +7,8 @@
 //! 1,000-revision upgrade: N `CREATE TABLE`s, each in its own transaction
 //! with one bookkeeping row, run directly by rusqlite / tokio-postgres.
 
+mod fleet;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,7 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("runtime") => runtime(),
         Some("floor") if args.len() == 3 => floor(&args[1], args[2].parse().context("N")?),
+        Some("fleet-floor") => fleet::floor(&args[1..]),
         _ => bail!("usage: wasmig-bench runtime | wasmig-bench floor URL N"),
     }
 }

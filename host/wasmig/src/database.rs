@@ -30,6 +30,12 @@ impl Database {
         Ok(Database { backend: DatabaseUrl::parse(url)?.connect(lock_timeout)? })
     }
 
+    /// Connects to a database that must already exist (no SQLite file is
+    /// created): for commands that only read.
+    pub fn connect_existing(url: &str, lock_timeout: Duration) -> Result<Self, ConnectError> {
+        Ok(Database { backend: DatabaseUrl::parse(url)?.connect_existing(lock_timeout)? })
+    }
+
     /// Wraps a backend opened some other way (a tenant schema, a test double).
     pub fn from_backend(backend: Box<dyn Backend>) -> Self {
         Database { backend }

@@ -54,8 +54,10 @@ pub struct Status {
     pub unknown: Vec<String>,
     /// Revisions a non-transactional step left half done.
     pub dirty: Vec<String>,
-    /// Applied revisions whose files changed since.
+    /// Applied revisions whose files changed since (empty with `checksum = "off"`).
     pub drift: Vec<String>,
+    /// Whether drift stops runs (`checksum = "error"`) or is only reported (`"warn"`).
+    pub drift_blocks: bool,
     pub applied: Vec<AppliedRow>,
 }
 
@@ -63,7 +65,10 @@ impl Status {
     /// At the project's heads, nothing dirty, nothing unknown, no drift
     /// (drift counts only when the project's checksum policy is `error`).
     pub fn is_current(&self) -> bool {
-        self.pending.is_empty() && self.unknown.is_empty() && self.dirty.is_empty() && self.drift.is_empty()
+        self.pending.is_empty()
+            && self.unknown.is_empty()
+            && self.dirty.is_empty()
+            && (self.drift.is_empty() || !self.drift_blocks)
     }
 }
 
@@ -127,8 +132,14 @@ impl Migrator {
     /// `status`: where the database stands against the project's heads.
     pub fn status(&self, db: &mut dyn Backend) -> Result<Status, RunFailure> {
         // Read-only on purpose: no lock, no table creation, no write.
-        let graph = self.project.graph();
         let rows = self.applied_rows(db)?;
+        self.status_of(db.describe(), rows)
+    }
+
+    /// The status of a database whose applied rows are `rows` (none for a
+    /// database that does not exist yet).
+    pub fn status_of(&self, database: String, rows: Vec<AppliedRow>) -> Result<Status, RunFailure> {
+        let graph = self.project.graph();
         let unknown: Vec<String> = rows.iter().filter(|row| !graph.contains(&row.revision)).map(|row| row.revision.clone()).collect();
         let known: AppliedSet = rows.iter().filter(|row| graph.contains(&row.revision)).map(|row| row.revision.clone()).collect();
         let pending = graph.plan(&known, &Target::Heads, Direction::Up)?;
@@ -137,13 +148,14 @@ impl Migrator {
             _ => self.drifted(&rows)?,
         };
         Ok(Status {
-            database: db.describe(),
+            database,
             heads: graph.heads().iter().map(|revision| revision.id().to_string()).collect(),
             current: graph.applied_heads(&known).iter().map(ToString::to_string).collect(),
             pending: pending.steps.iter().map(|step| step.revision.to_string()).collect(),
             unknown,
             dirty: rows.iter().filter(|row| row.state != RowState::Applied).map(|row| row.revision.clone()).collect(),
-            drift: if self.project.config().checksum == ChecksumPolicy::Error { drift } else { Vec::new() },
+            drift,
+            drift_blocks: self.project.config().checksum == ChecksumPolicy::Error,
             applied: rows,
         })
     }
@@ -181,11 +193,16 @@ impl Migrator {
     ) -> Result<RunReport, RunError> {
         let database = db.describe();
         let lock = db.lock(&self.lock_key(db.as_ref()), self.project.lock_timeout())?;
-        let rows = self.open_tables(db.as_mut())?;
+        // Plan and prepare before writing anything: a refused plan or a broken
+        // module leaves a fresh database without even the version tables.
+        let rows = self.applied_rows(db.as_mut())?;
         self.check_applied(&rows)?;
         let applied: AppliedSet = rows.iter().map(|row| row.revision.clone()).collect();
         let plan = self.project.graph().plan(&applied, target, direction).map_err(RunFailure::from)?;
         let steps = self.prepare(&plan, options)?;
+        if !steps.is_empty() {
+            self.open_tables(db.as_mut())?;
+        }
         let report = apply::run(self, db, &steps, options, lock.as_ref(), progress);
         drop(lock);
         report.map(|mut report| {
@@ -420,7 +437,7 @@ impl Migrator {
     ) -> Result<RunReport, RunError> {
         let database = db.describe();
         let lock = db.lock(&self.lock_key(db.as_ref()), self.project.lock_timeout())?;
-        let rows = self.open_tables(db.as_mut())?;
+        let rows = self.applied_rows(db.as_mut())?;
         let action = if kind == EventKind::Repair { "repair" } else { "resolve" };
         let row = rows
             .iter()
@@ -434,17 +451,13 @@ impl Migrator {
                 .map_err(RunFailure::db(&database, "recording the event"))
         });
         let result = result.and_then(|()| db.commit().map_err(RunFailure::db(&database, "committing")));
-        drop(lock);
-        match result {
-            Ok(()) => Ok(RunReport {
-                database,
-                steps: vec![StepReport::new(revision, Direction::Up, StepOutcome::Stamped, 0, &[])],
-            }),
-            Err(failure) => {
-                let _ = db.rollback();
-                Err(failure.into())
-            }
+        if result.is_err() {
+            let _ = db.rollback();
         }
+        // Released only once the transaction is over, whatever its outcome.
+        drop(lock);
+        result?;
+        Ok(RunReport { database, steps: vec![StepReport::new(revision, Direction::Up, StepOutcome::Stamped, 0, &[])] })
     }
 
     /// `verify`: asks each revision (or the one named) whether its effect is
@@ -461,7 +474,7 @@ impl Migrator {
         for revision in revisions {
             let step = self.prepare_step(revision, Direction::Up, options)?;
             let applied = rows.iter().any(|row| row.revision == revision.id().as_str());
-            db.begin().map_err(RunFailure::db(&database, "beginning a verify transaction"))?;
+            db.begin_read_only().map_err(RunFailure::db(&database, "beginning a read-only verify transaction"))?;
             let outcome = self.runtime.verify(&step.module, &step.context, db);
             db.rollback().map_err(RunFailure::db(&database, "rolling back a verify transaction"))?;
             let verdict = outcome.map_err(RunFailure::from)?.value;

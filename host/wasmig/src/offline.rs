@@ -88,6 +88,10 @@ impl Backend for OfflineBackend {
         Ok(())
     }
 
+    fn begin_read_only(&mut self) -> Result<(), DbError> {
+        Err(DbError::host("offline SQL (--sql) has no database to verify against"))
+    }
+
     fn commit(&mut self) -> Result<(), DbError> {
         self.push("COMMIT");
         Ok(())

@@ -52,6 +52,10 @@ pub trait Backend: Send {
     /// read inside it cannot change before the step commits.
     fn begin(&mut self) -> Result<(), DbError>;
 
+    /// Opens a transaction in which the database refuses writes, for hooks
+    /// that must only look (`verify`). Always ended with [`Backend::rollback`].
+    fn begin_read_only(&mut self) -> Result<(), DbError>;
+
     fn commit(&mut self) -> Result<(), DbError>;
 
     fn rollback(&mut self) -> Result<(), DbError>;
@@ -102,6 +106,8 @@ pub enum ConnectError {
     BadUrl { url: String, reason: String },
     #[error("cannot open {database}: {source}")]
     Open { database: String, source: DbError },
+    #[error("{database} does not exist yet: `wasmig upgrade` creates it")]
+    MissingDatabase { database: String },
     #[error("schema `{schema}` does not exist on {database}: create it first (CREATE SCHEMA \"{schema}\")")]
     MissingSchema { schema: String, database: String },
     /// The PostgreSQL backend blocks its thread, which a thread driving async
@@ -143,6 +149,9 @@ impl Backend for Lent {
     }
     fn end_hook(&mut self) {}
     fn begin(&mut self) -> Result<(), DbError> {
+        Err(DbError::host(LENT))
+    }
+    fn begin_read_only(&mut self) -> Result<(), DbError> {
         Err(DbError::host(LENT))
     }
     fn commit(&mut self) -> Result<(), DbError> {

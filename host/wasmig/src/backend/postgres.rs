@@ -383,6 +383,13 @@ impl Backend for PostgresBackend {
         Ok(())
     }
 
+    fn begin_read_only(&mut self) -> Result<(), DbError> {
+        self.run(self.session.client().batch_execute("BEGIN READ ONLY"))?;
+        self.in_transaction = true;
+        self.transaction_failed = false;
+        Ok(())
+    }
+
     fn commit(&mut self) -> Result<(), DbError> {
         // PostgreSQL answers COMMIT of an aborted transaction with a silent
         // ROLLBACK: check, so that a lost step is never reported as committed.

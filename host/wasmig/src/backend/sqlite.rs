@@ -29,6 +29,16 @@ impl SqliteBackend {
         Ok(SqliteBackend { connection, path: Some(path.to_path_buf()) })
     }
 
+    /// Opens a database file that must exist: for commands that only read,
+    /// which must not leave an empty file behind.
+    pub fn open_existing(path: &Path, busy_timeout: Duration) -> Result<Self, DbError> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let connection = Connection::open_with_flags(path, flags).map_err(db_error)?;
+        connection.busy_timeout(busy_timeout).map_err(db_error)?;
+        Ok(SqliteBackend { connection, path: Some(path.to_path_buf()) })
+    }
+
     pub fn open_in_memory() -> Result<Self, DbError> {
         let connection = Connection::open_in_memory().map_err(db_error)?;
         Ok(SqliteBackend { connection, path: None })
@@ -119,16 +129,25 @@ impl Backend for SqliteBackend {
         self.connection.execute_batch("BEGIN IMMEDIATE").map_err(db_error)
     }
 
+    fn begin_read_only(&mut self) -> Result<(), DbError> {
+        // A deferred transaction takes no write lock; `query_only` (session
+        // setting, reset on rollback) makes SQLite refuse any write in it.
+        self.connection.execute_batch("PRAGMA query_only = ON; BEGIN DEFERRED").map_err(db_error)
+    }
+
     fn commit(&mut self) -> Result<(), DbError> {
         self.connection.execute_batch("COMMIT").map_err(db_error)
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
-        if self.connection.is_autocommit() {
+        let rolled_back = if self.connection.is_autocommit() {
             // SQLite already rolled back (some errors end the transaction).
-            return Ok(());
-        }
-        self.connection.execute_batch("ROLLBACK").map_err(db_error)
+            Ok(())
+        } else {
+            self.connection.execute_batch("ROLLBACK").map_err(db_error)
+        };
+        self.connection.execute_batch("PRAGMA query_only = OFF").map_err(db_error)?;
+        rolled_back
     }
 
     fn lock(&mut self, _key: &str, _timeout: Duration) -> Result<Box<dyn LockGuard>, LockError> {

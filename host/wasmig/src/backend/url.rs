@@ -72,6 +72,22 @@ impl DatabaseUrl {
         }
     }
 
+    /// Opens a connection to a database that must already exist (a SQLite
+    /// file is not created): for `status`, `current`, `plan` and `verify`.
+    pub fn connect_existing(&self, lock_timeout: Duration) -> Result<Box<dyn Backend>, ConnectError> {
+        match self {
+            DatabaseUrl::SqliteFile(path) => {
+                if !path.exists() {
+                    return Err(ConnectError::MissingDatabase { database: self.redacted() });
+                }
+                let backend = super::sqlite::SqliteBackend::open_existing(path, lock_timeout)
+                    .map_err(|source| ConnectError::Open { database: self.redacted(), source })?;
+                Ok(Box::new(backend))
+            }
+            _ => self.connect(lock_timeout),
+        }
+    }
+
     /// Opens a connection. `lock_timeout` bounds how long SQLite waits for
     /// another writer (its busy timeout).
     pub fn connect(&self, lock_timeout: Duration) -> Result<Box<dyn Backend>, ConnectError> {

@@ -32,6 +32,13 @@ pub fn connect(migrator: &Migrator, given: Option<&str>) -> anyhow::Result<Datab
     Ok(Database::connect_with(&url, migrator.project().lock_timeout())?)
 }
 
+/// For commands that only read: a SQLite file that does not exist is an
+/// error, not an empty file left behind.
+pub fn connect_existing(migrator: &Migrator, given: Option<&str>) -> anyhow::Result<Database> {
+    let url = database_url(migrator, given)?;
+    Ok(Database::connect_existing(&url, migrator.project().lock_timeout())?)
+}
+
 pub fn run(dir: &Path, database: Option<&str>, out: Output, request: RunRequest) -> anyhow::Result<Exit> {
     let migrator = migrator(dir)?;
     let options = RunOptions { transaction: request.transaction, adopt: request.adopt, tenant: request.tenant.clone() };
@@ -71,7 +78,7 @@ fn print_report(out: Output, report: &RunReport, direction: Direction, target: &
 }
 
 fn dry_run(migrator: &Migrator, database: Option<&str>, out: Output, request: &RunRequest) -> anyhow::Result<Exit> {
-    let mut db = connect(migrator, database)?;
+    let mut db = connect_existing(migrator, database)?;
     let plan = migrator.plan(db.backend().as_mut(), &request.target, request.direction)?;
     let graph = migrator.project().graph();
     out.emit(

@@ -3,16 +3,23 @@
 use std::path::Path;
 
 use serde_json::json;
+use wasmig::backend::ConnectError;
 use wasmig::RunOptions;
 
-use super::migrate::{connect, migrator};
+use super::migrate::{connect_existing, migrator};
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
 
 pub fn status(dir: &Path, database: Option<&str>, out: Output) -> anyhow::Result<Exit> {
     let migrator = migrator(dir)?;
-    let mut db = connect(&migrator, database)?;
-    let status = migrator.status(db.backend().as_mut())?;
+    let status = match connect_existing(&migrator, database) {
+        Ok(mut db) => migrator.status(db.backend().as_mut())?,
+        // A database that does not exist yet is simply behind by everything.
+        Err(error) => match error.downcast_ref::<ConnectError>() {
+            Some(ConnectError::MissingDatabase { database }) => migrator.status_of(format!("{database} (not created yet)"), Vec::new())?,
+            _ => return Err(error),
+        },
+    };
     let mut states = Vec::new();
     if !status.pending.is_empty() {
         states.push("behind");
@@ -59,7 +66,7 @@ fn list(ids: &[String]) -> String {
 
 pub fn current(dir: &Path, database: Option<&str>, out: Output) -> anyhow::Result<Exit> {
     let migrator = migrator(dir)?;
-    let mut db = connect(&migrator, database)?;
+    let mut db = connect_existing(&migrator, database)?;
     let status = migrator.status(db.backend().as_mut())?;
     out.emit(
         || json!({ "database": status.database, "current": status.current, "unknown": status.unknown }),
@@ -80,7 +87,7 @@ pub fn current(dir: &Path, database: Option<&str>, out: Output) -> anyhow::Resul
 
 pub fn verify(dir: &Path, database: Option<&str>, out: Output, revision: Option<&str>) -> anyhow::Result<Exit> {
     let migrator = migrator(dir)?;
-    let mut db = connect(&migrator, database)?;
+    let mut db = connect_existing(&migrator, database)?;
     let reports = migrator.verify(db.backend(), revision, &RunOptions::default())?;
     let mismatches = reports.iter().filter(|report| report.mismatch).count();
     out.emit(

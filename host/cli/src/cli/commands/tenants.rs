@@ -115,10 +115,9 @@ impl TenantsRequest {
 pub fn run(dir: &Path, out: Output, request: TenantsRequest) -> anyhow::Result<Exit> {
     let migrator = super::migrate::migrator(dir)?;
     let tenants = request.source.tenants().map_err(|error| match error {
-        // The source itself is wrong: nothing ran, the user has something to fix.
-        FleetError::Connect(_) | FleetError::ListSchemas { .. } | FleetError::ReadList { .. } | FleetError::GlobRead { .. } => {
-            anyhow::Error::new(error)
-        }
+        // The server or the file system failed while listing: exit 1.
+        FleetError::Connect(_) | FleetError::ListSchemas { .. } | FleetError::GlobRead { .. } => anyhow::Error::new(error),
+        // The source itself is wrong: nothing ran, the user has something to fix (exit 2).
         other => anyhow::Error::new(UsageError::new(format!("--tenants: {other}"))),
     })?;
     let fleet = Fleet::new(migrator)
