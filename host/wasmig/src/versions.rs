@@ -152,9 +152,13 @@ impl VersionTables {
 
     /// The statements that create both tables when they are missing.
     pub fn create_sql(&self) -> String {
-        let (timestamp, event_id) = match self.dialect {
-            Dialect::Sqlite => ("TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))", "INTEGER PRIMARY KEY AUTOINCREMENT"),
-            Dialect::Postgres => ("TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+        // SQLite: the events' rowid grows with each insert and rows are never
+        // deleted, so AUTOINCREMENT (an extra table written per insert) buys
+        // nothing; the revisions table is one b-tree keyed by id (WITHOUT
+        // ROWID) instead of a table plus its primary-key index.
+        let (timestamp, event_id, revisions_options) = match self.dialect {
+            Dialect::Sqlite => ("TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))", "INTEGER PRIMARY KEY", " WITHOUT ROWID"),
+            Dialect::Postgres => ("TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", ""),
         };
         format!(
             "CREATE TABLE IF NOT EXISTS {revisions} (\n\
@@ -166,7 +170,7 @@ impl VersionTables {
              \x20   applied_at {timestamp},\n\
              \x20   execution_ms BIGINT NOT NULL,\n\
              \x20   tool_version TEXT NOT NULL\n\
-             );\n\
+             ){revisions_options};\n\
              CREATE TABLE IF NOT EXISTS {events} (\n\
              \x20   id {event_id},\n\
              \x20   event TEXT NOT NULL,\n\

@@ -80,3 +80,22 @@ pub fn error_message(error: &anyhow::Error) -> String {
     }
     message
 }
+
+#[cfg(test)]
+mod tests {
+    use super::error_message;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("step failed: {source}")]
+    struct Outer {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let outer = Outer { source: std::io::Error::other("disk full") };
+        assert_eq!(error_message(&anyhow::Error::new(outer)), "step failed: disk full");
+        let wrapped = anyhow::Error::new(std::io::Error::other("disk full")).context("writing the cache");
+        assert_eq!(error_message(&wrapped), "writing the cache: disk full");
+    }
+}

@@ -239,36 +239,43 @@ impl PostgresBackend {
     /// not change result type").
     fn forget_statements_after(&mut self, sql: &str) {
         if !is_plain_dml(sql) {
-            self.statements.clear();
+            self.forget_row_statements();
         }
+    }
+
+    /// Forgets the prepared statements that return rows: only their result
+    /// type can go stale. Those without result columns (the bookkeeping
+    /// INSERTs among them) stay prepared; PostgreSQL re-plans them itself.
+    fn forget_row_statements(&mut self) {
+        self.statements.retain(|_, statement| statement.columns().is_empty());
+    }
+
+    /// The `SET` that shortens the hook's `statement_timeout` when the one in
+    /// force would let the next statement run past the deadline; `None` when
+    /// the one in force is short enough. Records the new value as in force.
+    fn statement_timeout_update(&mut self) -> Option<String> {
+        let budget = self.hook.as_mut()?;
+        let remaining = budget.deadline.saturating_duration_since(Instant::now());
+        if budget.timeout <= remaining + DEADLINE_SLACK {
+            return None;
+        }
+        // 0 would mean "no limit": a statement started at the deadline gets 1 ms.
+        let milliseconds = remaining.as_millis().max(1);
+        budget.timeout = Duration::from_millis(milliseconds as u64);
+        Some(match budget.scope {
+            TimeoutScope::Transaction => format!("SET LOCAL statement_timeout = {milliseconds}"),
+            TimeoutScope::Session => format!("SET statement_timeout = {milliseconds}"),
+        })
     }
 
     /// Shortens the hook's `statement_timeout` when the one in force would
     /// let the next statement run past the deadline.
     fn refresh_statement_timeout(&mut self) -> Result<(), DbError> {
-        let Some(budget) = self.hook else {
+        let Some(update) = self.statement_timeout_update() else {
             return Ok(());
         };
-        let remaining = budget.deadline.saturating_duration_since(Instant::now());
-        if budget.timeout <= remaining + DEADLINE_SLACK {
-            return Ok(());
-        }
-        self.set_statement_timeout(budget.scope, remaining)
-    }
-
-    fn set_statement_timeout(&mut self, scope: TimeoutScope, timeout: Duration) -> Result<(), DbError> {
-        // 0 would mean "no limit": a statement started at the deadline gets 1 ms.
-        let milliseconds = timeout.as_millis().max(1);
-        let sql = match scope {
-            TimeoutScope::Transaction => format!("SET LOCAL statement_timeout = {milliseconds}"),
-            TimeoutScope::Session => format!("SET statement_timeout = {milliseconds}"),
-        };
-        let result = self.run(self.session.client().batch_execute(&sql));
-        self.track(result)?;
-        if let Some(budget) = &mut self.hook {
-            budget.timeout = Duration::from_millis(milliseconds as u64);
-        }
-        Ok(())
+        let result = self.run(self.session.client().batch_execute(&update));
+        self.track(result)
     }
 
     fn lock_error(&self, key: &str, source: DbError) -> LockError {
@@ -348,30 +355,37 @@ impl Backend for PostgresBackend {
     }
 
     fn execute_script(&mut self, sql: &str) -> Result<(), DbError> {
-        let result = self.refresh_statement_timeout().and_then(|()| self.run(self.session.client().batch_execute(sql)));
-        self.statements.clear();
+        // The timeout travels in the same round trip as the script.
+        let batch = match self.statement_timeout_update() {
+            Some(update) => format!("{update};\n{sql}"),
+            None => sql.to_owned(),
+        };
+        let result = self.run(self.session.client().batch_execute(&batch));
+        self.forget_row_statements();
         self.track(result)
     }
 
     fn begin_hook(&mut self, deadline: Instant) -> Result<(), DbError> {
+        // The limit is sent with the hook's first statement (see
+        // `statement_timeout_update`): a hook that runs none costs no round trip.
         let scope = if self.in_transaction { TimeoutScope::Transaction } else { TimeoutScope::Session };
         self.hook = Some(HookBudget { deadline, scope, timeout: Duration::MAX });
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        self.set_statement_timeout(scope, remaining)
+        Ok(())
     }
 
     fn end_hook(&mut self) {
         let Some(budget) = self.hook.take() else {
             return;
         };
-        // The executor's own statements after the hook run without the hook's
-        // limit. In an aborted transaction this fails, and the rollback that
-        // must follow undoes the setting anyway.
-        let sql = match budget.scope {
-            TimeoutScope::Transaction => "SET LOCAL statement_timeout TO DEFAULT",
-            TimeoutScope::Session => "RESET statement_timeout",
-        };
-        if let Err(error) = self.run(self.session.client().batch_execute(sql)) {
+        if budget.timeout == Duration::MAX {
+            return;
+        }
+        // In a transaction the hook's `SET LOCAL` ends with it; the executor's
+        // own few statements before COMMIT run under the remaining budget.
+        // In autocommit the session setting must go.
+        if budget.scope == TimeoutScope::Session
+            && let Err(error) = self.run(self.session.client().batch_execute("RESET statement_timeout"))
+        {
             tracing::debug!(database = %self.display, "cannot reset the hook's statement_timeout: {error}");
         }
     }
@@ -423,7 +437,7 @@ impl Backend for PostgresBackend {
         self.in_transaction = false;
         self.transaction_failed = false;
         // Rolled-back DDL may have changed what cached statements return.
-        self.statements.clear();
+        self.forget_row_statements();
         result
     }
 

@@ -7,8 +7,8 @@ wasmtime::component::bindgen!({
     imports: { default: trappable },
 });
 
-pub(crate) use wasmig::revision::types::{DbError, LogLevel, SqlDialect, Value};
-pub(crate) use wasmig::revision::{context, db, types};
+pub(crate) use self::wasmig::revision::types::{DbError, LogLevel, SqlDialect, Value};
+pub(crate) use self::wasmig::revision::{context, db, types};
 
 /// The package version this host implements, as it appears in import names.
 pub(crate) const CONTRACT_VERSION: &str = "0.1.0";

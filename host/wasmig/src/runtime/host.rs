@@ -1,6 +1,7 @@
 //! The store data of one hook call: the imports a revision may call, checked before they reach the backend.
 
 use std::collections::HashSet;
+use std::io::Read as _;
 use std::path::{Component as PathComponent, Path, PathBuf};
 
 use wasmtime::Result as WasmResult;
@@ -147,12 +148,19 @@ impl context::Host for HostState {
         let Some(path) = asset_path(dir, &name)? else {
             return Ok(None);
         };
-        let size = std::fs::metadata(&path).map(|meta| meta.len()).unwrap_or(0);
-        if size > MAX_ASSET_BYTES {
-            wasmtime::bail!("asset `{name}` is {size} bytes, over the limit of {MAX_ASSET_BYTES} bytes");
-        }
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
+        let read = || -> std::io::Result<Option<Vec<u8>>> {
+            let mut file = std::fs::File::open(&path)?;
+            let size = file.metadata()?.len();
+            if size > MAX_ASSET_BYTES {
+                return Ok(None);
+            }
+            let mut bytes = Vec::with_capacity(size as usize);
+            std::io::Read::read_to_end(&mut (&mut file).take(MAX_ASSET_BYTES + 1), &mut bytes)?;
+            Ok(Some(bytes))
+        };
+        match read() {
+            Ok(Some(bytes)) if bytes.len() as u64 <= MAX_ASSET_BYTES => Ok(Some(bytes)),
+            Ok(_) => wasmtime::bail!("asset `{name}` is over the limit of {MAX_ASSET_BYTES} bytes"),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(error) => wasmtime::bail!("cannot read asset `{name}` ({}): {error}", path.display()),
         }
@@ -200,14 +208,33 @@ fn truncate(mut message: String, max: usize) -> String {
 /// Resolves an asset name inside the revision's directory: a relative path
 /// without `..`, whose real location (links followed) stays inside it.
 /// A name that tries to leave is a trap, not a quiet `none`.
+///
+/// Without a link on the way (the usual case) this costs one `lstat` per
+/// path component; only a link makes it compare canonical paths.
 fn asset_path(dir: &Path, name: &str) -> WasmResult<Option<PathBuf>> {
     let relative = Path::new(name);
-    let escapes = name.is_empty()
-        || relative.components().any(|part| !matches!(part, PathComponent::Normal(_)));
+    let escapes = name.is_empty() || relative.components().any(|part| !matches!(part, PathComponent::Normal(_)));
     if escapes {
         wasmtime::bail!("asset name `{name}` must be a relative path inside the revision's directory");
     }
     let candidate = dir.join(relative);
+    let mut walked = dir.to_path_buf();
+    let mut last = None;
+    for part in relative.components() {
+        walked.push(part);
+        match std::fs::symlink_metadata(&walked) {
+            Ok(meta) if meta.file_type().is_symlink() => return linked_asset_path(dir, name, &candidate),
+            Ok(meta) => last = Some(meta),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => wasmtime::bail!("cannot resolve asset `{name}`: {error}"),
+        }
+    }
+    Ok(last.filter(std::fs::Metadata::is_file).map(|_| candidate))
+}
+
+/// An asset reached through a link: allowed only if its real location is
+/// inside the revision's real directory.
+fn linked_asset_path(dir: &Path, name: &str, candidate: &Path) -> WasmResult<Option<PathBuf>> {
     let real = match candidate.canonicalize() {
         Ok(real) => real,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -219,10 +246,7 @@ fn asset_path(dir: &Path, name: &str) -> WasmResult<Option<PathBuf>> {
     if !real.starts_with(&root) {
         wasmtime::bail!("asset `{name}` leads outside the revision's directory (to {})", real.display());
     }
-    if !real.is_file() {
-        return Ok(None);
-    }
-    Ok(Some(real))
+    Ok(real.is_file().then_some(real))
 }
 
 #[cfg(test)]

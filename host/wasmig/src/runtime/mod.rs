@@ -136,6 +136,7 @@ pub struct Runtime {
     linker: Linker<HostState>,
     disk: Option<DiskCache>,
     modules: Mutex<HashMap<ModuleHash, Arc<Module>>>,
+    builtins: Mutex<HashMap<Builtin, Arc<Module>>>,
     compiled: AtomicUsize,
     loaded_from_disk: AtomicUsize,
     cache_rejected: AtomicUsize,
@@ -164,6 +165,7 @@ impl Runtime {
             linker,
             disk,
             modules: Mutex::new(HashMap::new()),
+            builtins: Mutex::new(HashMap::new()),
             compiled: AtomicUsize::new(0),
             loaded_from_disk: AtomicUsize::new(0),
             cache_rejected: AtomicUsize::new(0),
@@ -184,8 +186,14 @@ impl Runtime {
     }
 
     /// A built-in plugin, compiled once per process (and cached on disk).
+    /// Remembered by name, so that asking for it per step does not hash its bytes again.
     pub fn builtin(&self, builtin: Builtin) -> Result<Arc<Module>, LoadError> {
-        self.load(builtin.bytes(), builtin.name())
+        if let Some(module) = self.builtins.lock().expect("builtin map poisoned").get(&builtin) {
+            return Ok(Arc::clone(module));
+        }
+        let module = self.load(builtin.bytes(), builtin.name())?;
+        self.builtins.lock().expect("builtin map poisoned").insert(builtin, Arc::clone(&module));
+        Ok(module)
     }
 
     /// Loads a component: from memory if this runtime has it, else from the
