@@ -176,6 +176,13 @@ fn read_small_file(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<()> {
     loop {
         match file.read(&mut chunk) {
             Ok(0) => return Ok(()),
+            // A regular file returns less than asked only at its end: one
+            // `read` per manifest instead of two (10,000 fewer system calls
+            // on a 10,000-revision project).
+            Ok(n) if n < chunk.len() => {
+                buffer.extend_from_slice(&chunk[..n]);
+                return Ok(());
+            }
             Ok(n) => buffer.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
