@@ -53,9 +53,12 @@ fn the_committed_demo_revisions_are_what_their_sources_build_to() {
     let packages: Vec<String> = components.iter().map(|(_, package)| package.clone()).collect();
     build_guests(&packages, "wasm32-unknown-unknown", target.path());
     for (dir, package) in &components {
-        let rebuilt_path = target.path().join("wasm32-unknown-unknown/guest").join(format!("{}.wasm", package.replace('-', "_")));
-        let rebuilt = std::fs::read(&rebuilt_path).unwrap_or_else(|error| panic!("{}: {error}", rebuilt_path.display()));
-        let committed = std::fs::read(dir.join("revision.wasm")).unwrap_or_else(|error| panic!("{}/revision.wasm: {error}", dir.display()));
+        let rebuilt_path =
+            target.path().join("wasm32-unknown-unknown/guest").join(format!("{}.wasm", package.replace('-', "_")));
+        let rebuilt =
+            std::fs::read(&rebuilt_path).unwrap_or_else(|error| panic!("{}: {error}", rebuilt_path.display()));
+        let committed = std::fs::read(dir.join("revision.wasm"))
+            .unwrap_or_else(|error| panic!("{}/revision.wasm: {error}", dir.display()));
         assert!(
             rebuilt == committed,
             "{}/revision.wasm differs from a fresh build of its source ({} vs {} bytes): \
@@ -122,14 +125,19 @@ fn exercise_the_demo(mut database: Database) {
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
     let migrator = Migrator::new(project, runtime);
     let options = RunOptions::default();
-    let heads: Vec<String> = migrator.project().graph().heads().iter().map(|revision| revision.id().to_string()).collect();
+    let heads: Vec<String> =
+        migrator.project().graph().heads().iter().map(|revision| revision.id().to_string()).collect();
     assert_eq!(heads, [HEAD]);
 
     let up = migrator.upgrade(database.backend(), &Target::Heads, &options, &mut NoProgress).unwrap();
     assert_eq!(revisions(&up), PLAN_ORDER);
     assert!(up.steps.iter().all(|step| step.outcome == StepOutcome::Applied), "{up:?}");
     let backfill = up.steps.iter().find(|step| step.revision == "689f069cf588").unwrap();
-    assert!(backfill.logs.iter().any(|line| line.contains("backfilled the handles of 4 accounts")), "{:?}", backfill.logs);
+    assert!(
+        backfill.logs.iter().any(|line| line.contains("backfilled the handles of 4 accounts")),
+        "{:?}",
+        backfill.logs
+    );
     assert_at_heads(&mut database);
     let status = migrator.status(database.backend().as_mut()).unwrap();
     assert!(status.is_current(), "{status:?}");
@@ -140,23 +148,38 @@ fn exercise_the_demo(mut database: Database) {
     // without one.
     let verdicts = migrator.verify(database.backend(), None, &options).unwrap();
     assert!(verdicts.iter().all(|report| report.applied && !report.mismatch), "{verdicts:?}");
-    for (revision, verdict) in [("390c4b56195f", "present"), ("689f069cf588", "present"), ("48ceb8a4e9eb", "present"), ("36bc00e9b869", "unknown")] {
+    for (revision, verdict) in [
+        ("390c4b56195f", "present"),
+        ("689f069cf588", "present"),
+        ("48ceb8a4e9eb", "present"),
+        ("36bc00e9b869", "unknown"),
+    ] {
         let report = verdicts.iter().find(|report| report.revision == revision).unwrap();
         assert_eq!(report.verdict, Some(verdict), "{report:?}");
     }
 
     // Below the merge is refused before any step: merges are never reverted.
-    let below = migrator.downgrade(database.backend(), &Target::parse("329ec3722515").unwrap(), &options, &mut NoProgress).unwrap_err();
+    let below = migrator
+        .downgrade(database.backend(), &Target::parse("329ec3722515").unwrap(), &options, &mut NoProgress)
+        .unwrap_err();
     assert!(below.to_string().contains(MERGE), "{below}");
     assert!(below.committed.steps.is_empty(), "{below}");
     assert_at_heads(&mut database);
 
-    let down = migrator.downgrade(database.backend(), &Target::parse(ABOVE_MERGE).unwrap(), &options, &mut NoProgress).unwrap();
+    let down = migrator
+        .downgrade(database.backend(), &Target::parse(ABOVE_MERGE).unwrap(), &options, &mut NoProgress)
+        .unwrap();
     assert_eq!(revisions(&down), [HEAD]);
     assert!(down.steps.iter().all(|step| step.outcome == StepOutcome::Reverted), "{down:?}");
-    assert!(database.backend().query("SELECT pinned FROM notes", &[]).is_err(), "notes.pinned survived its revision's downgrade");
+    assert!(
+        database.backend().query("SELECT pinned FROM notes", &[]).is_err(),
+        "notes.pinned survived its revision's downgrade"
+    );
     let status = migrator.status(database.backend().as_mut()).unwrap();
-    assert_eq!((status.current.as_slice(), status.pending.as_slice()), ([ABOVE_MERGE.to_owned()].as_slice(), [HEAD.to_owned()].as_slice()));
+    assert_eq!(
+        (status.current.as_slice(), status.pending.as_slice()),
+        ([ABOVE_MERGE.to_owned()].as_slice(), [HEAD.to_owned()].as_slice())
+    );
 
     let again = migrator.upgrade(database.backend(), &Target::Heads, &options, &mut NoProgress).unwrap();
     assert_eq!(revisions(&again), [HEAD]);

@@ -7,17 +7,21 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::{mpsc, Arc};
+use std::sync::{Arc, mpsc};
 
 use wasmig::backend::Backend;
-use wasmig::fleet::{Fleet, FleetAction, FleetEvent, FleetReport, NoFleetProgress, Tenant, TenantOutcome, TenantSource};
+use wasmig::fleet::{
+    Fleet, FleetAction, FleetEvent, FleetReport, NoFleetProgress, Tenant, TenantOutcome, TenantSource,
+};
 use wasmig::graph::Target;
 use wasmig::runtime::{Runtime, RuntimeConfig};
 use wasmig::sql::Value;
 use wasmig::{Migrator, Project};
-use wasmig_tests::matrix::{add_component_revision, component_cache_dir, run, shared_runtime, wasmig_binary, Engine, Finished};
+use wasmig_tests::matrix::{
+    Engine, Finished, add_component_revision, component_cache_dir, run, shared_runtime, wasmig_binary,
+};
 use wasmig_tests::postgres::TestDatabase;
-use wasmig_tests::{add_sql_revision, on_every_engine, sqlite_dump, write_sql_project, Fixture};
+use wasmig_tests::{Fixture, add_sql_revision, on_every_engine, sqlite_dump, write_sql_project};
 
 on_every_engine!(
     a_fleet_reaches_heads_isolates_a_failing_tenant_and_a_rerun_completes_only_it,
@@ -34,14 +38,21 @@ const CONFLICT: &str = "CREATE TABLE t_r10 (squatter TEXT)";
 
 /// The 30 revisions in the order the plan applies them, and the merge.
 fn write_project(dir: &Path) -> Vec<String> {
-    let create = |id: &str| (format!("CREATE TABLE t_{id} (id INTEGER PRIMARY KEY, note TEXT)"), format!("DROP TABLE t_{id}"));
+    let create =
+        |id: &str| (format!("CREATE TABLE t_{id} (id INTEGER PRIMARY KEY, note TEXT)"), format!("DROP TABLE t_{id}"));
     write_sql_project(dir, &[]);
     let mut ids: Vec<String> = Vec::new();
     let mut parent: Option<String> = None;
     for index in 0..14 {
         let id = format!("r{index:02}");
         let (up, down) = create(&id);
-        add_sql_revision(dir, &id, parent.as_slice().iter().map(String::as_str).collect::<Vec<_>>().as_slice(), &up, &down);
+        add_sql_revision(
+            dir,
+            &id,
+            parent.as_slice().iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+            &up,
+            &down,
+        );
         ids.push(id.clone());
         parent = Some(id);
     }
@@ -123,8 +134,11 @@ impl Tenants {
         let name = tenant_name(index);
         match self {
             Tenants::Sqlite { dir } => Box::new(
-                wasmig::backend::sqlite::SqliteBackend::open(&dir.path().join(format!("{name}.db")), std::time::Duration::from_secs(30))
-                    .expect("open a tenant file"),
+                wasmig::backend::sqlite::SqliteBackend::open(
+                    &dir.path().join(format!("{name}.db")),
+                    std::time::Duration::from_secs(30),
+                )
+                .expect("open a tenant file"),
             ),
             Tenants::Postgres { database } => Box::new(database.connect_schema(&name)),
         }
@@ -218,8 +232,16 @@ fn a_fleet_reaches_heads_isolates_a_failing_tenant_and_a_rerun_completes_only_it
             assert_eq!(tenants.applied(index), set(&ids), "{} is at heads", tenant.tenant);
         }
     }
-    assert_eq!(tenants.applied(POISONED), set(&ids[..10]), "the failing tenant stays at its last committed revision (r09)");
-    assert_eq!((report.modules, report.compiled, report.loaded_from_disk), (2, 2, 0), "one compile per distinct module (sql, merge)");
+    assert_eq!(
+        tenants.applied(POISONED),
+        set(&ids[..10]),
+        "the failing tenant stays at its last committed revision (r09)"
+    );
+    assert_eq!(
+        (report.modules, report.compiled, report.loaded_from_disk),
+        (2, 2, 0),
+        "one compile per distinct module (sql, merge)"
+    );
 
     let finished = events.iter().filter(|event| matches!(event, FleetEvent::Finished(_))).count();
     let steps = events.iter().filter(|event| matches!(event, FleetEvent::Step { .. })).count();
@@ -228,8 +250,12 @@ fn a_fleet_reaches_heads_isolates_a_failing_tenant_and_a_rerun_completes_only_it
     assert_eq!(events.first(), Some(&FleetEvent::Planned { tenants: Some(count) }));
 
     let status = fleet.run(tenants.list(), &FleetAction::Status, &NoFleetProgress);
-    let behind: Vec<&str> =
-        status.tenants.iter().filter(|tenant| !tenant.status.as_ref().unwrap().at_heads).map(|tenant| tenant.tenant.as_str()).collect();
+    let behind: Vec<&str> = status
+        .tenants
+        .iter()
+        .filter(|tenant| !tenant.status.as_ref().unwrap().at_heads)
+        .map(|tenant| tenant.tenant.as_str())
+        .collect();
     assert_eq!(behind, [tenant_name(POISONED)], "status finds exactly the failed tenant behind");
 
     // Fix the tenant; the rerun applies only what that tenant is missing.
@@ -307,7 +333,8 @@ fn two_concurrent_fleet_runs_apply_each_revision_once_per_tenant(engine: Engine)
         })
         .collect();
     let reports: Vec<FleetReport> = std::thread::scope(|scope| {
-        let runs: Vec<_> = fleets.iter().map(|fleet| scope.spawn(|| fleet.run(list.clone(), &upgrade(), &NoFleetProgress))).collect();
+        let runs: Vec<_> =
+            fleets.iter().map(|fleet| scope.spawn(|| fleet.run(list.clone(), &upgrade(), &NoFleetProgress))).collect();
         runs.into_iter().map(|run| run.join().expect("a fleet run panicked")).collect()
     });
     for report in &reports {
@@ -322,7 +349,12 @@ fn two_concurrent_fleet_runs_apply_each_revision_once_per_tenant(engine: Engine)
         applied_by_either.sort();
         let mut expected = ids.clone();
         expected.sort();
-        assert_eq!(applied_by_either, expected, "{}: the two runs' reports split the revisions without overlap", tenant_name(index));
+        assert_eq!(
+            applied_by_either,
+            expected,
+            "{}: the two runs' reports split the revisions without overlap",
+            tenant_name(index)
+        );
     }
 }
 
@@ -351,7 +383,8 @@ fn the_cli_reports_every_tenant_and_exits_1_when_one_failed(engine: Engine) {
     let source = match engine {
         Engine::Sqlite => {
             let list = project.path().join("tenants.txt");
-            let lines: String = tenants.list().iter().map(|tenant| format!("{} shop-{}\n", tenant.url, tenant.name)).collect();
+            let lines: String =
+                tenants.list().iter().map(|tenant| format!("{} shop-{}\n", tenant.url, tenant.name)).collect();
             std::fs::write(&list, format!("# the fleet\n{lines}")).unwrap();
             format!("@{}", list.display())
         }
@@ -404,12 +437,20 @@ fn every_tenant_sees_its_own_name_as_context_tenant(engine: Engine) {
     let count = 5;
     let tenants = Tenants::create(engine, count);
     // Names of the fleet's own choosing, not derived from the databases.
-    let named: Vec<Tenant> =
-        tenants.list().into_iter().enumerate().map(|(index, tenant)| Tenant::new(format!("customer-{index}"), tenant.url)).collect();
+    let named: Vec<Tenant> = tenants
+        .list()
+        .into_iter()
+        .enumerate()
+        .map(|(index, tenant)| Tenant::new(format!("customer-{index}"), tenant.url))
+        .collect();
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
     let report = Fleet::new(migrator_with(project.path(), runtime)).jobs(3).run(named, &upgrade(), &NoFleetProgress);
     assert!(report.all_ok(), "{report:#?}");
-    assert_eq!((report.modules, report.compiled), (2, 2), "the sql plugin and the fixture, compiled once each for {count} tenants");
+    assert_eq!(
+        (report.modules, report.compiled),
+        (2, 2),
+        "the sql plugin and the fixture, compiled once each for {count} tenants"
+    );
     for index in 0..count {
         let seen = tenants.texts(index, "SELECT name FROM fixture_good WHERE id = 2");
         assert_eq!(seen, [[format!("customer-{index}")]], "{}", tenant_name(index));

@@ -33,7 +33,9 @@ fn upgrade_status_downgrade_on_sqlite() {
     assert!(status.is_current(), "{status:?}");
     assert_eq!(status.current, ["m"]);
 
-    let error = migrator.downgrade(db.backend(), &Target::parse("a").unwrap(), &RunOptions::default(), &mut NoProgress).unwrap_err();
+    let error = migrator
+        .downgrade(db.backend(), &Target::parse("a").unwrap(), &RunOptions::default(), &mut NoProgress)
+        .unwrap_err();
     assert!(error.to_string().contains("merge"), "{error}");
 
     let again = migrator.upgrade(db.backend(), &Target::Heads, &RunOptions::default(), &mut NoProgress).unwrap();

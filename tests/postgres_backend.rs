@@ -7,9 +7,9 @@ use wasmig::backend::postgres::PostgresBackend;
 use wasmig::backend::{Backend, ConnectError, DatabaseUrl, LockError};
 use wasmig::runtime::{HookContext, HookError, Module, SandboxLimits, Verdict};
 use wasmig::sql::{DbError, Value};
+use wasmig_tests::Fixture;
 use wasmig_tests::hooks::HookScene;
 use wasmig_tests::postgres::TestDatabase;
-use wasmig_tests::Fixture;
 
 fn text(value: &str) -> Value {
     Value::Text(value.to_owned())
@@ -52,13 +52,19 @@ fn every_value_kind_round_trips_through_typed_columns() {
     nulls[0] = Value::Integer(2);
     assert_eq!(db.execute(insert, &nulls).unwrap(), 1);
     // Reals into numeric, zero into bool.
-    db.execute("INSERT INTO kinds (id, amount, flag) VALUES ($1, $2, $3)", &[Value::Integer(3), Value::Real(-0.125), Value::Integer(0)])
-        .unwrap();
+    db.execute(
+        "INSERT INTO kinds (id, amount, flag) VALUES ($1, $2, $3)",
+        &[Value::Integer(3), Value::Real(-0.125), Value::Integer(0)],
+    )
+    .unwrap();
 
     let rows = db.query("SELECT * FROM kinds ORDER BY id", &[]).unwrap();
     assert_eq!(
         rows.columns,
-        ["id", "small", "big", "flag", "single", "double", "note", "label", "padded", "data", "doc", "bin", "amount", "id_"]
+        [
+            "id", "small", "big", "flag", "single", "double", "note", "label", "padded", "data", "doc", "bin",
+            "amount", "id_"
+        ]
     );
     let expected_full = vec![
         Value::Integer(1),
@@ -83,11 +89,19 @@ fn every_value_kind_round_trips_through_typed_columns() {
 
     // Parameters in WHERE clauses adapt too, and a repeated statement is served from the cache.
     for _ in 0..3 {
-        let found = db.query("SELECT note FROM kinds WHERE big = $1 AND flag = $2", &[Value::Integer(i64::MAX), Value::Integer(1)]).unwrap();
+        let found = db
+            .query(
+                "SELECT note FROM kinds WHERE big = $1 AND flag = $2",
+                &[Value::Integer(i64::MAX), Value::Integer(1)],
+            )
+            .unwrap();
         assert_eq!(found.values, vec![vec![text("héllo 'quoted'")]]);
     }
     assert_eq!(
-        one_value(&mut db, "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'SELECT note FROM kinds%'"),
+        one_value(
+            &mut db,
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'SELECT note FROM kinds%'"
+        ),
         Value::Integer(1),
         "prepared once"
     );
@@ -138,9 +152,26 @@ fn text_parameters_reach_any_type_and_common_types_come_back_as_text() {
 
     // Edge values render as the server prints them.
     for (sql_type, literals) in [
-        ("numeric", &["0", "0.0001", "1e-20", "12345678901234567890.123", "-1", "10000", "100000000", "'NaN'", "-0.5000", "'Infinity'"][..]),
+        (
+            "numeric",
+            &[
+                "0",
+                "0.0001",
+                "1e-20",
+                "12345678901234567890.123",
+                "-1",
+                "10000",
+                "100000000",
+                "'NaN'",
+                "-0.5000",
+                "'Infinity'",
+            ][..],
+        ),
         ("date", &["'0001-01-01'", "'0044-03-15 BC'", "'infinity'", "'-infinity'", "'1999-12-31'", "'2100-03-01'"][..]),
-        ("timestamp", &["'1999-12-31 23:59:59.999999'", "'0001-01-01 00:00:00 BC'", "'infinity'", "'2000-01-01 00:00:00.01'"][..]),
+        (
+            "timestamp",
+            &["'1999-12-31 23:59:59.999999'", "'0001-01-01 00:00:00 BC'", "'infinity'", "'2000-01-01 00:00:00.01'"][..],
+        ),
         ("timestamptz", &["'1970-01-01 00:00:00+00'", "'2024-06-30 23:00:00-05'", "'-infinity'"][..]),
         ("time", &["'00:00:00'", "'12:34:56.789'", "'24:00:00'"][..]),
     ] {
@@ -154,7 +185,10 @@ fn text_parameters_reach_any_type_and_common_types_come_back_as_text() {
     // A type wasmig does not render is refused before the query runs, with the column, its type and the cast.
     let error = db.query("SELECT span FROM typed", &[]).unwrap_err();
     assert_eq!(error.code.as_deref(), Some(DbError::HOST_CODE));
-    assert!(error.message.contains("`span`") && error.message.contains("interval") && error.message.contains("span::text"), "{error}");
+    assert!(
+        error.message.contains("`span`") && error.message.contains("interval") && error.message.contains("span::text"),
+        "{error}"
+    );
     assert_eq!(db.query("SELECT span::text FROM typed", &[]).unwrap().values, vec![vec![text("1 day 02:00:00")]]);
     let error = db.query("SELECT ARRAY[1, 2] AS pair", &[]).unwrap_err();
     assert!(error.message.contains("`pair`") && error.message.contains("_int4"), "{error}");
@@ -168,14 +202,20 @@ fn parameters_of_the_wrong_kind_or_range_are_clear_errors() {
 
     let error = db.execute("INSERT INTO t (small) VALUES ($1)", &[Value::Integer(40_000)]).unwrap_err();
     assert_eq!(error.code.as_deref(), Some("22003"), "{error}");
-    assert!(error.message.contains("$1") && error.message.contains("40000") && error.message.contains("int2"), "{error}");
+    assert!(
+        error.message.contains("$1") && error.message.contains("40000") && error.message.contains("int2"),
+        "{error}"
+    );
 
     let error = db.execute("INSERT INTO t (flag) VALUES ($1)", &[Value::Integer(2)]).unwrap_err();
     assert_eq!(error.code.as_deref(), Some("22003"), "{error}");
 
     let error = db.execute("INSERT INTO t (note, data) VALUES ($1, $2)", &[text("x"), Value::Integer(7)]).unwrap_err();
     assert_eq!(error.code.as_deref(), Some("42804"), "{error}");
-    assert!(error.message.contains("$2") && error.message.contains("bytea") && error.message.contains("$2::bigint"), "{error}");
+    assert!(
+        error.message.contains("$2") && error.message.contains("bytea") && error.message.contains("$2::bigint"),
+        "{error}"
+    );
 
     let error = db.execute("INSERT INTO t (n) VALUES ($1)", &[Value::Real(1.5)]).unwrap_err();
     assert_eq!(error.code.as_deref(), Some("42804"), "{error}");
@@ -229,7 +269,9 @@ fn a_schema_is_checked_and_becomes_the_search_path() {
     let database = TestDatabase::create();
     let mut admin = database.connect();
     assert_eq!(admin.schema(), Some("public"), "without ?schema= the server's current_schema()");
-    admin.execute_script(r#"CREATE SCHEMA tenant_a; CREATE SCHEMA "we""ird"; CREATE TABLE public.shared (id int)"#).unwrap();
+    admin
+        .execute_script(r#"CREATE SCHEMA tenant_a; CREATE SCHEMA "we""ird"; CREATE TABLE public.shared (id int)"#)
+        .unwrap();
 
     let mut tenant = database.connect_schema("tenant_a");
     assert_eq!(tenant.schema(), Some("tenant_a"));
@@ -450,7 +492,12 @@ impl Scene {
         self.hooks.load(fixture)
     }
 
-    fn up_in_transaction(&self, db: &mut Box<dyn Backend>, module: &Module, limits: SandboxLimits) -> Result<Vec<String>, HookError> {
+    fn up_in_transaction(
+        &self,
+        db: &mut Box<dyn Backend>,
+        module: &Module,
+        limits: SandboxLimits,
+    ) -> Result<Vec<String>, HookError> {
         self.hooks.up_in_transaction(db, module, limits)
     }
 
@@ -495,7 +542,9 @@ fn a_good_revision_runs_up_verify_and_down_on_postgres() {
 fn commit_through_execute_is_refused_on_postgres() {
     let scene = Scene::new();
     match scene.failing_up(Fixture::Commit, SandboxLimits::default()) {
-        HookError::TransactionControl { refusal, .. } => assert!(refusal.to_uppercase().contains("COMMIT"), "{refusal}"),
+        HookError::TransactionControl { refusal, .. } => {
+            assert!(refusal.to_uppercase().contains("COMMIT"), "{refusal}")
+        }
         other => panic!("expected a transaction-control refusal, got {other:?}"),
     }
 }

@@ -223,11 +223,14 @@ fn sigkill_at_random_points_keeps_schema_and_applied_set_in_agreement(engine: En
     assert!(killed_midway > 0, "no kill landed in the middle of a run");
 }
 
+/// What a database holds, timestamps and durations aside: its schema (rows
+/// of SQL or column descriptions), its version rows, and its events
+/// (kind, revision).
+type Holdings = (Vec<Vec<Option<String>>>, Vec<wasmig_tests::matrix::VersionRow>, Vec<(String, String)>);
+
 /// The tables (with their SQL or columns) and version rows a database holds,
 /// ignoring timestamps and durations.
-fn schema_and_versions(
-    db: &TestDb,
-) -> (Vec<Vec<Option<String>>>, Vec<wasmig_tests::matrix::VersionRow>, Vec<(String, String)>) {
+fn schema_and_versions(db: &TestDb) -> Holdings {
     let schema = match db.engine() {
         Engine::Sqlite => db.texts("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"),
         Engine::Postgres => db.texts(

@@ -4,6 +4,10 @@
 //! `#[test]` per engine. Every failure scenario checks both the error and
 //! what the database holds afterwards (tables, version rows, events).
 
+// The helpers return wasmig's own `RunError`, large by design (it carries
+// the report of what committed).
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;

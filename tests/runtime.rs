@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmig::backend::sqlite::SqliteBackend;
 use wasmig::backend::Backend;
+use wasmig::backend::sqlite::SqliteBackend;
 use wasmig::runtime::{HookContext, HookError, LoadError, Module, Runtime, RuntimeConfig, SandboxLimits, Verdict};
 use wasmig_tests::hooks::HookScene;
-use wasmig_tests::{sqlite_dump, Fixture};
+use wasmig_tests::{Fixture, sqlite_dump};
 
 struct Scene {
     hooks: HookScene,
@@ -18,7 +18,9 @@ impl Scene {
     fn new() -> Self {
         let hooks = HookScene::new();
         let connection = rusqlite::Connection::open(hooks.dir.path().join("app.db")).unwrap();
-        connection.execute_batch("CREATE TABLE keep (id INTEGER, note TEXT); INSERT INTO keep VALUES (1, 'before');").unwrap();
+        connection
+            .execute_batch("CREATE TABLE keep (id INTEGER, note TEXT); INSERT INTO keep VALUES (1, 'before');")
+            .unwrap();
         Scene { hooks }
     }
 
@@ -67,9 +69,15 @@ fn a_good_revision_reaches_every_import_and_reverts() {
     assert_eq!(logs, ["fixture_good has 3 rows"]);
 
     let dump = sqlite_dump(&scene.database());
-    assert!(dump.contains(&"row fixture_good: Integer(1), Text(\"a1b2c3d4e5f6\"), Real(1.5), Blob([1, 2, 3])".to_string()), "{dump:#?}");
+    assert!(
+        dump.contains(&"row fixture_good: Integer(1), Text(\"a1b2c3d4e5f6\"), Real(1.5), Blob([1, 2, 3])".to_string()),
+        "{dump:#?}"
+    );
     assert!(dump.contains(&"row fixture_good: Integer(2), Text(\"acme\"), Null, Null".to_string()), "{dump:#?}");
-    assert!(dump.contains(&"row fixture_good: Integer(3), Text(\"from an asset\"), Real(0.0), Null".to_string()), "{dump:#?}");
+    assert!(
+        dump.contains(&"row fixture_good: Integer(3), Text(\"from an asset\"), Real(0.0), Null".to_string()),
+        "{dump:#?}"
+    );
 
     let mut db = scene.backend();
     let context = scene.context(limits());
@@ -128,7 +136,9 @@ fn a_memory_bomb_hits_the_memory_limit() {
 fn commit_through_execute_is_refused() {
     let scene = Scene::new();
     match scene.failing_up(Fixture::Commit, limits()) {
-        HookError::TransactionControl { refusal, .. } => assert!(refusal.to_uppercase().contains("COMMIT"), "{refusal}"),
+        HookError::TransactionControl { refusal, .. } => {
+            assert!(refusal.to_uppercase().contains("COMMIT"), "{refusal}")
+        }
         other => panic!("expected a transaction-control refusal, got {other:?}"),
     }
 }
@@ -137,7 +147,9 @@ fn commit_through_execute_is_refused() {
 fn rollback_hidden_in_a_script_is_refused() {
     let scene = Scene::new();
     match scene.failing_up(Fixture::ScriptRollback, limits()) {
-        HookError::TransactionControl { refusal, .. } => assert!(refusal.to_uppercase().contains("ROLLBACK"), "{refusal}"),
+        HookError::TransactionControl { refusal, .. } => {
+            assert!(refusal.to_uppercase().contains("ROLLBACK"), "{refusal}")
+        }
         other => panic!("expected a transaction-control refusal, got {other:?}"),
     }
 }
@@ -152,7 +164,9 @@ fn a_refusal_the_guest_ignores_still_fails_the_hook() {
 fn the_guests_own_error_is_reported() {
     let scene = Scene::new();
     match scene.failing_up(Fixture::Fails, limits()) {
-        HookError::Guest { message, .. } => assert_eq!(message, "fixture refuses: the users table has duplicate e-mails"),
+        HookError::Guest { message, .. } => {
+            assert_eq!(message, "fixture refuses: the users table has duplicate e-mails")
+        }
         other => panic!("expected the guest's error, got {other:?}"),
     }
 }
@@ -255,4 +269,3 @@ fn the_backend_is_handed_back_after_every_outcome() {
         assert_eq!(db.query("SELECT note FROM keep", &[]).unwrap().values.len(), 1, "after {fixture:?}");
     }
 }
-

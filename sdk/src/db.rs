@@ -1,9 +1,9 @@
 //! The handle a hook receives: SQL through the host, and what the revision may know of its context.
 
+use crate::Dialect;
 use crate::bindings::wasmig::revision::{context, db, types};
 use crate::error::{DbError, Result};
 use crate::value::{Rows, Value};
-use crate::Dialect;
 
 /// The database inside the host's transaction, and the revision's context.
 ///

@@ -222,8 +222,7 @@ impl Row<'_> {
         let index = column
             .position(self.columns)
             .ok_or_else(|| Error::Value(format!("no column {column:?} in {:?}", self.columns)))?;
-        T::from_value(&self.values[index])
-            .map_err(|error| Error::Value(format!("column {column:?}: {error}")))
+        T::from_value(&self.values[index]).map_err(|error| Error::Value(format!("column {column:?}: {error}")))
     }
 
     /// The raw values of the row.

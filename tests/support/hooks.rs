@@ -46,7 +46,12 @@ impl HookScene {
 
     /// Runs `up` the way the executor does: in a transaction that commits on
     /// success and rolls back on any error. Returns the guest's log lines.
-    pub fn up_in_transaction(&self, db: &mut Box<dyn Backend>, module: &Module, limits: SandboxLimits) -> Result<Vec<String>, HookError> {
+    pub fn up_in_transaction(
+        &self,
+        db: &mut Box<dyn Backend>,
+        module: &Module,
+        limits: SandboxLimits,
+    ) -> Result<Vec<String>, HookError> {
         db.begin().unwrap();
         match self.runtime.up(module, &self.context(limits), db) {
             Ok(outcome) => {

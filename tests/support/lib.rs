@@ -117,8 +117,11 @@ fn built_fixtures() -> &'static Path {
     BUILT.get_or_init(|| {
         let dir = target_dir().join("guest-fixtures");
         for target in ["wasm32-unknown-unknown", "wasm32-wasip2"] {
-            let packages: Vec<String> =
-                Fixture::ALL.iter().filter(|fixture| fixture.target() == target).map(|fixture| fixture.package()).collect();
+            let packages: Vec<String> = Fixture::ALL
+                .iter()
+                .filter(|fixture| fixture.target() == target)
+                .map(|fixture| fixture.package())
+                .collect();
             build_guests(&packages, target, &dir);
         }
         dir

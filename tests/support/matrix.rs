@@ -249,10 +249,10 @@ impl TestDb {
 /// under test does not depend on the disk.
 fn sqlite_temp_dir() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(dir) = tempfile::Builder::new().prefix("wasmig-test-").tempdir_in(shm) {
-            return dir;
-        }
+    if shm.is_dir()
+        && let Ok(dir) = tempfile::Builder::new().prefix("wasmig-test-").tempdir_in(shm)
+    {
+        return dir;
     }
     tempfile::tempdir().expect("temp dir for a SQLite database")
 }

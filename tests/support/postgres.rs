@@ -6,8 +6,8 @@
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use wasmig::backend::postgres::PostgresBackend;
 use wasmig::backend::Backend;
+use wasmig::backend::postgres::PostgresBackend;
 
 /// The server the tests use unless `WASMIG_TEST_PG` names another.
 pub const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -89,9 +89,8 @@ impl TestDatabase {
                 )
                 .expect("list columns");
             dump.push(format!("table {schema}.{name}: {:?}", columns.values));
-            let rows = db
-                .query(&format!("SELECT r::text FROM \"{schema}\".\"{name}\" r ORDER BY 1"), &[])
-                .expect("read rows");
+            let rows =
+                db.query(&format!("SELECT r::text FROM \"{schema}\".\"{name}\" r ORDER BY 1"), &[]).expect("read rows");
             for row in rows.values {
                 dump.push(format!("row {schema}.{name}: {:?}", row[0]));
             }

@@ -1,6 +1,6 @@
 //! Benchmark guest: `up` runs `count` (an asset) INSERTs through `execute`, one host call each.
 
-use wasmig_sdk::{export_revision, params, Db, Error, Result, Revision};
+use wasmig_sdk::{Db, Error, Result, Revision, export_revision, params};
 
 struct Inserts;
 

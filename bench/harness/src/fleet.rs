@@ -13,7 +13,7 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 
 const CREATE_TABLES: &str = "CREATE TABLE IF NOT EXISTS floor_revisions (revision TEXT PRIMARY KEY, checksum TEXT NOT NULL, module_hash TEXT NOT NULL, \
      kind TEXT NOT NULL, state TEXT NOT NULL, execution_ms BIGINT NOT NULL, tool_version TEXT NOT NULL); \
@@ -37,7 +37,9 @@ pub fn floor(args: &[String]) -> anyhow::Result<()> {
             in_parallel(schemas, jobs.parse().context("JOBS")?, |schema| postgres_tenant(url, &schema, revisions))?;
             (count, revisions)
         }
-        _ => bail!("usage: wasmig-bench fleet-floor sqlite GLOB REVISIONS JOBS | fleet-floor postgres URL SCHEMA_PATTERN REVISIONS JOBS"),
+        _ => bail!(
+            "usage: wasmig-bench fleet-floor sqlite GLOB REVISIONS JOBS | fleet-floor postgres URL SCHEMA_PATTERN REVISIONS JOBS"
+        ),
     };
     let seconds = started.elapsed().as_secs_f64();
     println!(
@@ -48,17 +50,23 @@ pub fn floor(args: &[String]) -> anyhow::Result<()> {
 }
 
 /// Runs `work` on every item with `jobs` threads pulling from one queue.
-fn in_parallel<T: Send>(items: Vec<T>, jobs: usize, work: impl Fn(T) -> anyhow::Result<()> + Sync) -> anyhow::Result<()> {
+fn in_parallel<T: Send>(
+    items: Vec<T>,
+    jobs: usize,
+    work: impl Fn(T) -> anyhow::Result<()> + Sync,
+) -> anyhow::Result<()> {
     let queue = Mutex::new(items.into_iter());
     let failures = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
-            scope.spawn(|| loop {
-                let Some(item) = queue.lock().expect("queue poisoned").next() else {
-                    break;
-                };
-                if let Err(error) = work(item) {
-                    failures.lock().expect("failures poisoned").push(error);
+            scope.spawn(|| {
+                loop {
+                    let Some(item) = queue.lock().expect("queue poisoned").next() else {
+                        break;
+                    };
+                    if let Err(error) = work(item) {
+                        failures.lock().expect("failures poisoned").push(error);
+                    }
                 }
             });
         }
@@ -84,8 +92,10 @@ fn sqlite_tenant(path: &str, revisions: usize) -> anyhow::Result<()> {
     let connection = rusqlite::Connection::open(path)?;
     connection.busy_timeout(std::time::Duration::from_secs(60))?;
     connection.execute_batch(&format!("BEGIN IMMEDIATE; {CREATE_TABLES}; COMMIT"))?;
-    let applied: Vec<String> =
-        connection.prepare("SELECT revision FROM floor_revisions")?.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let applied: Vec<String> = connection
+        .prepare("SELECT revision FROM floor_revisions")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
     for index in (0..revisions).filter(|index| !applied.contains(&revision_id(*index))) {
         let started = Instant::now();
         connection.execute_batch("BEGIN IMMEDIATE")?;
@@ -113,7 +123,9 @@ fn postgres_schemas(url: &str, pattern: &str) -> anyhow::Result<Vec<String>> {
     runtime.block_on(async {
         let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
-        let rows = client.query("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE $1 ORDER BY 1", &[&pattern]).await?;
+        let rows = client
+            .query("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE $1 ORDER BY 1", &[&pattern])
+            .await?;
         Ok(rows.iter().map(|row| row.get(0)).collect())
     })
 }

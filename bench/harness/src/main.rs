@@ -12,9 +12,9 @@ mod fleet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
-use wasmig::backend::sqlite::SqliteBackend;
+use anyhow::{Context, bail};
 use wasmig::backend::Backend;
+use wasmig::backend::sqlite::SqliteBackend;
 use wasmig::runtime::{Builtin, HookContext, Runtime, RuntimeConfig, SandboxLimits};
 
 fn main() -> anyhow::Result<()> {
@@ -33,7 +33,12 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn context(dir: Option<&Path>) -> HookContext {
-    HookContext { revision_id: "bench".into(), tenant: None, assets_dir: dir.map(Path::to_path_buf), limits: SandboxLimits::default() }
+    HookContext {
+        revision_id: "bench".into(),
+        tenant: None,
+        assets_dir: dir.map(Path::to_path_buf),
+        limits: SandboxLimits::default(),
+    }
 }
 
 fn runtime() -> anyhow::Result<()> {
@@ -106,7 +111,9 @@ fn runtime() -> anyhow::Result<()> {
         connection.execute_batch("CREATE TABLE bench (id INTEGER, name TEXT); BEGIN")?;
         let started = Instant::now();
         for id in 0..count {
-            connection.prepare_cached("INSERT INTO bench (id, name) VALUES (?1, ?2)")?.execute(rusqlite::params![id, "row"])?;
+            connection
+                .prepare_cached("INSERT INTO bench (id, name) VALUES (?1, ?2)")?
+                .execute(rusqlite::params![id, "row"])?;
         }
         direct_runs.push(started.elapsed());
         connection.execute_batch("COMMIT")?;
@@ -115,8 +122,17 @@ fn runtime() -> anyhow::Result<()> {
     let direct = median(direct_runs);
 
     println!("first compile of the sql plugin (Cranelift):     {:>10.2?}", compile);
-    println!("load of the sql plugin from the disk cache:      {:>10.2?}  ({:.0}x faster than compiling)", cached_load, ratio(compile, cached_load));
-    println!("hook call on a cached module (store+inst+up+drop): {:>8.2?}  (= {:.1} x one `SELECT 1` through the backend, {:.2?})", hook_call, ratio(hook_call, one_select), one_select);
+    println!(
+        "load of the sql plugin from the disk cache:      {:>10.2?}  ({:.0}x faster than compiling)",
+        cached_load,
+        ratio(compile, cached_load)
+    );
+    println!(
+        "hook call on a cached module (store+inst+up+drop): {:>8.2?}  (= {:.1} x one `SELECT 1` through the backend, {:.2?})",
+        hook_call,
+        ratio(hook_call, one_select),
+        one_select
+    );
     println!("{count} INSERTs from a guest via execute:          {:>10.2?}", guest);
     println!("{count} INSERTs straight through rusqlite:          {:>10.2?}", direct);
     println!("guest-call ratio (guest / direct):               {:>10.2}", ratio(guest, direct));
@@ -130,7 +146,11 @@ fn ratio(a: Duration, b: Duration) -> f64 {
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|info| info.lines().find(|line| line.starts_with("model name")).map(|line| line.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .map(|line| line.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
@@ -140,11 +160,16 @@ fn floor(url: &str, n: usize) -> anyhow::Result<()> {
     let started = Instant::now();
     if let Some(path) = url.strip_prefix("sqlite:") {
         let connection = rusqlite::Connection::open(path)?;
-        connection.execute_batch("CREATE TABLE IF NOT EXISTS floor_revisions (revision TEXT PRIMARY KEY, checksum TEXT NOT NULL)")?;
+        connection.execute_batch(
+            "CREATE TABLE IF NOT EXISTS floor_revisions (revision TEXT PRIMARY KEY, checksum TEXT NOT NULL)",
+        )?;
         for index in 0..n {
             connection.execute_batch("BEGIN IMMEDIATE")?;
             connection.execute_batch(&format!("CREATE TABLE t_{index} (id INTEGER PRIMARY KEY, note TEXT)"))?;
-            connection.execute("INSERT INTO floor_revisions (revision, checksum) VALUES (?1, ?2)", rusqlite::params![format!("r{index}"), "sha256:00"])?;
+            connection.execute(
+                "INSERT INTO floor_revisions (revision, checksum) VALUES (?1, ?2)",
+                rusqlite::params![format!("r{index}"), "sha256:00"],
+            )?;
             connection.execute_batch("COMMIT")?;
         }
     } else {
@@ -152,7 +177,11 @@ fn floor(url: &str, n: usize) -> anyhow::Result<()> {
         runtime.block_on(async {
             let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
             tokio::spawn(connection);
-            client.batch_execute("CREATE TABLE IF NOT EXISTS floor_revisions (revision TEXT PRIMARY KEY, checksum TEXT NOT NULL)").await?;
+            client
+                .batch_execute(
+                    "CREATE TABLE IF NOT EXISTS floor_revisions (revision TEXT PRIMARY KEY, checksum TEXT NOT NULL)",
+                )
+                .await?;
             let insert = client.prepare("INSERT INTO floor_revisions (revision, checksum) VALUES ($1, $2)").await?;
             for index in 0..n {
                 client.batch_execute("BEGIN").await?;

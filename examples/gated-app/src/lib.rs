@@ -62,7 +62,9 @@ pub enum StartError {
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StartError::Migrations(error) => write!(f, "migrations did not complete, so the app did not start: {error}"),
+            StartError::Migrations(error) => {
+                write!(f, "migrations did not complete, so the app did not start: {error}")
+            }
             StartError::Tables(error) => write!(f, "cannot open the app's tables: {error}"),
             StartError::Bind { address, source } => write!(f, "cannot listen on {address}: {source}"),
         }
@@ -122,7 +124,8 @@ pub fn start_gated_by(
     // The gate comes first and alone: until it says the schema is what this
     // build of the app expects, the app must not read a table, announce
     // itself or accept a request.
-    let migrations = gate(&config.project_dir, &config.database_url).map_err(|error| StartError::Migrations(Box::new(error)))?;
+    let migrations =
+        gate(&config.project_dir, &config.database_url).map_err(|error| StartError::Migrations(Box::new(error)))?;
     log.record(Event::MigrationsReady { applied: migrations.changed().count() });
 
     log.record(Event::ConfigLogged(config.describe()));
@@ -133,14 +136,21 @@ pub fn start_gated_by(
     router.register(
         "/greetings",
         Box::new(|request, store| match store.greetings(request.query_param("language")) {
-            Ok(greetings) => Response::ok(greetings.iter().map(|greeting| format!("{}: {}\n", greeting.language, greeting.text)).collect::<String>()),
+            Ok(greetings) => Response::ok(
+                greetings
+                    .iter()
+                    .map(|greeting| format!("{}: {}\n", greeting.language, greeting.text))
+                    .collect::<String>(),
+            ),
             Err(error) => Response::error(500, format!("{error}\n")),
         }),
     );
 
-    let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Bind { address: config.listen, source })?;
+    let listener =
+        TcpListener::bind(config.listen).map_err(|source| StartError::Bind { address: config.listen, source })?;
     let address = listener.local_addr().map_err(|source| StartError::Bind { address: config.listen, source })?;
     log.record(Event::Listening(address));
-    let server = Server::spawn(listener, router, store, log.clone()).map_err(|source| StartError::Bind { address, source })?;
+    let server =
+        Server::spawn(listener, router, store, log.clone()).map_err(|source| StartError::Bind { address, source })?;
     Ok(RunningApp { server, migrations })
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use gated_app::{start, Config, StartupLog};
+use gated_app::{Config, StartupLog, start};
 
 const USAGE: &str = "usage: gated-app [--project DIR] [--database URL] [--listen ADDR]";
 
@@ -27,7 +27,8 @@ fn config_from_args() -> Result<Config, String> {
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
-    let database_url = database_url.ok_or_else(|| format!("no database: pass --database URL or set DATABASE_URL\n{USAGE}"))?;
+    let database_url =
+        database_url.ok_or_else(|| format!("no database: pass --database URL or set DATABASE_URL\n{USAGE}"))?;
     Ok(Config { project_dir, database_url, listen })
 }
 

@@ -4,8 +4,8 @@
 //! dependency serves both SQLite and PostgreSQL; a real app would use its
 //! usual database library here.
 
-use wasmig::sql::{DbError, Dialect, Value};
 use wasmig::Database;
+use wasmig::sql::{DbError, Dialect, Value};
 
 use crate::events::{Event, StartupLog};
 
@@ -57,7 +57,9 @@ impl Store {
         rows.values
             .into_iter()
             .map(|row| match row.as_slice() {
-                [Value::Text(language), Value::Text(text)] => Ok(Greeting { language: language.clone(), text: text.clone() }),
+                [Value::Text(language), Value::Text(text)] => {
+                    Ok(Greeting { language: language.clone(), text: text.clone() })
+                }
                 other => Err(DbError { code: None, message: format!("unexpected greetings row {other:?}") }),
             })
             .collect()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gated_app::{start, start_gated_by, Config, Event, StartError, StartupLog};
+use gated_app::{Config, Event, StartError, StartupLog, start, start_gated_by};
 
 /// The revision a broken copy of the project adds on top of the real ones:
 /// it creates a table the first revision already created, so it fails.
@@ -130,7 +130,8 @@ fn behind_the_real_gate_the_database_is_migrated_before_the_first_side_effect() 
     let events = log.events();
     assert_eq!(events[0], Event::MigrationsReady { applied: 2 }, "{events:#?}");
     let ready = position(&events, |event| matches!(event, Event::MigrationsReady { .. }));
-    for (index, event) in events.iter().enumerate().filter(|(_, event)| !matches!(event, Event::MigrationsReady { .. })) {
+    for (index, event) in events.iter().enumerate().filter(|(_, event)| !matches!(event, Event::MigrationsReady { .. }))
+    {
         assert!(index > ready, "{event:?} happened before migrations were done: {events:#?}");
     }
     let (status, body) = get(app.address(), "/greetings?language=fr");
@@ -183,7 +184,10 @@ fn the_binary_exits_non_zero_when_a_migration_fails() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "stdout: {stdout}\nstderr: {stderr}");
-    assert!(stderr.contains("start-up stopped: migrations did not complete") && stderr.contains(FAILING_REVISION), "{stderr}");
+    assert!(
+        stderr.contains("start-up stopped: migrations did not complete") && stderr.contains(FAILING_REVISION),
+        "{stderr}"
+    );
     assert!(!stderr.contains("config:") && !stdout.contains("listening"), "stdout: {stdout}\nstderr: {stderr}");
 }
 
@@ -200,11 +204,20 @@ fn the_binary_migrates_then_serves() {
     let started = Instant::now();
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
-    let served = line.trim().strip_prefix("listening on ").and_then(|address| address.parse::<SocketAddr>().ok()).map(|address| get(address, "/greetings?language=ja"));
+    let served = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|address| address.parse::<SocketAddr>().ok())
+        .map(|address| get(address, "/greetings?language=ja"));
     child.kill().unwrap();
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(served, Some((200, "ja: こんにちは\n".to_owned())), "first stdout line {line:?} after {:?}; stderr: {stderr}", started.elapsed());
+    assert_eq!(
+        served,
+        Some((200, "ja: こんにちは\n".to_owned())),
+        "first stdout line {line:?} after {:?}; stderr: {stderr}",
+        started.elapsed()
+    );
     // The binary logs its configuration only after the migrations are done.
     let ready = stderr.find("MigrationsReady").unwrap_or_else(|| panic!("{stderr}"));
     let config = stderr.find("config:").unwrap_or_else(|| panic!("{stderr}"));

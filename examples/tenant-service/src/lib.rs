@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use wasmig::graph::Target;
-use wasmig::runtime::{default_cache_dir, Runtime, RuntimeConfig};
+use wasmig::runtime::{Runtime, RuntimeConfig, default_cache_dir};
 use wasmig::sql::Value;
 use wasmig::{Database, Fleet, FleetAction, FleetEvent, FleetReport, Migrator, Project, TenantOutcome, TenantSource};
 
@@ -70,7 +70,8 @@ pub fn start(project_dir: &Path, source: &str, jobs: usize) -> Result<Service, S
     let project = Arc::new(Project::open(project_dir).map_err(StartError::Project)?);
     let runtime = Arc::new(Runtime::new(RuntimeConfig { cache_dir: default_cache_dir() }).map_err(StartError::Engine)?);
     let tenants = TenantSource::parse(source).and_then(|source| source.tenants()).map_err(StartError::Tenants)?;
-    let urls: BTreeMap<String, String> = tenants.iter().map(|tenant| (tenant.name.clone(), tenant.url.clone())).collect();
+    let urls: BTreeMap<String, String> =
+        tenants.iter().map(|tenant| (tenant.name.clone(), tenant.url.clone())).collect();
     let fleet = Fleet::new(Migrator::new(project, runtime)).jobs(jobs);
     let log = |event: FleetEvent| {
         if let FleetEvent::Finished(tenant) = event {
@@ -114,7 +115,10 @@ impl Service {
         let url = match self.tenants.get(tenant) {
             None => return Response { status: 404, body: format!("no tenant `{tenant}`\n") },
             Some(TenantState::Refused { error }) => {
-                return Response { status: 503, body: format!("tenant `{tenant}` is unavailable: its migration failed: {error}\n") };
+                return Response {
+                    status: 503,
+                    body: format!("tenant `{tenant}` is unavailable: its migration failed: {error}\n"),
+                };
             }
             Some(TenantState::Serving { url }) => url,
         };

@@ -13,7 +13,9 @@ fn main() -> ExitCode {
         match (arg.as_str(), args.next()) {
             ("--tenants", Some(value)) => tenants = Some(value),
             ("--listen", Some(value)) => listen = value,
-            ("--jobs", Some(value)) if value.parse::<usize>().is_ok_and(|jobs| jobs > 0) => jobs = value.parse().unwrap_or(1),
+            ("--jobs", Some(value)) if value.parse::<usize>().is_ok_and(|jobs| jobs > 0) => {
+                jobs = value.parse().unwrap_or(1)
+            }
             _ => {
                 eprintln!("usage: tenant-service --tenants SOURCE [--listen 127.0.0.1:8080] [--jobs N]");
                 return ExitCode::from(2);
@@ -40,7 +42,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    eprintln!("serving {} tenant(s) on http://{listen}/<tenant>/notes", service.report().count(wasmig::TenantOutcome::Ok));
+    eprintln!(
+        "serving {} tenant(s) on http://{listen}/<tenant>/notes",
+        service.report().count(wasmig::TenantOutcome::Ok)
+    );
     match service.serve(listener) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

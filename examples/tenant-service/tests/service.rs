@@ -5,7 +5,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 
-use tenant_service::{start, Service, TenantState};
+use tenant_service::{Service, TenantState, start};
 
 fn project() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -38,13 +38,20 @@ fn a_tenant_whose_migration_failed_is_refused_while_the_others_are_served() {
     }
     // globex already has a `notes` table of another shape: its first revision fails.
     let globex = dir.path().join("globex.db");
-    let conflict = wasmig::Database::connect(&format!("sqlite:{}", globex.display())).unwrap().backend().execute_script("CREATE TABLE notes (text TEXT)");
+    let conflict = wasmig::Database::connect(&format!("sqlite:{}", globex.display()))
+        .unwrap()
+        .backend()
+        .execute_script("CREATE TABLE notes (text TEXT)");
     conflict.unwrap();
     let source = format!("sqlite:{}/*.db", dir.path().display());
 
     let service = start(project(), &source, 2).unwrap();
     assert!(matches!(service.state("acme"), Some(TenantState::Serving { .. })));
-    assert!(matches!(service.state("globex"), Some(TenantState::Refused { error }) if error.contains("notes")), "{:?}", service.state("globex"));
+    assert!(
+        matches!(service.state("globex"), Some(TenantState::Refused { error }) if error.contains("notes")),
+        "{:?}",
+        service.state("globex")
+    );
     let address = listen(service);
     assert_eq!(get(address, "/acme/notes"), (200, "welcome\n".to_owned()));
     assert_eq!(get(address, "/initech/notes"), (200, "welcome\n".to_owned()));
@@ -54,7 +61,11 @@ fn a_tenant_whose_migration_failed_is_refused_while_the_others_are_served() {
     assert_eq!(get(address, "/hooli/notes").0, 404);
 
     // The operator fixes globex; a restart migrates it and serves it.
-    wasmig::Database::connect(&format!("sqlite:{}", globex.display())).unwrap().backend().execute_script("DROP TABLE notes").unwrap();
+    wasmig::Database::connect(&format!("sqlite:{}", globex.display()))
+        .unwrap()
+        .backend()
+        .execute_script("DROP TABLE notes")
+        .unwrap();
     let restarted = start(project(), &source, 2).unwrap();
     let applied: Vec<(String, usize)> =
         restarted.report().tenants.iter().map(|tenant| (tenant.tenant.clone(), tenant.revisions.len())).collect();

@@ -138,10 +138,7 @@ mod tests {
 
     #[test]
     fn template_parses_to_defaults() {
-        assert_eq!(
-            ProjectConfig::from_toml(ProjectConfig::template()).unwrap(),
-            ProjectConfig::default()
-        );
+        assert_eq!(ProjectConfig::from_toml(ProjectConfig::template()).unwrap(), ProjectConfig::default());
     }
 
     #[test]

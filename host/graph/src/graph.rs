@@ -79,16 +79,7 @@ impl Graph {
         let labels = check_labels(&revisions, &by_id)?;
         check_kinds(&revisions)?;
 
-        let mut graph = Graph {
-            revisions,
-            by_id,
-            parents,
-            depends_on,
-            children,
-            dependents,
-            topo: Vec::new(),
-            labels,
-        };
+        let mut graph = Graph { revisions, by_id, parents, depends_on, children, dependents, topo: Vec::new(), labels };
         let all: Vec<bool> = vec![true; n];
         match graph.kahn(&all) {
             Ok(order) => graph.topo = order,
@@ -123,9 +114,7 @@ impl Graph {
 
     /// Every revision, parents and dependencies first; among revisions that
     /// are ready at the same time, the smallest id comes first.
-    pub fn topological_order(
-        &self,
-    ) -> impl ExactSizeIterator<Item = &Revision> + DoubleEndedIterator {
+    pub fn topological_order(&self) -> impl ExactSizeIterator<Item = &Revision> + DoubleEndedIterator {
         self.topo.iter().map(|&ix| self.rev(ix))
     }
 
@@ -157,8 +146,7 @@ impl Graph {
 
     /// Revisions that list `id` in `depends_on`, by id.
     pub fn dependents(&self, id: &str) -> Option<Vec<&Revision>> {
-        self.ix(id)
-            .map(|ix| self.revs(&self.dependents[ix as usize]))
+        self.ix(id).map(|ix| self.revs(&self.dependents[ix as usize]))
     }
 
     /// Every revision `id` needs (through parents and depends_on), itself
@@ -181,9 +169,7 @@ impl Graph {
 
     /// Branch labels and the revision declaring each, by label.
     pub fn branch_labels(&self) -> impl Iterator<Item = (&str, &Revision)> {
-        self.labels
-            .iter()
-            .map(|(label, &ix)| (label.as_str(), self.rev(ix)))
+        self.labels.iter().map(|(label, &ix)| (label.as_str(), self.rev(ix)))
     }
 
     /// The revision declaring `label`.
@@ -205,11 +191,7 @@ impl Graph {
     pub fn history(&self, lower: &[RevisionId], upper: &[RevisionId]) -> Vec<&Revision> {
         let n = self.len();
         let up: Vec<Ix> = upper.iter().filter_map(|id| self.ix(id.as_str())).collect();
-        let above_upper = if upper.is_empty() {
-            vec![true; n]
-        } else {
-            self.ancestor_mask(&up)
-        };
+        let above_upper = if upper.is_empty() { vec![true; n] } else { self.ancestor_mask(&up) };
         let mut keep = above_upper;
         for id in lower {
             if let Some(ix) = self.ix(id.as_str()) {
@@ -235,11 +217,8 @@ impl Graph {
         if let Some(ix) = self.ix(reference) {
             return Ok(ix);
         }
-        let prefix_matches: Vec<Ix> = if reference.len() >= MIN_PREFIX_LEN {
-            self.prefix_range(reference)
-        } else {
-            Vec::new()
-        };
+        let prefix_matches: Vec<Ix> =
+            if reference.len() >= MIN_PREFIX_LEN { self.prefix_range(reference) } else { Vec::new() };
         let label = self.labels.get(reference).copied();
         match (label, prefix_matches.as_slice()) {
             (Some(l), []) => Ok(l),
@@ -250,39 +229,27 @@ impl Graph {
             }),
             (None, [one]) => Ok(*one),
             (None, []) => {
-                let hint = if reference.len() < MIN_PREFIX_LEN
-                    && !self.prefix_range(reference).is_empty()
-                {
+                let hint = if reference.len() < MIN_PREFIX_LEN && !self.prefix_range(reference).is_empty() {
                     format!(" (prefixes need at least {MIN_PREFIX_LEN} characters)")
                 } else {
                     String::new()
                 };
-                Err(ResolveError::Unknown {
-                    value: reference.to_owned(),
-                    hint,
-                })
+                Err(ResolveError::Unknown { value: reference.to_owned(), hint })
             }
-            (None, matches) => Err(ResolveError::AmbiguousPrefix {
-                value: reference.to_owned(),
-                matches: self.ids(matches),
-            }),
+            (None, matches) => {
+                Err(ResolveError::AmbiguousPrefix { value: reference.to_owned(), matches: self.ids(matches) })
+            }
         }
     }
 
     /// Resolves a target to the revisions it names, given what is applied
     /// (needed only for `+N` / `-N`).
-    pub fn resolve_target(
-        &self,
-        target: &Target,
-        applied: &AppliedSet,
-    ) -> Result<Resolved, ResolveError> {
+    pub fn resolve_target(&self, target: &Target, applied: &AppliedSet) -> Result<Resolved, ResolveError> {
         let text = target.to_string();
         let point = match target {
             Target::Head => self.single_head()?.map(Point::At).unwrap_or(Point::Nothing),
             Target::Heads => {
-                return Ok(Resolved::Revisions(
-                    self.heads().into_iter().map(|r| r.id().clone()).collect(),
-                ));
+                return Ok(Resolved::Revisions(self.heads().into_iter().map(|r| r.id().clone()).collect()));
             }
             Target::Base => Point::Base,
             Target::Revision(r) => Point::At(self.resolve_ix(r)?),
@@ -300,25 +267,16 @@ impl Graph {
     }
 
     fn single_head(&self) -> Result<Option<Ix>, ResolveError> {
-        let heads: Vec<Ix> = (0..self.len())
-            .filter(|&ix| self.children[ix].is_empty())
-            .map(|ix| ix as Ix)
-            .collect();
+        let heads: Vec<Ix> = (0..self.len()).filter(|&ix| self.children[ix].is_empty()).map(|ix| ix as Ix).collect();
         match heads.as_slice() {
             [] => Ok(None),
             [one] => Ok(Some(*one)),
-            many => Err(ResolveError::SeveralHeads {
-                heads: self.ids(many),
-            }),
+            many => Err(ResolveError::SeveralHeads { heads: self.ids(many) }),
         }
     }
 
     fn label_head_ix(&self, label: &str) -> Result<Ix, ResolveError> {
-        let heads = self
-            .label_heads(label)
-            .ok_or_else(|| ResolveError::UnknownLabel {
-                label: label.to_owned(),
-            })?;
+        let heads = self.label_heads(label).ok_or_else(|| ResolveError::UnknownLabel { label: label.to_owned() })?;
         match heads.as_slice() {
             [one] => Ok(self.by_id[one.id()]),
             many => Err(ResolveError::LabelSeveralHeads {
@@ -328,12 +286,7 @@ impl Graph {
         }
     }
 
-    fn anchor_point(
-        &self,
-        anchor: &Anchor,
-        applied: &AppliedSet,
-        text: &str,
-    ) -> Result<Point, ResolveError> {
+    fn anchor_point(&self, anchor: &Anchor, applied: &AppliedSet, text: &str) -> Result<Point, ResolveError> {
         Ok(match anchor {
             Anchor::Base => Point::Base,
             Anchor::Head => self.single_head()?.map(Point::At).unwrap_or(Point::Base),
@@ -363,14 +316,11 @@ impl Graph {
         let mut left = steps.unsigned_abs();
         while left > 0 {
             let options: Vec<Ix> = match at {
-                Point::Base if up => (0..self.len())
-                    .filter(|&ix| self.parents[ix].is_empty())
-                    .map(|ix| ix as Ix)
-                    .collect(),
+                Point::Base if up => {
+                    (0..self.len()).filter(|&ix| self.parents[ix].is_empty()).map(|ix| ix as Ix).collect()
+                }
                 Point::Base | Point::Nothing => {
-                    return Err(ResolveError::PastBase {
-                        target: text.to_owned(),
-                    });
+                    return Err(ResolveError::PastBase { target: text.to_owned() });
                 }
                 Point::At(ix) if up => self.children[ix as usize].clone(),
                 Point::At(ix) => self.parents[ix as usize].clone(),
@@ -382,11 +332,7 @@ impl Graph {
             at = match options.as_slice() {
                 [] if up => {
                     return Err(match here {
-                        Some(reached) => ResolveError::PastHead {
-                            target: text.to_owned(),
-                            reached,
-                            steps_left: left,
-                        },
+                        Some(reached) => ResolveError::PastHead { target: text.to_owned(), reached, steps_left: left },
                         None => ResolveError::Unknown {
                             value: text.to_owned(),
                             hint: " (the project has no revisions)".to_owned(),
@@ -467,12 +413,7 @@ impl Graph {
             if std::mem::replace(&mut seen[ix as usize], true) {
                 continue;
             }
-            stack.extend(
-                first[ix as usize]
-                    .iter()
-                    .chain(&second[ix as usize])
-                    .filter(|&&n| !seen[n as usize]),
-            );
+            stack.extend(first[ix as usize].iter().chain(&second[ix as usize]).filter(|&&n| !seen[n as usize]));
         }
         seen
     }
@@ -502,11 +443,8 @@ impl Graph {
                 continue;
             }
             count += 1;
-            waiting[ix] = self.parents[ix]
-                .iter()
-                .chain(&self.depends_on[ix])
-                .filter(|&&p| members[p as usize])
-                .count() as u32;
+            waiting[ix] =
+                self.parents[ix].iter().chain(&self.depends_on[ix]).filter(|&&p| members[p as usize]).count() as u32;
             if waiting[ix] == 0 {
                 ready.push(Reverse(ix as Ix));
             }
@@ -514,10 +452,7 @@ impl Graph {
         let mut order = Vec::with_capacity(count);
         while let Some(Reverse(ix)) = ready.pop() {
             order.push(ix);
-            for &next in self.children[ix as usize]
-                .iter()
-                .chain(&self.dependents[ix as usize])
-            {
+            for &next in self.children[ix as usize].iter().chain(&self.dependents[ix as usize]) {
                 if members[next as usize] {
                     waiting[next as usize] -= 1;
                     if waiting[next as usize] == 0 {
@@ -531,10 +466,7 @@ impl Graph {
         } else {
             let mut placed = vec![false; n];
             order.iter().for_each(|&ix| placed[ix as usize] = true);
-            Err((0..n)
-                .filter(|&ix| members[ix] && !placed[ix])
-                .map(|ix| ix as Ix)
-                .collect())
+            Err((0..n).filter(|&ix| members[ix] && !placed[ix]).map(|ix| ix as Ix).collect())
         }
     }
 
@@ -552,10 +484,7 @@ impl Graph {
                 let mut cycle: Vec<Ix> = path[start..].to_vec();
                 cycle.reverse();
                 let ids = self.ids(&cycle);
-                let paths = cycle
-                    .iter()
-                    .map(|&ix| self.rev(ix).manifest_path.clone())
-                    .collect();
+                let paths = cycle.iter().map(|&ix| self.rev(ix).manifest_path.clone()).collect();
                 return GraphError::Cycle { cycle: ids, paths };
             }
             position.insert(at, path.len());
@@ -569,18 +498,11 @@ impl Graph {
     }
 
     pub(crate) fn in_topo_order(&self, mask: &[bool]) -> Vec<&Revision> {
-        self.topo
-            .iter()
-            .filter(|&&ix| mask[ix as usize])
-            .map(|&ix| self.rev(ix))
-            .collect()
+        self.topo.iter().filter(|&&ix| mask[ix as usize]).map(|&ix| self.rev(ix)).collect()
     }
 
     fn where_ix(&self, keep: impl Fn(usize) -> bool) -> Vec<&Revision> {
-        (0..self.len())
-            .filter(|&ix| keep(ix))
-            .map(|ix| &self.revisions[ix])
-            .collect()
+        (0..self.len()).filter(|&ix| keep(ix)).map(|ix| &self.revisions[ix]).collect()
     }
 
     fn revs(&self, ixs: &[Ix]) -> Vec<&Revision> {
@@ -645,8 +567,7 @@ fn check_directories(revisions: &[Revision]) -> Result<(), GraphError> {
         }
         let name = rev.dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let id = rev.id().as_str();
-        let matches =
-            name == id || (name.starts_with(id) && name.as_bytes().get(id.len()) == Some(&b'_'));
+        let matches = name == id || (name.starts_with(id) && name.as_bytes().get(id.len()) == Some(&b'_'));
         if !matches {
             return Err(GraphError::DirectoryMismatch {
                 id: rev.id().clone(),
@@ -667,26 +588,14 @@ fn resolve_references(
     let mut out: Vec<Ix> = Vec::with_capacity(refs.len());
     for other in refs {
         if other == rev.id() {
-            return Err(GraphError::SelfReference {
-                id: rev.id().clone(),
-                field,
-                path: rev.manifest_path.clone(),
-            });
+            return Err(GraphError::SelfReference { id: rev.id().clone(), field, path: rev.manifest_path.clone() });
         }
         let Some(&ix) = by_id.get(other) else {
             let (id, path) = (rev.id().clone(), rev.manifest_path.clone());
             return Err(if field == "parents" {
-                GraphError::MissingParent {
-                    id,
-                    parent: other.clone(),
-                    path,
-                }
+                GraphError::MissingParent { id, parent: other.clone(), path }
             } else {
-                GraphError::MissingDependency {
-                    id,
-                    dependency: other.clone(),
-                    path,
-                }
+                GraphError::MissingDependency { id, dependency: other.clone(), path }
             });
         };
         if out.contains(&ix) {
@@ -702,10 +611,7 @@ fn resolve_references(
     Ok(out)
 }
 
-fn check_labels(
-    revisions: &[Revision],
-    by_id: &HashMap<RevisionId, Ix>,
-) -> Result<BTreeMap<String, Ix>, GraphError> {
+fn check_labels(revisions: &[Revision], by_id: &HashMap<RevisionId, Ix>) -> Result<BTreeMap<String, Ix>, GraphError> {
     let mut labels: BTreeMap<String, Ix> = BTreeMap::new();
     for (ix, rev) in revisions.iter().enumerate() {
         for label in rev.branch_labels() {

@@ -43,14 +43,8 @@ pub fn check_name(value: &str) -> Result<(), IdError> {
     if value.len() > MAX_ID_LEN {
         return Err(IdError::TooLong(value.to_owned()));
     }
-    if let Some(bad) = value
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
-    {
-        return Err(IdError::BadChar {
-            value: value.to_owned(),
-            bad,
-        });
+    if let Some(bad) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
+        return Err(IdError::BadChar { value: value.to_owned(), bad });
     }
     if RESERVED_WORDS.iter().any(|w| w.eq_ignore_ascii_case(value)) {
         return Err(IdError::Reserved(value.to_owned()));
@@ -126,22 +120,10 @@ mod tests {
     #[test]
     fn rejects_malformed_ids() {
         assert_eq!(RevisionId::parse(""), Err(IdError::Empty));
-        assert!(matches!(
-            RevisionId::parse(&"x".repeat(65)),
-            Err(IdError::TooLong(_))
-        ));
-        assert!(matches!(
-            RevisionId::parse("a-b"),
-            Err(IdError::BadChar { bad: '-', .. })
-        ));
-        assert!(matches!(
-            RevisionId::parse("a@b"),
-            Err(IdError::BadChar { .. })
-        ));
-        assert!(matches!(
-            RevisionId::parse("Head"),
-            Err(IdError::Reserved(_))
-        ));
+        assert!(matches!(RevisionId::parse(&"x".repeat(65)), Err(IdError::TooLong(_))));
+        assert!(matches!(RevisionId::parse("a-b"), Err(IdError::BadChar { bad: '-', .. })));
+        assert!(matches!(RevisionId::parse("a@b"), Err(IdError::BadChar { .. })));
+        assert!(matches!(RevisionId::parse("Head"), Err(IdError::Reserved(_))));
     }
 
     #[test]
@@ -149,11 +131,7 @@ mod tests {
         let a = RevisionId::generate();
         let b = RevisionId::generate();
         assert_eq!(a.as_str().len(), 12);
-        assert!(
-            a.as_str()
-                .chars()
-                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-        );
+        assert!(a.as_str().chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
         assert_ne!(a, b);
     }
 }

@@ -114,11 +114,7 @@ impl Plan {
 impl Graph {
     /// Applied ids this project has no revision for, in byte order.
     pub fn unknown_applied(&self, applied: &AppliedSet) -> Vec<String> {
-        applied
-            .iter()
-            .filter(|id| !self.contains(id))
-            .map(str::to_owned)
-            .collect()
+        applied.iter().filter(|id| !self.contains(id)).map(str::to_owned).collect()
     }
 
     /// The heads of an applied set (applied revisions with no applied child).
@@ -133,12 +129,7 @@ impl Graph {
     /// first among ready ones. Down: the applied revisions that descend from
     /// the target (all applied ones for `base`), in the exact reverse of that
     /// order; refused if any of them is a merge revision.
-    pub fn plan(
-        &self,
-        applied: &AppliedSet,
-        target: &Target,
-        direction: Direction,
-    ) -> Result<Plan, PlanError> {
+    pub fn plan(&self, applied: &AppliedSet, target: &Target, direction: Direction) -> Result<Plan, PlanError> {
         let unknown = self.unknown_applied(applied);
         if !unknown.is_empty() {
             return Err(PlanError::UnknownApplied { ids: unknown });
@@ -154,32 +145,15 @@ impl Graph {
             .iter()
             .map(|&ix| {
                 mask[ix as usize] = direction == Direction::Up;
-                Step {
-                    revision: self.rev(ix).id().clone(),
-                    direction,
-                }
+                Step { revision: self.rev(ix).id().clone(), direction }
             })
             .collect();
-        let applied_after = (0..self.len())
-            .filter(|&ix| mask[ix])
-            .map(|ix| self.rev(ix as Ix).id().clone())
-            .collect();
+        let applied_after = (0..self.len()).filter(|&ix| mask[ix]).map(|ix| self.rev(ix as Ix).id().clone()).collect();
         let heads_after = self.ids(&self.heads_of_mask(&mask));
-        Ok(Plan {
-            direction,
-            target: target.clone(),
-            steps,
-            applied_after,
-            heads_after,
-        })
+        Ok(Plan { direction, target: target.clone(), steps, applied_after, heads_after })
     }
 
-    fn upgrade_steps(
-        &self,
-        applied: &[bool],
-        resolved: &Resolved,
-        target: &Target,
-    ) -> Result<Vec<Ix>, PlanError> {
+    fn upgrade_steps(&self, applied: &[bool], resolved: &Resolved, target: &Target) -> Result<Vec<Ix>, PlanError> {
         let ids = match resolved {
             Resolved::Base => {
                 return Err(PlanError::WrongDirection {
@@ -190,21 +164,13 @@ impl Graph {
             }
             Resolved::Revisions(ids) => ids,
         };
-        let start: Vec<Ix> = ids
-            .iter()
-            .map(|id| self.ix(id.as_str()).expect("resolved ids exist"))
-            .collect();
+        let start: Vec<Ix> = ids.iter().map(|id| self.ix(id.as_str()).expect("resolved ids exist")).collect();
         let mut missing = self.ancestor_mask(&start);
         missing.iter_mut().zip(applied).for_each(|(m, &a)| *m &= !a);
         Ok(self.kahn(&missing).expect("a validated graph has no cycle"))
     }
 
-    fn downgrade_steps(
-        &self,
-        applied: &[bool],
-        resolved: &Resolved,
-        target: &Target,
-    ) -> Result<Vec<Ix>, PlanError> {
+    fn downgrade_steps(&self, applied: &[bool], resolved: &Resolved, target: &Target) -> Result<Vec<Ix>, PlanError> {
         let mut revert = match resolved {
             Resolved::Base => applied.to_vec(),
             Resolved::Revisions(ids) => {
@@ -255,10 +221,7 @@ impl Graph {
             target: target.to_string(),
             merges: merges
                 .iter()
-                .map(|&m| BlockingMerge {
-                    id: self.rev(m).id().clone(),
-                    parents: self.rev(m).parents().to_vec(),
-                })
+                .map(|&m| BlockingMerge { id: self.rev(m).id().clone(), parents: self.rev(m).parents().to_vec() })
                 .collect(),
             allowed: self.ids(&allowed),
         }
@@ -268,28 +231,14 @@ impl Graph {
 /// `+N` only upgrades and `-N` only downgrades; `heads` only upgrades.
 fn check_direction(target: &Target, direction: Direction) -> Result<(), PlanError> {
     let hint = match (target, direction) {
-        (
-            Target::Relative {
-                anchor: Anchor::Current,
-                steps,
-            },
-            Direction::Down,
-        ) if *steps > 0 => "`+N` counts up from the current head; downgrade with `-N`",
-        (
-            Target::Relative {
-                anchor: Anchor::Current,
-                steps,
-            },
-            Direction::Up,
-        ) if *steps < 0 => "`-N` counts down from the current head; plan it as a downgrade",
-        (Target::Heads, Direction::Down) => {
-            "`heads` is an upgrade target; a downgrade keeps one revision (or `base`)"
+        (Target::Relative { anchor: Anchor::Current, steps }, Direction::Down) if *steps > 0 => {
+            "`+N` counts up from the current head; downgrade with `-N`"
         }
+        (Target::Relative { anchor: Anchor::Current, steps }, Direction::Up) if *steps < 0 => {
+            "`-N` counts down from the current head; plan it as a downgrade"
+        }
+        (Target::Heads, Direction::Down) => "`heads` is an upgrade target; a downgrade keeps one revision (or `base`)",
         _ => return Ok(()),
     };
-    Err(PlanError::WrongDirection {
-        target: target.to_string(),
-        direction,
-        hint: hint.to_owned(),
-    })
+    Err(PlanError::WrongDirection { target: target.to_string(), direction, hint: hint.to_owned() })
 }

@@ -29,9 +29,7 @@ pub fn load_config(dir: &Path) -> Result<ProjectConfig, ProjectError> {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ProjectError::NoProject {
-                dir: dir.to_path_buf(),
-            });
+            return Err(ProjectError::NoProject { dir: dir.to_path_buf() });
         }
         Err(source) => return Err(ProjectError::Io { path, source }),
     };
@@ -45,11 +43,7 @@ pub fn load(dir: impl AsRef<Path>) -> Result<Project, ProjectError> {
     let config = load_config(&root)?;
     let revisions = read_revisions(&root.join(&config.migrations_dir))?;
     let graph = Graph::new(revisions)?;
-    Ok(Project {
-        config,
-        root,
-        graph,
-    })
+    Ok(Project { config, root, graph })
 }
 
 /// Below this many revisions a second thread costs more than it saves.
@@ -63,33 +57,22 @@ pub fn read_revisions(migrations_dir: &Path) -> Result<Vec<Revision>, ProjectErr
     let entries = match std::fs::read_dir(migrations_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ProjectError::NoMigrationsDir {
-                path: migrations_dir.to_path_buf(),
-            });
+            return Err(ProjectError::NoMigrationsDir { path: migrations_dir.to_path_buf() });
         }
         Err(source) => {
-            return Err(ProjectError::Io {
-                path: migrations_dir.to_path_buf(),
-                source,
-            });
+            return Err(ProjectError::Io { path: migrations_dir.to_path_buf(), source });
         }
     };
     let mut dirs = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| ProjectError::Io {
-            path: migrations_dir.to_path_buf(),
-            source,
-        })?;
+        let entry = entry.map_err(|source| ProjectError::Io { path: migrations_dir.to_path_buf(), source })?;
         if entry.file_name().as_encoded_bytes().first() == Some(&b'.') {
             continue;
         }
         let path = entry.path();
         // The type usually comes with the listing itself (no stat per entry);
         // a symlink to a directory needs the stat.
-        let file_type = entry.file_type().map_err(|source| ProjectError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let file_type = entry.file_type().map_err(|source| ProjectError::Io { path: path.clone(), source })?;
         if file_type.is_dir() || (file_type.is_symlink() && path.is_dir()) {
             dirs.push((entry.file_name(), path));
         }
@@ -100,9 +83,7 @@ pub fn read_revisions(migrations_dir: &Path) -> Result<Vec<Revision>, ProjectErr
 
     // Reading is mostly system time spent opening files; with thousands of
     // revisions, splitting the list across the cores pays off.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
     if threads < 2 || dirs.len() < PARALLEL_THRESHOLD {
         return read_manifests(dirs);
     }
@@ -115,14 +96,8 @@ pub fn read_revisions(migrations_dir: &Path) -> Result<Vec<Revision>, ProjectErr
     }
     chunks.push(rest);
     let results: Vec<Result<Vec<Revision>, ProjectError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|c| scope.spawn(move || read_manifests(c)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("manifest reader panicked"))
-            .collect()
+        let handles: Vec<_> = chunks.into_iter().map(|c| scope.spawn(move || read_manifests(c))).collect();
+        handles.into_iter().map(|h| h.join().expect("manifest reader panicked")).collect()
     });
     let mut revisions = Vec::new();
     for result in results {
@@ -144,25 +119,16 @@ fn read_manifests(dirs: Vec<PathBuf>) -> Result<Vec<Revision>, ProjectError> {
                 return Err(ProjectError::MissingManifest { dir });
             }
             Err(source) => {
-                return Err(ProjectError::Io {
-                    path: manifest_path,
-                    source,
-                });
+                return Err(ProjectError::Io { path: manifest_path, source });
             }
         }
         let text = std::str::from_utf8(&buffer).map_err(|e| ProjectError::Io {
             path: manifest_path.clone(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8: {e}")),
         })?;
-        let manifest = Manifest::from_toml(text).map_err(|source| ProjectError::Manifest {
-            path: manifest_path.clone(),
-            source,
-        })?;
-        revisions.push(Revision {
-            manifest,
-            dir,
-            manifest_path,
-        });
+        let manifest = Manifest::from_toml(text)
+            .map_err(|source| ProjectError::Manifest { path: manifest_path.clone(), source })?;
+        revisions.push(Revision { manifest, dir, manifest_path });
     }
     Ok(revisions)
 }

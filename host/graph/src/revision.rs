@@ -102,37 +102,23 @@ impl Revision {
     pub fn new(manifest: Manifest, dir: impl Into<PathBuf>) -> Self {
         let dir = dir.into();
         let manifest_path = dir.join(MANIFEST_FILE);
-        Self {
-            manifest,
-            dir,
-            manifest_path,
-        }
+        Self { manifest, dir, manifest_path }
     }
 
     /// A revision with no files behind it, for tests and tools that build
     /// graphs in memory: its directory is `migrations/<id>`.
     pub fn in_memory(id: &str, parents: &[&str]) -> Self {
         let id = RevisionId::parse(id).expect("valid id");
-        let parents: Vec<RevisionId> = parents
-            .iter()
-            .map(|p| RevisionId::parse(p).expect("valid id"))
-            .collect();
+        let parents: Vec<RevisionId> = parents.iter().map(|p| RevisionId::parse(p).expect("valid id")).collect();
         let dir = Path::new("migrations").join(id.as_str());
-        let kind = if parents.len() >= 2 {
-            RevisionKind::Merge
-        } else {
-            RevisionKind::Sql
-        };
+        let kind = if parents.len() >= 2 { RevisionKind::Merge } else { RevisionKind::Sql };
         let mut manifest = Manifest::new(id.clone(), format!("revision {id}"), parents);
         manifest.kind = kind;
         Self::new(manifest, dir)
     }
 
     pub fn with_depends_on(mut self, deps: &[&str]) -> Self {
-        self.manifest.depends_on = deps
-            .iter()
-            .map(|d| RevisionId::parse(d).expect("valid id"))
-            .collect();
+        self.manifest.depends_on = deps.iter().map(|d| RevisionId::parse(d).expect("valid id")).collect();
         self
     }
 
@@ -221,27 +207,17 @@ mod tests {
 
     #[test]
     fn manifest_refuses_unknown_and_missing_fields() {
-        assert!(
-            Manifest::from_toml(
-                "id = \"a\"\nmessage = \"m\"\nparents = []\ndown_revision = \"x\"\n"
-            )
-            .is_err()
-        );
+        assert!(Manifest::from_toml("id = \"a\"\nmessage = \"m\"\nparents = []\ndown_revision = \"x\"\n").is_err());
         assert!(Manifest::from_toml("id = \"a\"\nparents = []\n").is_err());
         assert!(Manifest::from_toml("id = \"a\"\nmessage = \"m\"\n").is_err());
         assert!(Manifest::from_toml("id = \"a-b\"\nmessage = \"m\"\nparents = []\n").is_err());
-        assert!(
-            Manifest::from_toml("id = \"a\"\nmessage = \"m\"\nparents = []\n[sandbox]\nfuel = 1\n")
-                .is_err()
-        );
+        assert!(Manifest::from_toml("id = \"a\"\nmessage = \"m\"\nparents = []\n[sandbox]\nfuel = 1\n").is_err());
     }
 
     #[test]
     fn canonical_form_ignores_formatting_but_not_meaning() {
-        let plain = Manifest::from_toml(
-            "id = \"a\"\nmessage = \"say \\\"hi\\\"\\nthere\"\nparents = [\"p\"]\n",
-        )
-        .unwrap();
+        let plain =
+            Manifest::from_toml("id = \"a\"\nmessage = \"say \\\"hi\\\"\\nthere\"\nparents = [\"p\"]\n").unwrap();
         let verbose = Manifest::from_toml(
             "# comment\nparents = [ 'p' ]\nkind = \"sql\"\ntransactional = true\nmessage = 'say \"hi\"\nthere'\nid = 'a'\n",
         );

@@ -58,30 +58,17 @@ impl Target {
         if value.is_empty() {
             return Err(TargetError::Empty);
         }
-        let invalid = |reason: &str| TargetError::Invalid {
-            value: value.to_owned(),
-            reason: reason.to_owned(),
-        };
+        let invalid = |reason: &str| TargetError::Invalid { value: value.to_owned(), reason: reason.to_owned() };
         if let Some(split) = value.rfind(['+', '-']) {
             let (anchor_text, count_text) = (&value[..split], &value[split + 1..]);
             if count_text.is_empty() || !count_text.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(invalid(
-                    "a relative step is `+N` or `-N` with N a whole number",
-                ));
+                return Err(invalid("a relative step is `+N` or `-N` with N a whole number"));
             }
-            let magnitude: i64 = count_text
-                .parse()
-                .map_err(|_| invalid("the step is too large"))?;
+            let magnitude: i64 = count_text.parse().map_err(|_| invalid("the step is too large"))?;
             if magnitude == 0 {
-                return Err(invalid(
-                    "a relative step of 0 moves nowhere; name the revision instead",
-                ));
+                return Err(invalid("a relative step of 0 moves nowhere; name the revision instead"));
             }
-            let steps = if value.as_bytes()[split] == b'-' {
-                -magnitude
-            } else {
-                magnitude
-            };
+            let steps = if value.as_bytes()[split] == b'-' { -magnitude } else { magnitude };
             let anchor = if anchor_text.is_empty() {
                 Anchor::Current
             } else {
@@ -105,13 +92,7 @@ impl Target {
 
     /// True for targets whose meaning depends on the applied set.
     pub fn is_relative_to_current(&self) -> bool {
-        matches!(
-            self,
-            Target::Relative {
-                anchor: Anchor::Current,
-                ..
-            }
-        )
+        matches!(self, Target::Relative { anchor: Anchor::Current, .. })
     }
 }
 
@@ -124,9 +105,7 @@ fn parse_anchor(text: &str) -> Result<Anchor, String> {
     }
     if let Some((label, rest)) = text.split_once('@') {
         if rest != "head" {
-            return Err(format!(
-                "after `@` only `head` is supported (`{label}@head`)"
-            ));
+            return Err(format!("after `@` only `head` is supported (`{label}@head`)"));
         }
         check_name(label).map_err(|e| format!("bad branch label: {e}"))?;
         return Ok(Anchor::LabelHead(label.to_owned()));
@@ -197,20 +176,13 @@ mod tests {
             ("ab12-1", rel(Anchor::Revision("ab12".into()), -1)),
             ("head-2", rel(Anchor::Head, -2)),
             ("base+1", rel(Anchor::Base, 1)),
-            (
-                "feature@head-1",
-                rel(Anchor::LabelHead("feature".into()), -1),
-            ),
+            ("feature@head-1", rel(Anchor::LabelHead("feature".into()), -1)),
             (" head ", Target::Head),
         ];
         for (text, expected) in cases {
             let parsed = Target::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(parsed, expected, "{text}");
-            assert_eq!(
-                Target::parse(&parsed.to_string()).unwrap(),
-                expected,
-                "round trip of {text}"
-            );
+            assert_eq!(Target::parse(&parsed.to_string()).unwrap(), expected, "round trip of {text}");
         }
     }
 

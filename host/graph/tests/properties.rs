@@ -5,9 +5,7 @@
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
-use wasmig_graph::{
-    AppliedSet, Direction, Graph, GraphError, PlanError, Revision, RevisionKind, Target,
-};
+use wasmig_graph::{AppliedSet, Direction, Graph, GraphError, PlanError, Revision, RevisionKind, Target};
 
 /// A random DAG: node `i` may only point at nodes `< i`, so it is acyclic by
 /// construction. Ids are scrambled so that id order (the tie-break) differs
@@ -25,14 +23,8 @@ impl Dag {
     }
 
     fn revision(&self, i: usize) -> Revision {
-        let parents: Vec<&str> = self.parents[i]
-            .iter()
-            .map(|&p| self.ids[p].as_str())
-            .collect();
-        let deps: Vec<&str> = self.depends_on[i]
-            .iter()
-            .map(|&d| self.ids[d].as_str())
-            .collect();
+        let parents: Vec<&str> = self.parents[i].iter().map(|&p| self.ids[p].as_str()).collect();
+        let deps: Vec<&str> = self.depends_on[i].iter().map(|&d| self.ids[d].as_str()).collect();
         Revision::in_memory(&self.ids[i], &parents).with_depends_on(&deps)
     }
 
@@ -63,14 +55,10 @@ impl Dag {
 
 fn dag(max_nodes: usize) -> impl Strategy<Value = Dag> {
     (1..=max_nodes)
-        .prop_flat_map(|n| {
-            proptest::collection::vec((0u32..100, any::<u64>(), any::<u64>(), any::<u64>()), n)
-        })
+        .prop_flat_map(|n| proptest::collection::vec((0u32..100, any::<u64>(), any::<u64>(), any::<u64>()), n))
         .prop_map(|nodes| {
             let n = nodes.len();
-            let ids = (0..n)
-                .map(|i| format!("r{:05}", (i * 7919) % 10007))
-                .collect();
+            let ids = (0..n).map(|i| format!("r{:05}", (i * 7919) % 10007)).collect();
             let mut parents = Vec::with_capacity(n);
             let mut depends_on = Vec::with_capacity(n);
             for (i, (roll, s1, s2, s3)) in nodes.into_iter().enumerate() {
@@ -101,11 +89,7 @@ fn dag(max_nodes: usize) -> impl Strategy<Value = Dag> {
                 parents.push(own);
                 depends_on.push(deps);
             }
-            Dag {
-                ids,
-                parents,
-                depends_on,
-            }
+            Dag { ids, parents, depends_on }
         })
 }
 
@@ -126,12 +110,7 @@ fn replay(d: &Dag, start: &BTreeSet<usize>, steps: &[wasmig_graph::Step]) -> BTr
         match step.direction {
             Direction::Up => {
                 for need in d.needs(i) {
-                    assert!(
-                        set.contains(&need),
-                        "{} applied before what it needs, {}",
-                        step.revision,
-                        d.ids[need]
-                    );
+                    assert!(set.contains(&need), "{} applied before what it needs, {}", step.revision, d.ids[need]);
                 }
                 assert!(set.insert(i), "{} applied twice", step.revision);
             }

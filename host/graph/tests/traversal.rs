@@ -44,13 +44,7 @@ const fn case(
     direction: Direction,
     expect: Expect,
 ) -> Case {
-    Case {
-        graph,
-        applied,
-        target,
-        direction,
-        expect,
-    }
+    Case { graph, applied, target, direction, expect }
 }
 
 fn several_heads(e: &PlanError) -> bool {
@@ -66,10 +60,7 @@ fn ambiguous_step(e: &PlanError) -> bool {
     matches!(e, PlanError::Resolve(ResolveError::AmbiguousStep { .. }))
 }
 fn several_current(e: &PlanError) -> bool {
-    matches!(
-        e,
-        PlanError::Resolve(ResolveError::SeveralCurrentHeads { .. })
-    )
+    matches!(e, PlanError::Resolve(ResolveError::SeveralCurrentHeads { .. }))
 }
 fn wrong_direction(e: &PlanError) -> bool {
     matches!(e, PlanError::WrongDirection { .. })
@@ -90,10 +81,7 @@ fn unknown_label(e: &PlanError) -> bool {
     matches!(e, PlanError::Resolve(ResolveError::UnknownLabel { .. }))
 }
 fn label_forks(e: &PlanError) -> bool {
-    matches!(
-        e,
-        PlanError::Resolve(ResolveError::LabelSeveralHeads { .. })
-    )
+    matches!(e, PlanError::Resolve(ResolveError::LabelSeveralHeads { .. }))
 }
 
 const CASES: &[Case] = &[
@@ -136,44 +124,14 @@ const CASES: &[Case] = &[
     case(TWO_BRANCHES, "", "e", UP, Plan("+a +d +e", "e")),
     case(TWO_BRANCHES, "a b c", "e", UP, Plan("+d +e", "c e")),
     case(TWO_BRANCHES, "a b c d e", "b", DOWN, Plan("-c", "b e")),
-    case(
-        TWO_BRANCHES,
-        "a b c d e",
-        "a",
-        DOWN,
-        Plan("-e -d -c -b", "a"),
-    ),
-    case(
-        TWO_BRANCHES,
-        "a b c d e",
-        "base",
-        DOWN,
-        Plan("-e -d -c -b -a", ""),
-    ),
+    case(TWO_BRANCHES, "a b c d e", "a", DOWN, Plan("-e -d -c -b", "a")),
+    case(TWO_BRANCHES, "a b c d e", "base", DOWN, Plan("-e -d -c -b -a", "")),
     case(TWO_BRANCHES, "a b c d e", "c-1", DOWN, Plan("-c", "b e")),
     case(TWO_BRANCHES, "a", "+1", UP, Refused(ambiguous_step)),
     case(TWO_BRANCHES, "a b c", "a+1", UP, Refused(ambiguous_step)),
-    case(
-        TWO_BRANCHES,
-        "a b c d e",
-        "-1",
-        DOWN,
-        Refused(several_current),
-    ),
-    case(
-        TWO_BRANCHES,
-        "a b c d e",
-        "+1",
-        UP,
-        Refused(several_current),
-    ),
-    case(
-        TWO_BRANCHES,
-        "a b c d e",
-        "heads",
-        DOWN,
-        Refused(wrong_direction),
-    ),
+    case(TWO_BRANCHES, "a b c d e", "-1", DOWN, Refused(several_current)),
+    case(TWO_BRANCHES, "a b c d e", "+1", UP, Refused(several_current)),
+    case(TWO_BRANCHES, "a b c d e", "heads", DOWN, Refused(wrong_direction)),
     // A merge.
     case(MERGE, "", "head", UP, Plan("+a +b +c +d +e", "e")),
     case(MERGE, "a b", "head", UP, Plan("+c +d +e", "e")),
@@ -190,52 +148,16 @@ const CASES: &[Case] = &[
     case(MERGE_OF_THREE, "a b", "m", UP, Plan("+c +d +m", "m")),
     case(MERGE_OF_THREE, "a b c d", "a", DOWN, Plan("-d -c -b", "a")),
     case(MERGE_OF_THREE, "a b c d m", "m", DOWN, Plan("", "m")),
-    case(
-        MERGE_OF_THREE,
-        "a b c d m",
-        "a",
-        DOWN,
-        Refused(reverts_merge),
-    ),
+    case(MERGE_OF_THREE, "a b c d m", "a", DOWN, Refused(reverts_merge)),
     // A branch point above a merge.
     case(BRANCH_ABOVE_MERGE, "", "head", UP, Refused(several_heads)),
     case(BRANCH_ABOVE_MERGE, "", "x", UP, Plan("+a +b +c +m +x", "x")),
     case(BRANCH_ABOVE_MERGE, "a b c m x", "y", UP, Plan("+y", "x y")),
-    case(
-        BRANCH_ABOVE_MERGE,
-        "a b c m x y",
-        "m",
-        DOWN,
-        Plan("-y -x", "m"),
-    ),
-    case(
-        BRANCH_ABOVE_MERGE,
-        "a b c m x y",
-        "x",
-        DOWN,
-        Plan("", "x y"),
-    ),
-    case(
-        BRANCH_ABOVE_MERGE,
-        "a b c m x",
-        "m+1",
-        UP,
-        Refused(ambiguous_step),
-    ),
-    case(
-        BRANCH_ABOVE_MERGE,
-        "a b c m x y",
-        "base",
-        DOWN,
-        Refused(reverts_merge),
-    ),
-    case(
-        BRANCH_ABOVE_MERGE,
-        "a b c m x",
-        "b",
-        DOWN,
-        Refused(reverts_merge),
-    ),
+    case(BRANCH_ABOVE_MERGE, "a b c m x y", "m", DOWN, Plan("-y -x", "m")),
+    case(BRANCH_ABOVE_MERGE, "a b c m x y", "x", DOWN, Plan("", "x y")),
+    case(BRANCH_ABOVE_MERGE, "a b c m x", "m+1", UP, Refused(ambiguous_step)),
+    case(BRANCH_ABOVE_MERGE, "a b c m x y", "base", DOWN, Refused(reverts_merge)),
+    case(BRANCH_ABOVE_MERGE, "a b c m x", "b", DOWN, Refused(reverts_merge)),
     // Two bases.
     case(TWO_BASES, "", "heads", UP, Plan("+a +b +x +y", "b y")),
     case(TWO_BASES, "", "head", UP, Refused(several_heads)),
@@ -247,40 +169,16 @@ const CASES: &[Case] = &[
     case(DEPENDS_ACROSS, "", "z", UP, Plan("+a +b +x +y +z", "b z")),
     case(DEPENDS_ACROSS, "a x", "y", UP, Plan("+b +y", "b y")),
     case(DEPENDS_ACROSS, "", "head", UP, Refused(several_heads)),
-    case(
-        DEPENDS_ACROSS,
-        "a b c x y z",
-        "b",
-        DOWN,
-        Plan("-z -y -c", "b x"),
-    ),
-    case(
-        DEPENDS_ACROSS,
-        "a b c x y z",
-        "x",
-        DOWN,
-        Plan("-z -y", "c x"),
-    ),
-    case(
-        DEPENDS_ACROSS,
-        "a b c x y z",
-        "a",
-        DOWN,
-        Plan("-z -y -c -b", "a x"),
-    ),
+    case(DEPENDS_ACROSS, "a b c x y z", "b", DOWN, Plan("-z -y -c", "b x")),
+    case(DEPENDS_ACROSS, "a b c x y z", "x", DOWN, Plan("-z -y", "c x")),
+    case(DEPENDS_ACROSS, "a b c x y z", "a", DOWN, Plan("-z -y -c -b", "a x")),
     // Branch labels.
     case(LABELS, "", "feat@head", UP, Plan("+a +b +c", "c")),
     case(LABELS, "", "other@head", UP, Plan("+a +d +e +f", "f")),
     case(LABELS, "", "feat", UP, Plan("+a +b", "b")),
     case(LABELS, "", "other@head-1", UP, Plan("+a +d +e", "e")),
     case(LABELS, "a b c d e f", "feat", DOWN, Plan("-c", "b f")),
-    case(
-        LABELS,
-        "a b c d e f",
-        "other@head-2",
-        DOWN,
-        Plan("-f -e", "c d"),
-    ),
+    case(LABELS, "a b c d e f", "other@head-2", DOWN, Plan("-f -e", "c d")),
     case(LABELS, "", "nolabel@head", UP, Refused(unknown_label)),
     case(LABEL_FORKS, "", "feat@head", UP, Refused(label_forks)),
 ];
@@ -288,17 +186,7 @@ const CASES: &[Case] = &[
 fn steps_text(plan: &wasmig_graph::Plan) -> String {
     plan.steps
         .iter()
-        .map(|s| {
-            format!(
-                "{}{}",
-                if s.direction == Direction::Up {
-                    '+'
-                } else {
-                    '-'
-                },
-                s.revision
-            )
-        })
+        .map(|s| format!("{}{}", if s.direction == Direction::Up { '+' } else { '-' }, s.revision))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -309,51 +197,32 @@ fn traversal_table() {
     for (n, c) in CASES.iter().enumerate() {
         let g = graph(c.graph);
         let start = applied(c.applied);
-        let label = format!(
-            "case {n}: graph `{}`, applied `{}`, {:?} to `{}`",
-            c.graph, c.applied, c.direction, c.target
-        );
+        let label =
+            format!("case {n}: graph `{}`, applied `{}`, {:?} to `{}`", c.graph, c.applied, c.direction, c.target);
         let target = Target::parse(c.target).unwrap_or_else(|e| panic!("{label}: {e}"));
         match (g.plan(&start, &target, c.direction), &c.expect) {
             (Ok(plan), Plan(steps, heads)) => {
                 if steps_text(&plan) != *steps {
-                    failures.push(format!(
-                        "{label}: steps `{}`, expected `{steps}`",
-                        steps_text(&plan)
-                    ));
+                    failures.push(format!("{label}: steps `{}`, expected `{steps}`", steps_text(&plan)));
                     continue;
                 }
                 let replayed = replay(&start, &plan);
-                let replayed_heads = g
-                    .applied_heads(&replayed)
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let claimed = plan
-                    .resulting_heads()
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let replayed_heads =
+                    g.applied_heads(&replayed).iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
+                let claimed = plan.resulting_heads().iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
                 if replayed_heads != *heads || claimed != *heads {
-                    failures.push(format!("{label}: heads after replay `{replayed_heads}`, claimed `{claimed}`, expected `{heads}`"));
-                }
-                let claimed_applied: Vec<&str> = plan
-                    .resulting_applied()
-                    .iter()
-                    .map(|id| id.as_str())
-                    .collect();
-                if claimed_applied != replayed.iter().collect::<Vec<_>>() {
                     failures.push(format!(
-                        "{label}: resulting applied set differs from the replay"
+                        "{label}: heads after replay `{replayed_heads}`, claimed `{claimed}`, expected `{heads}`"
                     ));
                 }
+                let claimed_applied: Vec<&str> = plan.resulting_applied().iter().map(|id| id.as_str()).collect();
+                if claimed_applied != replayed.iter().collect::<Vec<_>>() {
+                    failures.push(format!("{label}: resulting applied set differs from the replay"));
+                }
             }
-            (Ok(plan), Refused(_)) => failures.push(format!(
-                "{label}: expected a refusal, got `{}`",
-                steps_text(&plan)
-            )),
+            (Ok(plan), Refused(_)) => {
+                failures.push(format!("{label}: expected a refusal, got `{}`", steps_text(&plan)))
+            }
             (Err(e), Plan(..)) => failures.push(format!("{label}: refused: {e}")),
             (Err(e), Refused(check)) => {
                 if !check(&e) {
@@ -362,13 +231,7 @@ fn traversal_table() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        CASES.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), CASES.len(), failures.join("\n"));
 }
 
 /// Runs the steps against a set, checking each one is possible.
@@ -376,16 +239,10 @@ fn replay(start: &AppliedSet, plan: &wasmig_graph::Plan) -> AppliedSet {
     let mut set = start.clone();
     for step in &plan.steps {
         match step.direction {
-            Direction::Up => assert!(
-                set.insert(step.revision.as_str()),
-                "{} applied twice",
-                step.revision
-            ),
-            Direction::Down => assert!(
-                set.remove(step.revision.as_str()),
-                "{} reverted but not applied",
-                step.revision
-            ),
+            Direction::Up => assert!(set.insert(step.revision.as_str()), "{} applied twice", step.revision),
+            Direction::Down => {
+                assert!(set.remove(step.revision.as_str()), "{} reverted but not applied", step.revision)
+            }
         }
     }
     set
@@ -394,75 +251,30 @@ fn replay(start: &AppliedSet, plan: &wasmig_graph::Plan) -> AppliedSet {
 #[test]
 fn refusals_name_what_to_do() {
     let g = graph(TWO_BRANCHES);
-    let err = g
-        .plan(&AppliedSet::empty(), &Target::Head, UP)
-        .unwrap_err()
-        .to_string();
+    let err = g.plan(&AppliedSet::empty(), &Target::Head, UP).unwrap_err().to_string();
     assert!(err.contains("c, e"), "{err}");
     assert!(err.contains("wasmig merge -m \"merge heads\" c e"), "{err}");
 
     let g = graph(BRANCH_ABOVE_MERGE);
-    let err = g
-        .plan(&applied("a b c m x y"), &Target::Base, DOWN)
-        .unwrap_err();
-    let PlanError::WouldRevertMerge {
-        merges, allowed, ..
-    } = &err
-    else {
-        panic!("{err:?}")
-    };
+    let err = g.plan(&applied("a b c m x y"), &Target::Base, DOWN).unwrap_err();
+    let PlanError::WouldRevertMerge { merges, allowed, .. } = &err else { panic!("{err:?}") };
     assert_eq!(merges.len(), 1);
     assert_eq!(merges[0].id.as_str(), "m");
-    assert_eq!(
-        merges[0]
-            .parents
-            .iter()
-            .map(|p| p.as_str())
-            .collect::<Vec<_>>(),
-        ["b", "c"]
-    );
-    assert_eq!(
-        allowed.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-        ["m"]
-    );
+    assert_eq!(merges[0].parents.iter().map(|p| p.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+    assert_eq!(allowed.iter().map(|p| p.as_str()).collect::<Vec<_>>(), ["m"]);
     let text = err.to_string();
-    assert!(
-        text.contains("`m` (merge of b, c)") && text.contains("refused before any step"),
-        "{text}"
-    );
+    assert!(text.contains("`m` (merge of b, c)") && text.contains("refused before any step"), "{text}");
 
     // Two merges stacked: only the upper one reverts nothing that is a merge.
     let g = graph("a b:a c:a m:b,c d:m e:m n:d,e f:n");
-    let err = g
-        .plan(
-            &applied("a b c m d e n f"),
-            &Target::parse("b").unwrap(),
-            DOWN,
-        )
-        .unwrap_err();
-    let PlanError::WouldRevertMerge {
-        merges, allowed, ..
-    } = &err
-    else {
-        panic!("{err:?}")
-    };
-    assert_eq!(
-        merges.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
-        ["m", "n"]
-    );
-    assert_eq!(
-        allowed.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-        ["n"]
-    );
+    let err = g.plan(&applied("a b c m d e n f"), &Target::parse("b").unwrap(), DOWN).unwrap_err();
+    let PlanError::WouldRevertMerge { merges, allowed, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(merges.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["m", "n"]);
+    assert_eq!(allowed.iter().map(|p| p.as_str()).collect::<Vec<_>>(), ["n"]);
 
     let g = graph(LINEAR);
     let err = g.plan(&applied("a zz9 q"), &Target::Head, UP).unwrap_err();
-    assert_eq!(
-        err,
-        PlanError::UnknownApplied {
-            ids: vec!["q".into(), "zz9".into()]
-        }
-    );
+    assert_eq!(err, PlanError::UnknownApplied { ids: vec!["q".into(), "zz9".into()] });
     assert_eq!(g.unknown_applied(&applied("a q")), ["q"]);
 }
 
@@ -472,25 +284,15 @@ fn resolving_prefixes_and_labels() {
     assert_eq!(g.resolve("abcd2").unwrap().id().as_str(), "abcd2");
     assert_eq!(g.resolve("abce9").unwrap().id().as_str(), "abce9");
     assert_eq!(g.resolve("bcde").unwrap().id().as_str(), "bcdef");
-    assert!(
-        matches!(g.resolve("abcd"), Err(ResolveError::AmbiguousPrefix { matches, .. }) if matches.len() == 2)
-    );
+    assert!(matches!(g.resolve("abcd"), Err(ResolveError::AmbiguousPrefix { matches, .. }) if matches.len() == 2));
     let err = g.resolve("abce").unwrap_err();
-    assert!(
-        matches!(&err, ResolveError::PrefixAlsoLabel { label_revision, prefix_matches, .. }
-        if label_revision.as_str() == "bcdef" && prefix_matches.len() == 1)
-    );
-    assert!(
-        err.to_string().contains("bcdef") && err.to_string().contains("abce9"),
-        "{err}"
-    );
+    assert!(matches!(&err, ResolveError::PrefixAlsoLabel { label_revision, prefix_matches, .. }
+        if label_revision.as_str() == "bcdef" && prefix_matches.len() == 1));
+    assert!(err.to_string().contains("bcdef") && err.to_string().contains("abce9"), "{err}");
     // Prefixes shorter than four characters never match, and the error says why.
     let err = g.resolve("abc").unwrap_err();
     assert!(err.to_string().contains("at least 4"), "{err}");
-    assert!(matches!(
-        g.resolve("zzzz"),
-        Err(ResolveError::Unknown { .. })
-    ));
+    assert!(matches!(g.resolve("zzzz"), Err(ResolveError::Unknown { .. })));
 
     // An exact one-letter id wins over anything else.
     let g = graph("a ab:a abcd:ab");
@@ -501,12 +303,8 @@ fn resolving_prefixes_and_labels() {
 #[test]
 fn queries() {
     let g = graph(BRANCH_ABOVE_MERGE);
-    let ids = |revs: Vec<&wasmig_graph::Revision>| {
-        revs.iter()
-            .map(|r| r.id().to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let ids =
+        |revs: Vec<&wasmig_graph::Revision>| revs.iter().map(|r| r.id().to_string()).collect::<Vec<_>>().join(" ");
     assert_eq!(ids(g.heads()), "x y");
     assert_eq!(ids(g.bases()), "a");
     assert_eq!(ids(g.branch_points()), "a m");
@@ -529,12 +327,7 @@ fn queries() {
     let g = graph(LABELS);
     assert_eq!(g.label("feat").unwrap().id().as_str(), "b");
     assert_eq!(ids(g.label_heads("other").unwrap()), "f");
-    assert_eq!(
-        g.branch_labels()
-            .map(|(l, r)| format!("{l}={}", r.id()))
-            .collect::<Vec<_>>(),
-        ["feat=b", "other=d"]
-    );
+    assert_eq!(g.branch_labels().map(|(l, r)| format!("{l}={}", r.id())).collect::<Vec<_>>(), ["feat=b", "other=d"]);
 }
 
 #[test]
@@ -542,9 +335,7 @@ fn kahn_tie_break_is_by_id_not_by_listing_order() {
     // The same graph listed in two orders plans identically.
     let forward = graph("a b:a c:a d:b e:c");
     let backward = graph("e:c d:b c:a b:a a");
-    let steps = |g: &wasmig_graph::Graph| {
-        steps_text(&g.plan(&AppliedSet::empty(), &Target::Heads, UP).unwrap())
-    };
+    let steps = |g: &wasmig_graph::Graph| steps_text(&g.plan(&AppliedSet::empty(), &Target::Heads, UP).unwrap());
     assert_eq!(steps(&forward), "+a +b +c +d +e");
     assert_eq!(steps(&forward), steps(&backward));
 }

@@ -59,8 +59,7 @@ impl Lexeme {
     /// Whether this is the unquoted word `keyword` (ASCII case-insensitive, as both databases
     /// compare keywords).
     pub(crate) fn is_keyword(&self, sql: &str, keyword: &str) -> bool {
-        self.kind == (LexemeKind::Word { bare: true })
-            && sql[self.start..self.end].eq_ignore_ascii_case(keyword)
+        self.kind == (LexemeKind::Word { bare: true }) && sql[self.start..self.end].eq_ignore_ascii_case(keyword)
     }
 }
 
@@ -129,37 +128,24 @@ pub(crate) fn lex(sql: &str, dialect: Dialect) -> Result<Vec<Lexeme>, GuardError
     Ok(lexemes)
 }
 
-fn tokenize(
-    sql: &str,
-    dialect: Dialect,
-) -> Result<Vec<TokenWithSpan>, sqlparser::tokenizer::TokenizerError> {
+fn tokenize(sql: &str, dialect: Dialect) -> Result<Vec<TokenWithSpan>, sqlparser::tokenizer::TokenizerError> {
     // Unescaping is not needed: the guard reads the caller's text through byte offsets.
     match dialect {
-        Dialect::Sqlite => Tokenizer::new(&SQLiteDialect {}, sql)
-            .with_unescape(false)
-            .tokenize_with_location(),
-        Dialect::Postgres => Tokenizer::new(&PostgreSqlDialect {}, sql)
-            .with_unescape(false)
-            .tokenize_with_location(),
+        Dialect::Sqlite => Tokenizer::new(&SQLiteDialect {}, sql).with_unescape(false).tokenize_with_location(),
+        Dialect::Postgres => Tokenizer::new(&PostgreSqlDialect {}, sql).with_unescape(false).tokenize_with_location(),
     }
 }
 
 fn tokenize_error(sql: &str, offset: usize, message: String) -> GuardError {
     let (line, column) = LineIndex::new(sql).line_column(offset);
-    GuardError::Tokenize {
-        line,
-        column,
-        message,
-    }
+    GuardError::Tokenize { line, column, message }
 }
 
 fn kind_of(token: &Token) -> LexemeKind {
     match token {
         Token::Whitespace(_) => LexemeKind::Trivia,
         Token::SemiColon => LexemeKind::Semicolon,
-        Token::Word(word) => LexemeKind::Word {
-            bare: word.quote_style.is_none(),
-        },
+        Token::Word(word) => LexemeKind::Word { bare: word.quote_style.is_none() },
         Token::Period => LexemeKind::Period,
         Token::LParen => LexemeKind::LeftParen,
         Token::RParen => LexemeKind::RightParen,
@@ -233,16 +219,12 @@ fn check_token(
         }
         Token::DollarQuotedString(quoted)
             if dialect == Dialect::Postgres
-                && quoted
-                    .tag
-                    .as_deref()
-                    .is_some_and(|tag| tag.starts_with(|c: char| c.is_ascii_digit())) =>
+                && quoted.tag.as_deref().is_some_and(|tag| tag.starts_with(|c: char| c.is_ascii_digit())) =>
         {
             return Err(tokenize_error(
                 sql,
                 start,
-                "a dollar-quote tag cannot start with a digit: PostgreSQL reads `$1…` as a parameter"
-                    .to_owned(),
+                "a dollar-quote tag cannot start with a digit: PostgreSQL reads `$1…` as a parameter".to_owned(),
             ));
         }
         _ => {}
@@ -287,9 +269,7 @@ fn cut_before_comment(sql: &str, lexeme: Lexeme) -> Result<Option<Verdict>, Guar
     // Look one byte past the end: the opener may straddle two operator tokens.
     let window_end = (lexeme.end + 1).min(sql.len());
     let window = &sql.as_bytes()[lexeme.start..window_end];
-    let opener = window
-        .windows(2)
-        .position(|pair| pair == b"--" || pair == b"/*");
+    let opener = window.windows(2).position(|pair| pair == b"--" || pair == b"/*");
     match opener {
         None => Ok(None),
         Some(0) => Err(tokenize_error(
@@ -299,10 +279,7 @@ fn cut_before_comment(sql: &str, lexeme: Lexeme) -> Result<Option<Verdict>, Guar
         )),
         Some(at) => {
             let cut = lexeme.start + at;
-            Ok(Some(Verdict::KeepAndResume(
-                Lexeme { end: cut, ..lexeme },
-                cut,
-            )))
+            Ok(Some(Verdict::KeepAndResume(Lexeme { end: cut, ..lexeme }, cut)))
         }
     }
 }
@@ -317,8 +294,7 @@ fn take_sqlite_tcl_variable(sql: &str, lexeme: Lexeme) -> Result<Option<Verdict>
         return Ok(None);
     }
     // A transcription of the CC_VARALPHA / CC_DOLLAR case of SQLite's tokenizer (tokenize.c).
-    let is_id_char =
-        |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$' || byte >= 0x80;
+    let is_id_char = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$' || byte >= 0x80;
     let mut identifier_chars = 0;
     let mut at = 1;
     while let Some(&byte) = bytes.get(at) {
@@ -337,8 +313,7 @@ fn take_sqlite_tcl_variable(sql: &str, lexeme: Lexeme) -> Result<Option<Verdict>
                 _ => Err(tokenize_error(
                     sql,
                     lexeme.start,
-                    "a Tcl-style SQLite variable `$name(` without a closing `)` before whitespace"
-                        .to_owned(),
+                    "a Tcl-style SQLite variable `$name(` without a closing `)` before whitespace".to_owned(),
                 )),
             };
         } else if byte == b':' && bytes.get(at + 1) == Some(&b':') {

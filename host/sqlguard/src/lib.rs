@@ -88,11 +88,7 @@ pub fn check_script(sql: &str, dialect: Dialect) -> Result<(), GuardError> {
 /// (`;;`, only comments) are left out.
 pub fn split_statements(sql: &str, dialect: Dialect) -> Result<Vec<Statement<'_>>, GuardError> {
     let parsed = Parsed::new(sql, dialect)?;
-    Ok(parsed
-        .statements
-        .iter()
-        .map(|raw| parsed.statement(raw))
-        .collect())
+    Ok(parsed.statements.iter().map(|raw| parsed.statement(raw)).collect())
 }
 
 /// SQL read into lexemes and split into statements.
@@ -107,23 +103,13 @@ impl<'a> Parsed<'a> {
     fn new(sql: &'a str, dialect: Dialect) -> Result<Self, GuardError> {
         let lexemes = lexer::lex(sql, dialect)?;
         let statements = splitter::split(sql, &lexemes, dialect);
-        Ok(Self {
-            sql,
-            lexemes,
-            statements,
-            lines: LineIndex::new(sql),
-        })
+        Ok(Self { sql, lexemes, statements, lines: LineIndex::new(sql) })
     }
 
     fn statement(&self, raw: &RawStatement) -> Statement<'a> {
         let offset = self.lexemes[raw.first].start;
         let (line, column) = self.lines.line_column(offset);
-        Statement {
-            text: &self.sql[offset..self.lexemes[raw.last].end],
-            offset,
-            line,
-            column,
-        }
+        Statement { text: &self.sql[offset..self.lexemes[raw.last].end], offset, line, column }
     }
 
     /// Refuses the first statement that is transaction control. Statements inside a trigger
@@ -150,11 +136,6 @@ impl<'a> Parsed<'a> {
 
     fn refusal(&self, keyword: &'static str, first: usize, text: &str) -> GuardError {
         let (line, column) = self.lines.line_column(self.lexemes[first].start);
-        GuardError::TransactionControl {
-            keyword,
-            line,
-            column,
-            statement: excerpt(text, EXCERPT_CHARS),
-        }
+        GuardError::TransactionControl { keyword, line, column, statement: excerpt(text, EXCERPT_CHARS) }
     }
 }

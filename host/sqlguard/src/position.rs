@@ -10,9 +10,7 @@ pub(crate) struct LineIndex<'a> {
 
 impl<'a> LineIndex<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
-            .collect();
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(at, _)| at + 1)).collect();
         Self { text, line_starts }
     }
 
@@ -39,12 +37,7 @@ pub(crate) struct LocationCursor<'a> {
 
 impl<'a> LocationCursor<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
-        Self {
-            text,
-            byte: 0,
-            line: 1,
-            column: 1,
-        }
+        Self { text, byte: 0, line: 1, column: 1 }
     }
 
     /// Moves to the tokenizer location (`line`, `column`) and returns its byte offset.

@@ -22,9 +22,7 @@ pub(crate) struct RawStatement {
 
 /// The statements of `lexemes`; empty statements (`;;`, only comments) are left out.
 pub(crate) fn split(sql: &str, lexemes: &[Lexeme], dialect: Dialect) -> Vec<RawStatement> {
-    let significant: Vec<usize> = (0..lexemes.len())
-        .filter(|&index| !lexemes[index].is_trivia())
-        .collect();
+    let significant: Vec<usize> = (0..lexemes.len()).filter(|&index| !lexemes[index].is_trivia()).collect();
     let mut statements = Vec::new();
     let mut current: Option<RawStatement> = None;
     let mut tracker = BodyTracker::new(dialect);
@@ -46,13 +44,7 @@ pub(crate) fn split(sql: &str, lexemes: &[Lexeme], dialect: Dialect) -> Vec<RawS
         }
         tracker.observe(sql, lexeme, previous, next);
         match current.as_mut() {
-            None => {
-                current = Some(RawStatement {
-                    first: index,
-                    last: index,
-                    inner_starts: Vec::new(),
-                })
-            }
+            None => current = Some(RawStatement { first: index, last: index, inner_starts: Vec::new() }),
             Some(statement) => {
                 statement.last = index;
                 if after_inner_semicolon {
@@ -91,13 +83,7 @@ impl BodyTracker {
         }
     }
 
-    fn observe(
-        &mut self,
-        sql: &str,
-        lexeme: Lexeme,
-        previous: Option<Lexeme>,
-        next: Option<Lexeme>,
-    ) {
+    fn observe(&mut self, sql: &str, lexeme: Lexeme, previous: Option<Lexeme>, next: Option<Lexeme>) {
         match self {
             Self::Sqlite(state) => *state = state.next(SqliteTokenClass::of(sql, lexeme)),
             Self::Postgres(tracker) => tracker.observe(sql, lexeme, previous, next),
@@ -196,19 +182,10 @@ enum HeaderWord {
 impl PostgresRoutineTracker {
     fn is_routine(&self) -> bool {
         use HeaderWord as W;
-        matches!(
-            self.header.as_slice(),
-            [W::Create, W::Routine, ..] | [W::Create, W::Or, W::Replace, W::Routine, ..]
-        )
+        matches!(self.header.as_slice(), [W::Create, W::Routine, ..] | [W::Create, W::Or, W::Replace, W::Routine, ..])
     }
 
-    fn observe(
-        &mut self,
-        sql: &str,
-        lexeme: Lexeme,
-        previous: Option<Lexeme>,
-        next: Option<Lexeme>,
-    ) {
+    fn observe(&mut self, sql: &str, lexeme: Lexeme, previous: Option<Lexeme>, next: Option<Lexeme>) {
         if self.header.len() < 4 {
             let word = if lexeme.is_keyword(sql, "CREATE") {
                 HeaderWord::Create
@@ -232,8 +209,7 @@ impl PostgresRoutineTracker {
             return;
         }
         // After `.` or `AS`, PostgreSQL takes even reserved words as names (`t.end`, `AS case`).
-        let is_name =
-            previous.is_some_and(|p| p.kind == LexemeKind::Period || p.is_keyword(sql, "AS"));
+        let is_name = previous.is_some_and(|p| p.kind == LexemeKind::Period || p.is_keyword(sql, "AS"));
         if is_name {
             return;
         }

@@ -157,22 +157,12 @@ fn every_snippet_gets_its_expected_verdict() {
             checked += 1;
             let got = verdict(result.clone());
             if got != expected {
-                failures.push(format!(
-                    "{call:?} {dialect:?} {sql:?}: expected {expected:?}, got {result:?}"
-                ));
+                failures.push(format!("{call:?} {dialect:?} {sql:?}: expected {expected:?}, got {result:?}"));
             }
         }
     }
-    assert!(
-        CASES.len() >= 40,
-        "the table must hold at least 40 snippets"
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {checked} checks failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(CASES.len() >= 40, "the table must hold at least 40 snippets");
+    assert!(failures.is_empty(), "{} of {checked} checks failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -190,67 +180,32 @@ fn a_refusal_names_the_keyword_position_and_the_way_out() {
     );
     let message = error.to_string();
     assert!(message.contains("line 3, column 16"), "{message}");
-    assert!(
-        message.contains("wasmig runs each revision in its own transaction"),
-        "{message}"
-    );
-    assert!(
-        message.contains("`transactional = false` in revision.toml"),
-        "{message}"
-    );
+    assert!(message.contains("wasmig runs each revision in its own transaction"), "{message}");
+    assert!(message.contains("`transactional = false` in revision.toml"), "{message}");
 }
 
 #[test]
 fn a_refusal_quotes_about_sixty_characters_on_one_line() {
     let sql = format!("ROLLBACK\n  TO SAVEPOINT {}", "a".repeat(100));
-    let GuardError::TransactionControl { statement, .. } =
-        check_script(&sql, Dialect::Sqlite).unwrap_err()
-    else {
+    let GuardError::TransactionControl { statement, .. } = check_script(&sql, Dialect::Sqlite).unwrap_err() else {
         panic!("expected a transaction-control refusal");
     };
-    assert!(
-        statement.starts_with("ROLLBACK TO SAVEPOINT aaa"),
-        "{statement}"
-    );
-    assert_eq!(
-        statement.chars().count(),
-        61,
-        "60 characters and an ellipsis: {statement}"
-    );
+    assert!(statement.starts_with("ROLLBACK TO SAVEPOINT aaa"), "{statement}");
+    assert_eq!(statement.chars().count(), 61, "60 characters and an ellipsis: {statement}");
 }
 
 #[test]
 fn several_statements_point_at_the_second_and_at_execute_script() {
     let error = check_statement("SELECT 1;\n  SELECT 2", Dialect::Sqlite).unwrap_err();
-    assert_eq!(
-        error,
-        GuardError::SeveralStatements {
-            count: 2,
-            line: 2,
-            column: 3,
-            statement: "SELECT 2".to_owned()
-        }
-    );
+    assert_eq!(error, GuardError::SeveralStatements { count: 2, line: 2, column: 3, statement: "SELECT 2".to_owned() });
     assert!(error.to_string().contains("use execute-script"), "{error}");
 }
 
 #[test]
 fn unreadable_input_names_its_position() {
     let error = check_script("SELECT 1;\nSELECT 'open", Dialect::Postgres).unwrap_err();
-    let GuardError::Tokenize { line, column, .. } = error else {
-        panic!("{error:?}")
-    };
+    let GuardError::Tokenize { line, column, .. } = error else { panic!("{error:?}") };
     assert_eq!((line, column), (2, 8));
     let error = check_script("SELECT [x]] FROM [t]", Dialect::Sqlite).unwrap_err();
-    assert!(
-        matches!(
-            error,
-            GuardError::Tokenize {
-                line: 1,
-                column: 10,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    assert!(matches!(error, GuardError::Tokenize { line: 1, column: 10, .. }), "{error:?}");
 }

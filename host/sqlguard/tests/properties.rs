@@ -117,33 +117,19 @@ fn script(parts: &[(String, String)], trailing_semicolon: bool) -> (String, Vec<
 fn line_column(sql: &str, offset: usize) -> (usize, usize) {
     let before = &sql[..offset];
     let line_start = before.rfind('\n').map_or(0, |at| at + 1);
-    (
-        before.matches('\n').count() + 1,
-        before[line_start..].chars().count() + 1,
-    )
+    (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
 }
 
 fn harmless_script(dialect: Dialect) -> impl Strategy<Value = (Vec<(String, String)>, bool)> {
-    (
-        prop::collection::vec((harmless_statement(dialect), trivia()), 0..8),
-        any::<bool>(),
-    )
+    (prop::collection::vec((harmless_statement(dialect), trivia()), 0..8), any::<bool>())
 }
 
-fn harmless_scripts_pass_and_split_exactly(
-    dialect: Dialect,
-    parts: &[(String, String)],
-    trailing: bool,
-) {
+fn harmless_scripts_pass_and_split_exactly(dialect: Dialect, parts: &[(String, String)], trailing: bool) {
     let (sql, offsets) = script(parts, trailing);
     assert_eq!(check_script(&sql, dialect), Ok(()), "{sql:?}");
     let statements = split_statements(&sql, dialect).unwrap();
     let got: Vec<(&str, usize)> = statements.iter().map(|s| (s.text, s.offset)).collect();
-    let expected: Vec<(&str, usize)> = parts
-        .iter()
-        .zip(&offsets)
-        .map(|((s, _), &o)| (s.as_str(), o))
-        .collect();
+    let expected: Vec<(&str, usize)> = parts.iter().zip(&offsets).map(|((s, _), &o)| (s.as_str(), o)).collect();
     assert_eq!(got, expected, "{sql:?}");
     for (statement, _) in parts {
         assert_eq!(check_statement(statement, dialect), Ok(()), "{statement:?}");
@@ -163,17 +149,8 @@ fn inserted_control_is_refused(
     let (sql, offsets) = script(&parts, trailing);
     let (line, column) = line_column(&sql, offsets[position]);
     match check_script(&sql, dialect) {
-        Err(GuardError::TransactionControl {
-            keyword: got,
-            line: got_line,
-            column: got_column,
-            ..
-        }) => {
-            assert_eq!(
-                (got, got_line, got_column),
-                (keyword, line, column),
-                "{sql:?}"
-            );
+        Err(GuardError::TransactionControl { keyword: got, line: got_line, column: got_column, .. }) => {
+            assert_eq!((got, got_line, got_column), (keyword, line, column), "{sql:?}");
         }
         other => panic!("expected a refusal of {keyword} in {sql:?}, got {other:?}"),
     }

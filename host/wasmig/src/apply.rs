@@ -65,7 +65,14 @@ pub(crate) fn run(
 ) -> Result<RunReport, RunError> {
     let tables = migrator.tables(db.as_ref());
     let database = db.describe();
-    let mut run = Run { migrator, tables, recheck: !lock.holds_lock(), report: RunReport { database: database.clone(), steps: Vec::new() }, database, db };
+    let mut run = Run {
+        migrator,
+        tables,
+        recheck: !lock.holds_lock(),
+        report: RunReport { database: database.clone(), steps: Vec::new() },
+        database,
+        db,
+    };
     progress.planned(steps.len());
     let result = match options.transaction {
         TransactionMode::PerRevision => run.per_revision(steps, options, progress),
@@ -83,7 +90,12 @@ pub(crate) fn run(
 type StepFailure = (RunFailure, Option<String>);
 
 impl Run<'_> {
-    fn per_revision(&mut self, steps: &[PreparedStep], options: &RunOptions, progress: &mut dyn Progress) -> Result<(), StepFailure> {
+    fn per_revision(
+        &mut self,
+        steps: &[PreparedStep],
+        options: &RunOptions,
+        progress: &mut dyn Progress,
+    ) -> Result<(), StepFailure> {
         for step in steps {
             progress.step_started(step.revision.as_str(), step.direction);
             let report = if step.transactional {
@@ -98,7 +110,12 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn all_or_nothing(&mut self, steps: &[PreparedStep], options: &RunOptions, progress: &mut dyn Progress) -> Result<(), StepFailure> {
+    fn all_or_nothing(
+        &mut self,
+        steps: &[PreparedStep],
+        options: &RunOptions,
+        progress: &mut dyn Progress,
+    ) -> Result<(), StepFailure> {
         let mut done = Vec::new();
         let mut failed_at = None;
         let outcome = self.in_transaction(|run| {
@@ -202,7 +219,11 @@ impl Run<'_> {
                 match (step.direction, state) {
                     (Direction::Up, Some(RowState::Applied)) | (Direction::Down, None) => return Ok(false),
                     (_, Some(state)) if state != RowState::Applied => {
-                        return Err(RunFailure::Dirty { revision: revision.to_owned(), state, table: run.tables.revisions_table().to_owned() });
+                        return Err(RunFailure::Dirty {
+                            revision: revision.to_owned(),
+                            state,
+                            table: run.tables.revisions_table().to_owned(),
+                        });
                     }
                     _ => {}
                 }
@@ -219,13 +240,19 @@ impl Run<'_> {
         }
         let (outcome, logs): (StepOutcome, Vec<GuestLog>) = match step.direction {
             Direction::Up if options.adopt && self.verify_present(step)? => (StepOutcome::Adopted, Vec::new()),
-            Direction::Up => (StepOutcome::Applied, self.migrator.runtime().up(&step.module, &step.context, self.db)?.logs),
-            Direction::Down => (StepOutcome::Reverted, self.migrator.runtime().down(&step.module, &step.context, self.db)?.logs),
+            Direction::Up => {
+                (StepOutcome::Applied, self.migrator.runtime().up(&step.module, &step.context, self.db)?.logs)
+            }
+            Direction::Down => {
+                (StepOutcome::Reverted, self.migrator.runtime().down(&step.module, &step.context, self.db)?.logs)
+            }
         };
         let elapsed = started.elapsed().as_millis() as i64;
         self.in_transaction(|run| {
             match step.direction {
-                Direction::Up => run.tables.set_state(run.db.as_mut(), revision, RowState::Applied, Some(elapsed)).map(drop),
+                Direction::Up => {
+                    run.tables.set_state(run.db.as_mut(), revision, RowState::Applied, Some(elapsed)).map(drop)
+                }
                 Direction::Down => run.tables.delete(run.db.as_mut(), revision).map(drop),
             }
             .map_err(RunFailure::db(&run.database, format!("clearing the dirty marker of {revision}")))?;
@@ -234,9 +261,19 @@ impl Run<'_> {
         Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs))
     }
 
-    fn event(&mut self, kind: EventKind, revision: &str, duration_ms: i64, error: Option<&str>, detail: Option<&str>) -> Result<(), RunFailure> {
+    fn event(
+        &mut self,
+        kind: EventKind,
+        revision: &str,
+        duration_ms: i64,
+        error: Option<&str>,
+        detail: Option<&str>,
+    ) -> Result<(), RunFailure> {
         self.tables
-            .record(self.db.as_mut(), &NewEvent { kind, revision: Some(revision), duration_ms: Some(duration_ms), error, detail })
+            .record(
+                self.db.as_mut(),
+                &NewEvent { kind, revision: Some(revision), duration_ms: Some(duration_ms), error, detail },
+            )
             .map_err(RunFailure::db(&self.database, "recording an event"))
     }
 
@@ -246,7 +283,16 @@ impl Run<'_> {
         let message = failure.to_string();
         let recorded = self.in_transaction(|run| {
             run.tables
-                .record(run.db.as_mut(), &NewEvent { kind: EventKind::Fail, revision, duration_ms: None, error: Some(&message), detail: None })
+                .record(
+                    run.db.as_mut(),
+                    &NewEvent {
+                        kind: EventKind::Fail,
+                        revision,
+                        duration_ms: None,
+                        error: Some(&message),
+                        detail: None,
+                    },
+                )
                 .map_err(RunFailure::db(&run.database, "recording the failure"))
         });
         if let Err(error) = recorded {

@@ -18,10 +18,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{Mutex, mpsc};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -58,7 +58,9 @@ impl Tenant {
     /// PostgreSQL schema, else the PostgreSQL database's name.
     pub fn from_url(url: &str) -> Result<Self, ConnectError> {
         let name = match DatabaseUrl::parse(url)? {
-            DatabaseUrl::SqliteFile(path) => path.file_stem().map_or_else(|| path.display().to_string(), |stem| stem.to_string_lossy().into_owned()),
+            DatabaseUrl::SqliteFile(path) => {
+                path.file_stem().map_or_else(|| path.display().to_string(), |stem| stem.to_string_lossy().into_owned())
+            }
             DatabaseUrl::SqliteMemory => "memory".to_owned(),
             DatabaseUrl::Postgres { schema: Some(schema), .. } => schema,
             DatabaseUrl::Postgres { conninfo, schema: None } => {
@@ -143,7 +145,9 @@ impl TenantSource {
                 match pair.split_once('=') {
                     Some(("schemas", "")) => return Err(bad("`schemas=` needs a LIKE pattern, e.g. schemas=tenant_%")),
                     Some(("schemas", value)) => pattern = Some(value.to_owned()),
-                    Some(("schema", _)) => return Err(bad("give either `schema=` (one database) or `schemas=` (a fleet), not both")),
+                    Some(("schema", _)) => {
+                        return Err(bad("give either `schema=` (one database) or `schemas=` (a fleet), not both"));
+                    }
                     _ => kept.push(pair),
                 }
             }
@@ -172,7 +176,11 @@ impl TenantSource {
         let mut seen: HashMap<&str, &Tenant> = HashMap::new();
         for tenant in &tenants {
             if let Some(first) = seen.insert(tenant.name.as_str(), tenant) {
-                return Err(FleetError::DuplicateTenant { name: tenant.name.clone(), first: first.database(), second: tenant.database() });
+                return Err(FleetError::DuplicateTenant {
+                    name: tenant.name.clone(),
+                    first: first.database(),
+                    second: tenant.database(),
+                });
             }
         }
         Ok(tenants)
@@ -197,7 +205,8 @@ impl fmt::Display for TenantSource {
 }
 
 fn read_list(path: &Path) -> Result<Vec<Tenant>, FleetError> {
-    let text = std::fs::read_to_string(path).map_err(|source| FleetError::ReadList { path: path.to_path_buf(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| FleetError::ReadList { path: path.to_path_buf(), source })?;
     let mut tenants = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let line = line.split_once('#').map_or(line, |(before, _)| before).trim();
@@ -398,10 +407,17 @@ impl FleetReport {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FleetEvent {
     /// The run starts; `tenants` is known when the tenants came as a sized collection.
-    Planned { tenants: Option<usize> },
-    Started { tenant: String },
+    Planned {
+        tenants: Option<usize>,
+    },
+    Started {
+        tenant: String,
+    },
     /// One step of a tenant committed.
-    Step { tenant: String, step: StepReport },
+    Step {
+        tenant: String,
+        step: StepReport,
+    },
     /// A tenant ended (ok, failed or skipped).
     Finished(TenantReport),
 }
@@ -508,7 +524,11 @@ impl Fleet {
         if self.canary > 0 {
             let wave: Vec<Tenant> = tenants.by_ref().take(self.canary).collect();
             let wave_reports = self.wave(wave.into_iter(), action, progress, &stop);
-            canary_failed = wave_reports.iter().filter(|report| report.outcome != TenantOutcome::Ok).map(|report| report.tenant.clone()).collect();
+            canary_failed = wave_reports
+                .iter()
+                .filter(|report| report.outcome != TenantOutcome::Ok)
+                .map(|report| report.tenant.clone())
+                .collect();
             reports.extend(wave_reports);
         }
         if canary_failed.is_empty() {
@@ -553,7 +573,13 @@ impl Fleet {
     /// Runs tenants from `tenants` on up to `jobs` threads until the queue is
     /// empty or (with `fail_fast`) a tenant failed; reports every tenant, in
     /// queue order, those never started as skipped.
-    fn wave(&self, tenants: impl Iterator<Item = Tenant> + Send, action: &FleetAction, progress: &dyn FleetProgress, stop: &AtomicBool) -> Vec<TenantReport> {
+    fn wave(
+        &self,
+        tenants: impl Iterator<Item = Tenant> + Send,
+        action: &FleetAction,
+        progress: &dyn FleetProgress,
+        stop: &AtomicBool,
+    ) -> Vec<TenantReport> {
         let queue = Mutex::new(tenants.enumerate());
         let done: Mutex<Vec<(usize, TenantReport)>> = Mutex::new(Vec::new());
         std::thread::scope(|scope| {
@@ -577,7 +603,11 @@ impl Fleet {
             }
         });
         let mut done = done.into_inner().expect("fleet reports poisoned");
-        let failed: Vec<String> = done.iter().filter(|(_, report)| report.outcome == TenantOutcome::Failed).map(|(_, report)| report.tenant.clone()).collect();
+        let failed: Vec<String> = done
+            .iter()
+            .filter(|(_, report)| report.outcome == TenantOutcome::Failed)
+            .map(|(_, report)| report.tenant.clone())
+            .collect();
         let reason = format!("not started: --fail-fast after {} failed", failed.join(", "));
         for (index, tenant) in queue.into_inner().expect("tenant queue poisoned") {
             let report = TenantReport::skipped(&tenant, &reason);
@@ -607,7 +637,11 @@ impl Fleet {
             Ok(result) => result.err(),
             Err(panic) => Some(format!(
                 "wasmig panicked while migrating this tenant (a bug; please report it): {}",
-                panic.downcast_ref::<&str>().map(|text| text.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default()
+                panic
+                    .downcast_ref::<&str>()
+                    .map(|text| text.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default()
             )),
         };
         if let Some(error) = error {
@@ -618,9 +652,16 @@ impl Fleet {
         report
     }
 
-    fn migrate(&self, tenant: &Tenant, action: &FleetAction, progress: &dyn FleetProgress, report: &mut TenantReport) -> Result<(), String> {
+    fn migrate(
+        &self,
+        tenant: &Tenant,
+        action: &FleetAction,
+        progress: &dyn FleetProgress,
+        report: &mut TenantReport,
+    ) -> Result<(), String> {
         let migrator = &self.migrator;
-        let mut database = Database::connect_with(&tenant.url, migrator.project().lock_timeout()).map_err(|error| error.to_string())?;
+        let mut database = Database::connect_with(&tenant.url, migrator.project().lock_timeout())
+            .map_err(|error| error.to_string())?;
         let options = RunOptions { tenant: Some(tenant.name.clone()), ..self.options.clone() };
         let mut steps = TenantProgress { tenant: &tenant.name, progress };
         let result = match action {
@@ -670,13 +711,20 @@ mod tests {
     #[test]
     fn sources_parse_into_their_kinds() {
         assert_eq!(TenantSource::parse("@tenants.txt").unwrap(), TenantSource::File("tenants.txt".into()));
-        assert_eq!(TenantSource::parse("sqlite:tenants/*.db").unwrap(), TenantSource::SqliteGlob("tenants/*.db".into()));
+        assert_eq!(
+            TenantSource::parse("sqlite:tenants/*.db").unwrap(),
+            TenantSource::SqliteGlob("tenants/*.db".into())
+        );
         assert_eq!(
             TenantSource::parse("postgres://u:pw@h/db?sslmode=disable&schemas=tenant_%").unwrap(),
-            TenantSource::PostgresSchemas { url: "postgres://u:pw@h/db?sslmode=disable".into(), pattern: "tenant_%".into() }
+            TenantSource::PostgresSchemas {
+                url: "postgres://u:pw@h/db?sslmode=disable".into(),
+                pattern: "tenant_%".into()
+            }
         );
         assert_eq!(TenantSource::parse("sqlite:one.db").unwrap(), TenantSource::Single("sqlite:one.db".into()));
-        for bad in ["@", "mysql://x", "postgres://h/db?schemas=", "postgres://h/db?schemas=a%&schema=b", "tenants.txt"] {
+        for bad in ["@", "mysql://x", "postgres://h/db?schemas=", "postgres://h/db?schemas=a%&schema=b", "tenants.txt"]
+        {
             assert!(matches!(TenantSource::parse(bad), Err(FleetError::BadSource { .. })), "{bad}");
         }
         let shown = TenantSource::parse("postgres://u:s3cret@h/db?schemas=t_%").unwrap().to_string();
@@ -687,7 +735,11 @@ mod tests {
     fn lists_name_tenants_and_refuse_duplicates() {
         let dir = tempfile::tempdir().unwrap();
         let list = dir.path().join("tenants.txt");
-        std::fs::write(&list, "# fleet\nsqlite:a/acme.db\n\nsqlite:b.db   globex  # trailing note\npostgres://u:pw@h/db?schema=t1\n").unwrap();
+        std::fs::write(
+            &list,
+            "# fleet\nsqlite:a/acme.db\n\nsqlite:b.db   globex  # trailing note\npostgres://u:pw@h/db?schema=t1\n",
+        )
+        .unwrap();
         let tenants = TenantSource::File(list.clone()).tenants().unwrap();
         let names: Vec<&str> = tenants.iter().map(|tenant| tenant.name.as_str()).collect();
         assert_eq!(names, ["acme", "globex", "t1"]);

@@ -24,10 +24,13 @@ pub mod sql;
 pub mod versions;
 
 pub use apply::{NoProgress, Progress};
-pub use database::{Database, DEFAULT_LOCK_TIMEOUT};
-pub use fleet::{Fleet, FleetAction, FleetError, FleetEvent, FleetProgress, FleetReport, NoFleetProgress, Tenant, TenantOutcome, TenantReport, TenantSource};
-pub use ready::ensure_ready;
+pub use database::{DEFAULT_LOCK_TIMEOUT, Database};
+pub use fleet::{
+    Fleet, FleetAction, FleetError, FleetEvent, FleetProgress, FleetReport, NoFleetProgress, Tenant, TenantOutcome,
+    TenantReport, TenantSource,
+};
 pub use migrator::{Migrator, RunOptions, Status, TransactionMode, VerifyReport};
 pub use project::{ModuleError, Project, ProjectError};
+pub use ready::ensure_ready;
 pub use report::{RunError, RunFailure, RunReport, StepOutcome, StepReport};
 pub use wasmig_graph as graph;

@@ -140,8 +140,10 @@ impl Migrator {
     /// database that does not exist yet).
     pub fn status_of(&self, database: String, rows: Vec<AppliedRow>) -> Result<Status, RunFailure> {
         let graph = self.project.graph();
-        let unknown: Vec<String> = rows.iter().filter(|row| !graph.contains(&row.revision)).map(|row| row.revision.clone()).collect();
-        let known: AppliedSet = rows.iter().filter(|row| graph.contains(&row.revision)).map(|row| row.revision.clone()).collect();
+        let unknown: Vec<String> =
+            rows.iter().filter(|row| !graph.contains(&row.revision)).map(|row| row.revision.clone()).collect();
+        let known: AppliedSet =
+            rows.iter().filter(|row| graph.contains(&row.revision)).map(|row| row.revision.clone()).collect();
         let pending = graph.plan(&known, &Target::Heads, Direction::Up)?;
         let drift = match self.project.config().checksum {
             ChecksumPolicy::Off => Vec::new(),
@@ -174,12 +176,24 @@ impl Migrator {
     }
 
     /// Applies every revision needed to reach `target`.
-    pub fn upgrade(&self, db: &mut Box<dyn Backend>, target: &Target, options: &RunOptions, progress: &mut dyn Progress) -> Result<RunReport, RunError> {
+    pub fn upgrade(
+        &self,
+        db: &mut Box<dyn Backend>,
+        target: &Target,
+        options: &RunOptions,
+        progress: &mut dyn Progress,
+    ) -> Result<RunReport, RunError> {
         self.run(db, target, Direction::Up, options, progress)
     }
 
     /// Reverts the applied revisions above `target`.
-    pub fn downgrade(&self, db: &mut Box<dyn Backend>, target: &Target, options: &RunOptions, progress: &mut dyn Progress) -> Result<RunReport, RunError> {
+    pub fn downgrade(
+        &self,
+        db: &mut Box<dyn Backend>,
+        target: &Target,
+        options: &RunOptions,
+        progress: &mut dyn Progress,
+    ) -> Result<RunReport, RunError> {
         self.run(db, target, Direction::Down, options, progress)
     }
 
@@ -269,7 +283,12 @@ impl Migrator {
         Ok(steps)
     }
 
-    fn prepare_step(&self, revision: &Revision, direction: Direction, options: &RunOptions) -> Result<PreparedStep, RunFailure> {
+    fn prepare_step(
+        &self,
+        revision: &Revision,
+        direction: Direction,
+        options: &RunOptions,
+    ) -> Result<PreparedStep, RunFailure> {
         let module = self.project.module(&self.runtime, revision)?;
         Ok(PreparedStep {
             revision: revision.id().clone(),
@@ -334,7 +353,11 @@ impl Migrator {
                         closure.insert(ancestor.id().to_string());
                     }
                 }
-                graph.topological_order().map(|revision| revision.id().to_string()).filter(|id| closure.contains(id)).collect()
+                graph
+                    .topological_order()
+                    .map(|revision| revision.id().to_string())
+                    .filter(|id| closure.contains(id))
+                    .collect()
             }
         };
         let current: BTreeMap<&str, &AppliedRow> = rows.iter().map(|row| (row.revision.as_str(), row)).collect();
@@ -370,17 +393,36 @@ impl Migrator {
                             state: RowState::Applied,
                             execution_ms: 0,
                         };
-                        tables.insert(db.as_mut(), &row).map_err(RunFailure::db(&database, format!("stamping {id}")))?;
+                        tables
+                            .insert(db.as_mut(), &row)
+                            .map_err(RunFailure::db(&database, format!("stamping {id}")))?;
                     }
                     Direction::Down => {
-                        tables.delete(db.as_mut(), id).map_err(RunFailure::db(&database, format!("unstamping {id}")))?;
+                        tables
+                            .delete(db.as_mut(), id)
+                            .map_err(RunFailure::db(&database, format!("unstamping {id}")))?;
                     }
                 }
                 let detail = format!("stamp {}", direction.as_str());
                 tables
-                    .record(db.as_mut(), &NewEvent { kind: EventKind::Stamp, revision: Some(id), duration_ms: Some(0), error: None, detail: Some(&detail) })
+                    .record(
+                        db.as_mut(),
+                        &NewEvent {
+                            kind: EventKind::Stamp,
+                            revision: Some(id),
+                            duration_ms: Some(0),
+                            error: None,
+                            detail: Some(&detail),
+                        },
+                    )
                     .map_err(RunFailure::db(&database, "recording the stamp"))?;
-                report.steps.push(StepReport::new(id, *direction, StepOutcome::Stamped, started.elapsed().as_millis() as u64, &[]));
+                report.steps.push(StepReport::new(
+                    id,
+                    *direction,
+                    StepOutcome::Stamped,
+                    started.elapsed().as_millis() as u64,
+                    &[],
+                ));
             }
             Ok(())
         })();
@@ -406,7 +448,9 @@ impl Migrator {
             }
             let database = db.describe();
             if as_applied {
-                tables.set_state(db, &revision, RowState::Applied, None).map_err(RunFailure::db(&database, "resolving"))?;
+                tables
+                    .set_state(db, &revision, RowState::Applied, None)
+                    .map_err(RunFailure::db(&database, "resolving"))?;
                 Ok(format!("{} resolved as applied", row.state.as_str()))
             } else {
                 tables.delete(db, &revision).map_err(RunFailure::db(&database, "resolving"))?;
@@ -447,7 +491,10 @@ impl Migrator {
         db.begin().map_err(RunFailure::db(&database, "beginning a transaction"))?;
         let result = change(&tables, db.as_mut(), row).and_then(|detail| {
             tables
-                .record(db.as_mut(), &NewEvent { kind, revision: Some(revision), duration_ms: None, error: None, detail: Some(&detail) })
+                .record(
+                    db.as_mut(),
+                    &NewEvent { kind, revision: Some(revision), duration_ms: None, error: None, detail: Some(&detail) },
+                )
                 .map_err(RunFailure::db(&database, "recording the event"))
         });
         let result = result.and_then(|()| db.commit().map_err(RunFailure::db(&database, "committing")));
@@ -462,7 +509,12 @@ impl Migrator {
 
     /// `verify`: asks each revision (or the one named) whether its effect is
     /// present, inside a transaction that is always rolled back.
-    pub fn verify(&self, db: &mut Box<dyn Backend>, only: Option<&str>, options: &RunOptions) -> Result<Vec<VerifyReport>, RunError> {
+    pub fn verify(
+        &self,
+        db: &mut Box<dyn Backend>,
+        only: Option<&str>,
+        options: &RunOptions,
+    ) -> Result<Vec<VerifyReport>, RunError> {
         let graph = self.project.graph();
         let database = db.describe();
         let rows = self.applied_rows(db.as_mut())?;

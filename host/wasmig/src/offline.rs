@@ -177,7 +177,8 @@ mod tests {
     fn placeholders_become_literals_outside_strings_and_comments() {
         let params = [Value::Text("it's".into()), Value::Integer(7), Value::Null, Value::Blob(vec![0xab, 0x01])];
         assert_eq!(
-            render("INSERT INTO t VALUES (?1, ?2, ?3, ?4) -- ?1 stays\n; SELECT '?2'", &params, Dialect::Sqlite).unwrap(),
+            render("INSERT INTO t VALUES (?1, ?2, ?3, ?4) -- ?1 stays\n; SELECT '?2'", &params, Dialect::Sqlite)
+                .unwrap(),
             "INSERT INTO t VALUES ('it''s', 7, NULL, X'ab01') -- ?1 stays\n; SELECT '?2'"
         );
         assert_eq!(

@@ -25,7 +25,9 @@ pub enum ProjectError {
 /// Why a revision's module cannot be had.
 #[derive(Debug, thiserror::Error)]
 pub enum ModuleError {
-    #[error("revision {revision} is a component revision but {path} does not exist: build it with `wasmig build {revision}`")]
+    #[error(
+        "revision {revision} is a component revision but {path} does not exist: build it with `wasmig build {revision}`"
+    )]
     Missing { revision: String, path: PathBuf },
     #[error("cannot read {path}: {source}")]
     Unreadable { path: PathBuf, source: std::io::Error },
@@ -96,7 +98,9 @@ impl Project {
             RevisionKind::Component => {
                 let path = revision.dir.join(MODULE_FILE);
                 let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
-                    std::io::ErrorKind::NotFound => ModuleError::Missing { revision: revision.id().to_string(), path: path.clone() },
+                    std::io::ErrorKind::NotFound => {
+                        ModuleError::Missing { revision: revision.id().to_string(), path: path.clone() }
+                    }
                     _ => ModuleError::Unreadable { path: path.clone(), source },
                 })?;
                 let relative = path.strip_prefix(self.root()).unwrap_or(&path);

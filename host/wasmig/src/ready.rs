@@ -10,7 +10,7 @@ use crate::database::Database;
 use crate::migrator::{Migrator, RunOptions};
 use crate::project::Project;
 use crate::report::{RunError, RunFailure, RunReport};
-use crate::runtime::{default_cache_dir, Runtime, RuntimeConfig};
+use crate::runtime::{Runtime, RuntimeConfig, default_cache_dir};
 
 /// Brings the database at `database_url` to the heads of the project in
 /// `project_dir`, or fails before the caller has done anything else.
@@ -34,7 +34,9 @@ pub fn ensure_ready(project_dir: impl AsRef<Path>, database_url: &str) -> Result
     let mut database = Database::connect_with(database_url, project.lock_timeout())?;
     let migrator = Migrator::new(project, runtime);
     let report = migrator.upgrade(database.backend(), &Target::Heads, &RunOptions::default(), &mut NoProgress)?;
-    let status = migrator.status(database.backend().as_mut()).map_err(|failure| RunError { failure, committed: report.clone() })?;
+    let status = migrator
+        .status(database.backend().as_mut())
+        .map_err(|failure| RunError { failure, committed: report.clone() })?;
     if !status.is_current() {
         return Err(RunError { failure: RunFailure::NotReady { status: Box::new(status) }, committed: report });
     }

@@ -40,7 +40,13 @@ pub struct StepReport {
 }
 
 impl StepReport {
-    pub(crate) fn new(revision: &str, direction: Direction, outcome: StepOutcome, duration_ms: u64, logs: &[GuestLog]) -> Self {
+    pub(crate) fn new(
+        revision: &str,
+        direction: Direction,
+        outcome: StepOutcome,
+        duration_ms: u64,
+        logs: &[GuestLog],
+    ) -> Self {
         StepReport {
             revision: revision.to_owned(),
             direction,

@@ -157,8 +157,16 @@ impl VersionTables {
         // nothing; the revisions table is one b-tree keyed by id (WITHOUT
         // ROWID) instead of a table plus its primary-key index.
         let (timestamp, event_id, revisions_options) = match self.dialect {
-            Dialect::Sqlite => ("TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))", "INTEGER PRIMARY KEY", " WITHOUT ROWID"),
-            Dialect::Postgres => ("TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", ""),
+            Dialect::Sqlite => (
+                "TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                "INTEGER PRIMARY KEY",
+                " WITHOUT ROWID",
+            ),
+            Dialect::Postgres => (
+                "TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP",
+                "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+                "",
+            ),
         };
         format!(
             "CREATE TABLE IF NOT EXISTS {revisions} (\n\
@@ -189,8 +197,13 @@ impl VersionTables {
     /// Whether the revisions table exists (read-only commands do not create it).
     pub fn exists(&self, db: &mut dyn Backend) -> Result<bool, DbError> {
         let (sql, name) = match self.dialect {
-            Dialect::Sqlite => ("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", self.revisions.clone()),
-            Dialect::Postgres => ("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1", self.revisions.clone()),
+            Dialect::Sqlite => {
+                ("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", self.revisions.clone())
+            }
+            Dialect::Postgres => (
+                "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1",
+                self.revisions.clone(),
+            ),
         };
         let rows = db.query(sql, &[Value::Text(name)])?;
         Ok(matches!(rows.values.first().and_then(|row| row.first()), Some(Value::Integer(count)) if *count > 0))
@@ -223,7 +236,8 @@ impl VersionTables {
             other => Err(DbError::host(format!("unexpected {other:?} in {}", self.revisions))),
         };
         let [revision, checksum, module_hash, kind, state, applied_at, execution_ms, tool_version] =
-            <[Value; 8]>::try_from(row).map_err(|_| DbError::host(format!("{} has unexpected columns", self.revisions)))?;
+            <[Value; 8]>::try_from(row)
+                .map_err(|_| DbError::host(format!("{} has unexpected columns", self.revisions)))?;
         let state_text = text(&state)?;
         Ok(AppliedRow {
             revision: text(&revision)?,
@@ -231,7 +245,10 @@ impl VersionTables {
             module_hash: text(&module_hash)?,
             kind: text(&kind)?,
             state: RowState::parse(&state_text).ok_or_else(|| {
-                DbError::host(format!("unknown state `{state_text}` in {}; was it written by a newer wasmig?", self.revisions))
+                DbError::host(format!(
+                    "unknown state `{state_text}` in {}; was it written by a newer wasmig?",
+                    self.revisions
+                ))
             })?,
             applied_at: text(&applied_at)?,
             execution_ms: match execution_ms {
@@ -275,7 +292,13 @@ impl VersionTables {
         Ok(())
     }
 
-    pub fn set_state(&self, db: &mut dyn Backend, revision: &str, state: RowState, execution_ms: Option<i64>) -> Result<u64, DbError> {
+    pub fn set_state(
+        &self,
+        db: &mut dyn Backend,
+        revision: &str,
+        state: RowState,
+        execution_ms: Option<i64>,
+    ) -> Result<u64, DbError> {
         let [first, second, third] = match self.dialect {
             Dialect::Sqlite => ["?1", "?2", "?3"],
             Dialect::Postgres => ["$1", "$2", "$3"],
@@ -345,7 +368,14 @@ mod tests {
         tables.create(&mut db).unwrap();
         tables.create(&mut db).unwrap();
         assert!(tables.exists(&mut db).unwrap());
-        let row = NewRow { revision: "a1", checksum: "sha256:00", module_hash: "ff", kind: "sql", state: RowState::DirtyUp, execution_ms: 0 };
+        let row = NewRow {
+            revision: "a1",
+            checksum: "sha256:00",
+            module_hash: "ff",
+            kind: "sql",
+            state: RowState::DirtyUp,
+            execution_ms: 0,
+        };
         tables.insert(&mut db, &row).unwrap();
         assert_eq!(tables.state_of(&mut db, "a1").unwrap(), Some(RowState::DirtyUp));
         tables.set_state(&mut db, "a1", RowState::Applied, Some(12)).unwrap();
@@ -355,7 +385,18 @@ mod tests {
         assert!(read[0].applied_at.ends_with('Z'), "{}", read[0].applied_at);
         tables.set_checksum(&mut db, "a1", "sha256:11").unwrap();
         assert_eq!(tables.read(&mut db).unwrap()[0].checksum, "sha256:11");
-        tables.record(&mut db, &NewEvent { kind: EventKind::Upgrade, revision: Some("a1"), duration_ms: Some(3), error: None, detail: None }).unwrap();
+        tables
+            .record(
+                &mut db,
+                &NewEvent {
+                    kind: EventKind::Upgrade,
+                    revision: Some("a1"),
+                    duration_ms: Some(3),
+                    error: None,
+                    detail: None,
+                },
+            )
+            .unwrap();
         assert_eq!(tables.delete(&mut db, "a1").unwrap(), 1);
         assert_eq!(tables.state_of(&mut db, "a1").unwrap(), None);
     }

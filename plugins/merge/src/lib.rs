@@ -1,6 +1,6 @@
 //! The built-in `merge` plugin: a merge revision joins heads; `up` does nothing and `down` refuses.
 
-use wasmig_sdk::{export_revision, Db, Error, Result, Revision, Verdict};
+use wasmig_sdk::{Db, Error, Result, Revision, Verdict, export_revision};
 
 struct MergeRevision;
 

@@ -3,7 +3,7 @@
 //! `verify.sql` is one query; the effect counts as present when it returns a
 //! row whose first column is a non-zero integer (or `true`), absent otherwise.
 
-use wasmig_sdk::{export_revision, Db, Error, Result, Revision, Value, Verdict};
+use wasmig_sdk::{Db, Error, Result, Revision, Value, Verdict, export_revision};
 
 struct SqlRevision;
 

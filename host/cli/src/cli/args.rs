@@ -6,24 +6,14 @@ use std::path::PathBuf;
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "wasmig",
-    version,
-    about = "Database migrations whose revisions are sandboxed WebAssembly components"
-)]
+#[command(name = "wasmig", version, about = "Database migrations whose revisions are sandboxed WebAssembly components")]
 pub struct Args {
     /// Run as if started in DIR (the project root, where wasmig.toml lives).
     #[arg(short = 'C', long = "directory", value_name = "DIR", global = true)]
     pub directory: Option<PathBuf>,
 
     /// Database URL; overrides the project's [database] url.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "DATABASE_URL",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub database: Option<String>,
 
     /// Output format: text or json for every command; dot or mermaid for `graph`.

@@ -22,17 +22,11 @@ use settings::Settings;
 pub fn run() -> ExitCode {
     let args = Args::parse();
     let output = Output {
-        format: if args.format == Some(FormatArg::Json) {
-            Format::Json
-        } else {
-            Format::Text
-        },
+        format: if args.format == Some(FormatArg::Json) { Format::Json } else { Format::Text },
         quiet: args.quiet,
     };
     init_logging(args.quiet, args.verbose);
-    let result = Settings::from_args(args)
-        .map_err(anyhow::Error::from)
-        .and_then(commands::run);
+    let result = Settings::from_args(args).map_err(anyhow::Error::from).and_then(commands::run);
     match result {
         Ok(exit) => exit.into(),
         Err(error) => {
@@ -54,6 +48,12 @@ fn init_logging(quiet: bool, verbose: u8) {
         (false, 2) => "debug",
         (false, _) => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().with_target(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .try_init();
 }

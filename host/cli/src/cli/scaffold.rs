@@ -38,10 +38,7 @@ impl Template {
                 };
                 vec![
                     ("up.sql", header("upgrade") + "\n"),
-                    (
-                        "down.sql",
-                        header("downgrade") + "-- Undo exactly what up.sql does.\n\n",
-                    ),
+                    ("down.sql", header("downgrade") + "-- Undo exactly what up.sql does.\n\n"),
                 ]
             }
             Template::Merge => Vec::new(),
@@ -64,11 +61,7 @@ pub fn directory_name(manifest: &Manifest) -> String {
         }
     }
     let slug = slug.trim_end_matches('_');
-    if slug.is_empty() {
-        manifest.id.to_string()
-    } else {
-        format!("{}_{slug}", manifest.id)
-    }
+    if slug.is_empty() { manifest.id.to_string() } else { format!("{}_{slug}", manifest.id) }
 }
 
 /// Creates the revision directory under `migrations_dir` and writes its
@@ -86,8 +79,7 @@ pub fn write_revision(
         files.extend(template.files(manifest));
         for (name, contents) in files {
             let path = dir.join(name);
-            fs::write(&path, contents)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))?;
             written.push(path);
         }
         Ok(())

@@ -26,26 +26,12 @@ pub struct Settings {
 pub enum Command {
     Init,
     New(NewRevision),
-    Merge {
-        message: Option<String>,
-        id: Option<RevisionId>,
-        revisions: Vec<String>,
-    },
-    Heads {
-        check: bool,
-    },
+    Merge { message: Option<String>, id: Option<RevisionId>, revisions: Vec<String> },
+    Heads { check: bool },
     Branches,
-    History {
-        lower: Option<String>,
-        upper: Option<String>,
-        verbose: bool,
-    },
-    Show {
-        revision: String,
-    },
-    Graph {
-        picture: Picture,
-    },
+    History { lower: Option<String>, upper: Option<String>, verbose: bool },
+    Show { revision: String },
+    Graph { picture: Picture },
     Plan(PlanRequest),
     Run(RunRequest),
     Current,
@@ -74,7 +60,9 @@ pub enum RunMode {
     Execute,
     DryRun,
     /// Offline SQL, planned from these applied heads.
-    Sql { from: Vec<String> },
+    Sql {
+        from: Vec<String>,
+    },
 }
 
 #[derive(Debug)]
@@ -112,21 +100,14 @@ impl Settings {
             ));
         }
         if matches!(args.format, Some(FormatArg::Text)) && is_graph {
-            return Err(UsageError::new(
-                "`wasmig graph` draws dot (the default), mermaid or json",
-            ));
+            return Err(UsageError::new("`wasmig graph` draws dot (the default), mermaid or json"));
         }
-        let format = if args.format == Some(FormatArg::Json) {
-            Format::Json
-        } else {
-            Format::Text
-        };
+        let format = if args.format == Some(FormatArg::Json) { Format::Json } else { Format::Text };
         let command = match args.command {
             CommandArgs::Init => Command::Init,
             CommandArgs::New(a) => {
                 for label in &a.branch_labels {
-                    check_name(label)
-                        .map_err(|e| UsageError::new(format!("--branch-label: {e}")))?;
+                    check_name(label).map_err(|e| UsageError::new(format!("--branch-label: {e}")))?;
                 }
                 Command::New(NewRevision {
                     message: nonempty_message(a.message)?,
@@ -148,21 +129,17 @@ impl Settings {
                 let (lower, upper) = match a.range.as_deref() {
                     None => (None, None),
                     Some(range) => {
-                        let (lower, upper) = range
-                            .split_once(':')
-                            .ok_or_else(|| UsageError::new(format!("-r `{range}`: a range is LOWER:UPPER, e.g. `base:head`, `a1b2:` or `:c3d4`")))?;
+                        let (lower, upper) = range.split_once(':').ok_or_else(|| {
+                            UsageError::new(format!(
+                                "-r `{range}`: a range is LOWER:UPPER, e.g. `base:head`, `a1b2:` or `:c3d4`"
+                            ))
+                        })?;
                         (range_end(lower, "base"), range_end(upper, "heads"))
                     }
                 };
-                Command::History {
-                    lower,
-                    upper,
-                    verbose: args.verbose > 0,
-                }
+                Command::History { lower, upper, verbose: args.verbose > 0 }
             }
-            CommandArgs::Show(a) => Command::Show {
-                revision: a.revision,
-            },
+            CommandArgs::Show(a) => Command::Show { revision: a.revision },
             CommandArgs::Graph => Command::Graph {
                 picture: match args.format {
                     Some(FormatArg::Mermaid) => Picture::Mermaid,
@@ -173,23 +150,23 @@ impl Settings {
             CommandArgs::Plan(a) => Command::Plan(PlanRequest {
                 target: Target::parse(&a.target).map_err(|e| UsageError::new(e.to_string()))?,
                 down: a.down,
-                from: a.from.map(|items| {
-                    items
-                        .into_iter()
-                        .map(|s| s.trim().to_owned())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                }),
+                from: a
+                    .from
+                    .map(|items| items.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()),
             }),
             CommandArgs::Upgrade(a) => {
                 let target = parse_target(a.target.as_deref().unwrap_or("heads"))?;
                 Command::Run(run_request(Direction::Up, target, a.adopt, a.run))
             }
-            CommandArgs::Downgrade(a) => Command::Run(run_request(Direction::Down, parse_target(&a.target)?, false, a.run)),
+            CommandArgs::Downgrade(a) => {
+                Command::Run(run_request(Direction::Down, parse_target(&a.target)?, false, a.run))
+            }
             CommandArgs::Current => Command::Current,
             CommandArgs::Status => Command::Status,
             CommandArgs::Stamp(a) => Command::Stamp { target: parse_target(&a.target)? },
-            CommandArgs::Resolve(a) => Command::Resolve { revision: a.revision, as_applied: a.resolved_as == ResolvedAs::Applied },
+            CommandArgs::Resolve(a) => {
+                Command::Resolve { revision: a.revision, as_applied: a.resolved_as == ResolvedAs::Applied }
+            }
             CommandArgs::Repair(a) => Command::Repair { revision: a.revision },
             CommandArgs::Verify(a) => Command::Verify { revision: a.revision },
             CommandArgs::Tenants(a) => Command::Tenants(super::commands::tenants::TenantsRequest::from_args(a)?),
@@ -197,10 +174,7 @@ impl Settings {
         Ok(Settings {
             project_dir: args.directory.unwrap_or_else(|| PathBuf::from(".")),
             database_url: args.database,
-            output: Output {
-                format,
-                quiet: args.quiet,
-            },
+            output: Output { format, quiet: args.quiet },
             verbosity: args.verbose,
             command,
         })
@@ -214,7 +188,13 @@ fn parse_target(text: &str) -> Result<Target, UsageError> {
 fn run_request(direction: Direction, target: Target, adopt: bool, run: RunArgs) -> RunRequest {
     let mode = if run.sql {
         RunMode::Sql {
-            from: run.from.unwrap_or_default().into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+            from: run
+                .from
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
         }
     } else if run.dry_run {
         RunMode::DryRun
@@ -240,9 +220,7 @@ fn parse_id(text: &str) -> Result<RevisionId, UsageError> {
 
 fn nonempty_message(message: String) -> Result<String, UsageError> {
     if message.trim().is_empty() {
-        return Err(UsageError::new(
-            "the message (-m) cannot be empty: say what the revision does",
-        ));
+        return Err(UsageError::new("the message (-m) cannot be empty: say what the revision does"));
     }
     Ok(message)
 }
@@ -250,9 +228,5 @@ fn nonempty_message(message: String) -> Result<String, UsageError> {
 /// An empty side or the word meaning "everything" on that side is no bound.
 fn range_end(text: &str, unbounded: &str) -> Option<String> {
     let text = text.trim();
-    if text.is_empty() || text == unbounded {
-        None
-    } else {
-        Some(text.to_owned())
-    }
+    if text.is_empty() || text == unbounded { None } else { Some(text.to_owned()) }
 }

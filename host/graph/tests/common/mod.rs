@@ -11,15 +11,9 @@ use wasmig_graph::{AppliedSet, Graph, Revision};
 pub fn revisions(spec: &str) -> Vec<Revision> {
     spec.split_whitespace()
         .map(|item| {
-            let (item, label) = item
-                .split_once('#')
-                .map_or((item, None), |(i, l)| (i, Some(l)));
-            let (item, deps) = item
-                .split_once('>')
-                .map_or((item, None), |(i, d)| (i, Some(d)));
-            let (id, parents) = item
-                .split_once(':')
-                .map_or((item, None), |(i, p)| (i, Some(p)));
+            let (item, label) = item.split_once('#').map_or((item, None), |(i, l)| (i, Some(l)));
+            let (item, deps) = item.split_once('>').map_or((item, None), |(i, d)| (i, Some(d)));
+            let (id, parents) = item.split_once(':').map_or((item, None), |(i, p)| (i, Some(p)));
             let parents: Vec<&str> = parents.map(|p| p.split(',').collect()).unwrap_or_default();
             let mut rev = Revision::in_memory(id, &parents);
             if let Some(deps) = deps {

@@ -102,7 +102,9 @@ pub enum LockError {
 /// Why a database could not be reached.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("`{url}` is not a database URL wasmig knows: {reason}. Use sqlite:path/to/file.db, sqlite::memory: or postgres://user@host/db[?schema=name]")]
+    #[error(
+        "`{url}` is not a database URL wasmig knows: {reason}. Use sqlite:path/to/file.db, sqlite::memory: or postgres://user@host/db[?schema=name]"
+    )]
     BadUrl { url: String, reason: String },
     #[error("cannot open {database}: {source}")]
     Open { database: String, source: DbError },

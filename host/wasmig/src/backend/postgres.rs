@@ -123,9 +123,10 @@ impl PostgresBackend {
     /// `display` names the database in messages and must hold no password.
     pub fn connect(conninfo: &str, schema: Option<&str>, display: String) -> Result<Self, ConnectError> {
         let open_error = |source: DbError| ConnectError::Open { database: display.clone(), source };
-        let mut config: Config = conninfo
-            .parse()
-            .map_err(|error: tokio_postgres::Error| ConnectError::BadUrl { url: display.clone(), reason: error.to_string() })?;
+        let mut config: Config = conninfo.parse().map_err(|error: tokio_postgres::Error| ConnectError::BadUrl {
+            url: display.clone(),
+            reason: error.to_string(),
+        })?;
         if config.get_application_name().is_none() {
             config.application_name("wasmig");
         }
@@ -147,7 +148,11 @@ impl PostgresBackend {
         let schema = match schema {
             Some(schema) => {
                 let exists = session
-                    .block_on(session.client().query_one("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", &[&schema]))
+                    .block_on(
+                        session
+                            .client()
+                            .query_one("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", &[&schema]),
+                    )
                     .map_err(db_error)
                     .map_err(open_error)?
                     .get::<_, bool>(0);
@@ -156,7 +161,9 @@ impl PostgresBackend {
                 }
                 // Session-local: the role's and the database's settings are left alone.
                 session
-                    .block_on(session.client().batch_execute(&format!("SET search_path TO {}", quote_identifier(schema))))
+                    .block_on(
+                        session.client().batch_execute(&format!("SET search_path TO {}", quote_identifier(schema))),
+                    )
                     .map_err(db_error)
                     .map_err(open_error)?;
                 Some(schema.to_owned())
@@ -299,7 +306,11 @@ impl PostgresBackend {
         let application: String = row.get(1);
         let since: String = row.get(2);
         let client: String = row.get(3);
-        let application = if application.is_empty() { "no application_name".to_owned() } else { format!("application `{application}`") };
+        let application = if application.is_empty() {
+            "no application_name".to_owned()
+        } else {
+            format!("application `{application}`")
+        };
         Some(format!("held by server process {pid}, {application}, client {client}, connected since {since}"))
     }
 }
@@ -319,7 +330,8 @@ impl Backend for PostgresBackend {
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let result = self.prepare_call(sql, params).and_then(|(statement, bindings)| {
-            let refs: Vec<&(dyn ToSql + Sync)> = bindings.iter().map(|binding| binding as &(dyn ToSql + Sync)).collect();
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                bindings.iter().map(|binding| binding as &(dyn ToSql + Sync)).collect();
             self.run(self.session.client().execute(&statement, &refs))
         });
         self.forget_statements_after(sql);
@@ -334,7 +346,8 @@ impl Backend for PostgresBackend {
             for column in columns {
                 check_column_type(column.name(), column.type_())?;
             }
-            let refs: Vec<&(dyn ToSql + Sync)> = bindings.iter().map(|binding| binding as &(dyn ToSql + Sync)).collect();
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                bindings.iter().map(|binding| binding as &(dyn ToSql + Sync)).collect();
             let rows = self.run(self.session.client().query(&statement, &refs))?;
             let mut values = Vec::with_capacity(rows.len());
             for row in &rows {
@@ -458,7 +471,12 @@ impl Backend for PostgresBackend {
                 .map_err(|error| self.lock_error(key, db_error(error)))?
                 .get(0);
             if taken {
-                return Ok(Box::new(PostgresLock { session, lock_id, key: key.to_owned(), database: self.display.clone() }));
+                return Ok(Box::new(PostgresLock {
+                    session,
+                    lock_id,
+                    key: key.to_owned(),
+                    database: self.display.clone(),
+                }));
             }
             let now = Instant::now();
             if now >= deadline {
@@ -503,10 +521,13 @@ impl Drop for PostgresLock {
             // Closing the connection (Session's drop) releases it all the same.
             return;
         }
-        let unlocked = self.session.block_on(self.session.client().query_one("SELECT pg_advisory_unlock($1)", &[&self.lock_id]));
+        let unlocked =
+            self.session.block_on(self.session.client().query_one("SELECT pg_advisory_unlock($1)", &[&self.lock_id]));
         match unlocked {
             Ok(row) if row.get::<_, bool>(0) => {}
-            Ok(_) => tracing::warn!(key = %self.key, database = %self.database, "the migration lock was not held at release"),
+            Ok(_) => {
+                tracing::warn!(key = %self.key, database = %self.database, "the migration lock was not held at release")
+            }
             Err(error) => {
                 tracing::warn!(key = %self.key, database = %self.database, "cannot release the migration lock, closing its connection instead: {error}");
             }
@@ -529,16 +550,16 @@ enum OpenError {
 
 impl Session {
     fn open(config: &Config) -> Result<Self, OpenError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(|error| OpenError::Db(DbError { code: None, message: format!("cannot start the I/O runtime: {error}") }))?;
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().map_err(|error| {
+                OpenError::Db(DbError { code: None, message: format!("cannot start the I/O runtime: {error}") })
+            })?;
         if !blocking_allowed(&runtime) {
             runtime.shutdown_background();
             return Err(OpenError::InsideAsyncRuntime);
         }
-        let (client, connection) = runtime.block_on(config.connect(NoTls)).map_err(|error| OpenError::Db(db_error(error)))?;
+        let (client, connection) =
+            runtime.block_on(config.connect(NoTls)).map_err(|error| OpenError::Db(db_error(error)))?;
         // The connection makes progress whenever this runtime's `block_on` runs.
         let connection = runtime.spawn(async move {
             if let Err(error) = connection.await {
@@ -839,7 +860,11 @@ fn numeric_to_text(raw: &[u8]) -> Result<String, DecodeError> {
     let digits: Vec<i64> = body.chunks_exact(2).map(|pair| i64::from(i16::from_be_bytes([pair[0], pair[1]]))).collect();
     let digit_at = |exponent: i64| -> i64 {
         let index = weight - exponent;
-        if index < 0 { 0 } else { usize::try_from(index).ok().and_then(|index| digits.get(index)).copied().unwrap_or(0) }
+        if index < 0 {
+            0
+        } else {
+            usize::try_from(index).ok().and_then(|index| digits.get(index)).copied().unwrap_or(0)
+        }
     };
     let mut text = String::new();
     if sign == 0x4000 {
@@ -890,7 +915,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// returned separately because a time goes between them.
 fn date_parts(days_since_2000: i64) -> (String, &'static str) {
     let (year, month, day) = civil_from_days(days_since_2000 + POSTGRES_EPOCH_DAYS);
-    if year <= 0 { (format!("{:04}-{month:02}-{day:02}", 1 - year), " BC") } else { (format!("{year:04}-{month:02}-{day:02}"), "") }
+    if year <= 0 {
+        (format!("{:04}-{month:02}-{day:02}", 1 - year), " BC")
+    } else {
+        (format!("{year:04}-{month:02}-{day:02}"), "")
+    }
 }
 
 fn date_to_text(days: i32) -> String {

@@ -91,9 +91,7 @@ impl Backend for SqliteBackend {
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let mut statement = self.connection.prepare_cached(sql).map_err(db_error)?;
-        let changed = statement
-            .execute(rusqlite::params_from_iter(params.iter().map(Param)))
-            .map_err(db_error)?;
+        let changed = statement.execute(rusqlite::params_from_iter(params.iter().map(Param))).map_err(db_error)?;
         Ok(changed as u64)
     }
 
@@ -101,9 +99,7 @@ impl Backend for SqliteBackend {
         let mut statement = self.connection.prepare_cached(sql).map_err(db_error)?;
         let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
         let width = columns.len();
-        let mut rows = statement
-            .query(rusqlite::params_from_iter(params.iter().map(Param)))
-            .map_err(db_error)?;
+        let mut rows = statement.query(rusqlite::params_from_iter(params.iter().map(Param))).map_err(db_error)?;
         let mut values = Vec::new();
         while let Some(row) = rows.next().map_err(db_error)? {
             let mut record = Vec::with_capacity(width);
@@ -120,9 +116,7 @@ impl Backend for SqliteBackend {
     }
 
     fn begin_hook(&mut self, deadline: Instant) -> Result<(), DbError> {
-        self.connection
-            .progress_handler(PROGRESS_STEPS, Some(move || Instant::now() >= deadline))
-            .map_err(db_error)
+        self.connection.progress_handler(PROGRESS_STEPS, Some(move || Instant::now() >= deadline)).map_err(db_error)
     }
 
     fn begin(&mut self) -> Result<(), DbError> {

@@ -6,7 +6,7 @@ use std::path::{Component as PathComponent, Path, PathBuf};
 
 use wasmtime::Result as WasmResult;
 
-use super::bindings::{self, context, db, types, DbError, LogLevel, SqlDialect, Value};
+use super::bindings::{self, DbError, LogLevel, SqlDialect, Value, context, db, types};
 use super::limits::Limiter;
 use crate::backend::Backend;
 use crate::sql::{self, Dialect};

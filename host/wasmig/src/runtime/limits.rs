@@ -66,10 +66,7 @@ impl wasmtime::ResourceLimiter for Limiter {
     fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired as u64 > self.limits.max_table_elements {
             self.hit = Some(LimitHit::TableElements { requested: desired as u64 });
-            return Err(wasmtime::format_err!(
-                "table limit of {} elements exceeded",
-                self.limits.max_table_elements
-            ));
+            return Err(wasmtime::format_err!("table limit of {} elements exceeded", self.limits.max_table_elements));
         }
         Ok(true)
     }

@@ -18,10 +18,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{types::ComponentItem, Component, HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Linker, types::ComponentItem};
 use wasmtime::{Config, Engine, Store, Trap};
 
-pub use cache::{default_dir as default_cache_dir, module_hash, CacheMiss, DiskCache, ModuleHash};
+pub use cache::{CacheMiss, DiskCache, ModuleHash, default_dir as default_cache_dir, module_hash};
 pub use error::{EngineError, Hook, HookError, LoadError};
 pub use host::GuestLog;
 pub use limits::SandboxLimits;
@@ -207,10 +207,10 @@ impl Runtime {
         check_header(bytes, name)?;
         let component = self.component(bytes, &hash, name)?;
         check_imports(&component, &self.engine, name)?;
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(|error| LoadError::Invalid {
-            module: name.to_owned(),
-            reason: error.to_string(),
-        })?;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|error| LoadError::Invalid { module: name.to_owned(), reason: error.to_string() })?;
         let pre = RevisionPre::new(instance_pre)
             .map_err(|error| LoadError::WrongWorld { module: name.to_owned(), reason: error.to_string() })?;
         let module = Arc::new(Module { name: name.to_owned(), hash, pre });
@@ -242,7 +242,8 @@ impl Runtime {
             .map_err(|error| LoadError::Invalid { module: name.to_owned(), reason: format!("{error:#}") })?;
         self.compiled.fetch_add(1, Ordering::Relaxed);
         if let Some(disk) = &self.disk {
-            let written = component.serialize().map_err(std::io::Error::other).and_then(|compiled| disk.write(hash, &compiled));
+            let written =
+                component.serialize().map_err(std::io::Error::other).and_then(|compiled| disk.write(hash, &compiled));
             if let Err(error) = written {
                 // A cache that cannot be written costs time on the next run, nothing else.
                 tracing::warn!(module = name, dir = %disk.dir().display(), "cannot cache the compiled component: {error}");
@@ -252,12 +253,22 @@ impl Runtime {
     }
 
     /// Runs `up`.
-    pub fn up(&self, module: &Module, context: &HookContext, db: &mut Box<dyn Backend>) -> Result<HookOutcome<()>, HookError> {
+    pub fn up(
+        &self,
+        module: &Module,
+        context: &HookContext,
+        db: &mut Box<dyn Backend>,
+    ) -> Result<HookOutcome<()>, HookError> {
         self.call(module, Hook::Up, context, db, |revision, store| revision.call_up(store))
     }
 
     /// Runs `down`.
-    pub fn down(&self, module: &Module, context: &HookContext, db: &mut Box<dyn Backend>) -> Result<HookOutcome<()>, HookError> {
+    pub fn down(
+        &self,
+        module: &Module,
+        context: &HookContext,
+        db: &mut Box<dyn Backend>,
+    ) -> Result<HookOutcome<()>, HookError> {
         self.call(module, Hook::Down, context, db, |revision, store| revision.call_down(store))
     }
 
@@ -364,23 +375,28 @@ impl Runtime {
                 return HookError::ResourceLimit {
                     revision,
                     hook,
-                    reason: format!("a table asked for {requested} elements, over the limit of {}", limits.max_table_elements),
+                    reason: format!(
+                        "a table asked for {requested} elements, over the limit of {}",
+                        limits.max_table_elements
+                    ),
                 };
             }
             None => {}
         }
         match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => HookError::Timeout { revision, hook, limit: limits.timeout },
-            Some(trap) => HookError::Trap {
-                revision,
-                hook,
-                trap: trap.to_string(),
-                guest_message: state.last_error_log.clone(),
-            },
+            Some(trap) => {
+                HookError::Trap { revision, hook, trap: trap.to_string(), guest_message: state.last_error_log.clone() }
+            }
             None if instantiating => HookError::Instantiate { revision, hook, reason: format!("{error:#}") },
             // A host import that trapped on purpose (a refused asset path):
             // its own message says what happened.
-            None => HookError::Trap { revision, hook, trap: format!("{error:#}"), guest_message: state.last_error_log.clone() },
+            None => HookError::Trap {
+                revision,
+                hook,
+                trap: format!("{error:#}"),
+                guest_message: state.last_error_log.clone(),
+            },
         }
     }
 }

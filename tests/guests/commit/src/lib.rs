@@ -1,6 +1,6 @@
 //! Fixture: `up` creates a table, then tries to COMMIT it through `execute`.
 
-use wasmig_sdk::{export_revision, params, Db, Result, Revision};
+use wasmig_sdk::{Db, Result, Revision, export_revision, params};
 
 struct Commit;
 

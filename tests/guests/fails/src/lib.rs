@@ -1,6 +1,6 @@
 //! Fixture: `up` creates a table, then returns its own error.
 
-use wasmig_sdk::{export_revision, Db, Error, Result, Revision};
+use wasmig_sdk::{Db, Error, Result, Revision, export_revision};
 
 struct Fails;
 

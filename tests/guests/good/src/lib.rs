@@ -1,6 +1,6 @@
 //! Fixture: a well-behaved revision that uses every import of the contract.
 
-use wasmig_sdk::{export_revision, params, Db, Dialect, Result, Revision, Verdict};
+use wasmig_sdk::{Db, Dialect, Result, Revision, Verdict, export_revision, params};
 
 struct Good;
 

@@ -1,6 +1,6 @@
 //! Fixture: `up` hides a ROLLBACK among harmless statements of a script.
 
-use wasmig_sdk::{export_revision, Db, Result, Revision};
+use wasmig_sdk::{Db, Result, Revision, export_revision};
 
 struct ScriptRollback;
 

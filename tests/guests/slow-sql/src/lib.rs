@@ -1,6 +1,6 @@
 //! Fixture: `up` creates a table, then runs one statement that would take minutes.
 
-use wasmig_sdk::{export_revision, params, Db, Result, Revision};
+use wasmig_sdk::{Db, Result, Revision, export_revision, params};
 
 struct SlowSql;
 

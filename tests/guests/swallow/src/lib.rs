@@ -1,6 +1,6 @@
 //! Fixture: `up` runs COMMIT, ignores the host's refusal, and returns Ok.
 
-use wasmig_sdk::{export_revision, params, Db, Result, Revision};
+use wasmig_sdk::{Db, Result, Revision, export_revision, params};
 
 struct Swallow;
 

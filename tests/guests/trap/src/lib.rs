@@ -1,6 +1,6 @@
 //! Fixture: `up` creates a table, then panics (a trap, with the panic message logged first).
 
-use wasmig_sdk::{export_revision, Db, Result, Revision};
+use wasmig_sdk::{Db, Result, Revision, export_revision};
 
 struct Trap;
 

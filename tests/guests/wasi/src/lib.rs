@@ -1,6 +1,6 @@
 //! Fixture: built for wasm32-wasip2, so std pulls in WASI imports (clocks, stdio) that a revision may not have.
 
-use wasmig_sdk::{export_revision, Db, Result, Revision};
+use wasmig_sdk::{Db, Result, Revision, export_revision};
 
 struct Wasi;
 

@@ -5,7 +5,7 @@
 //! text, PostgreSQL has identity columns and `timestamptz`. One revision
 //! asks the host for the dialect and writes the DDL for it.
 
-use wasmig_sdk::{export_revision, params, Db, Dialect, Error, Result, Revision, Verdict};
+use wasmig_sdk::{Db, Dialect, Error, Result, Revision, Verdict, export_revision, params};
 
 struct CreateNotes;
 

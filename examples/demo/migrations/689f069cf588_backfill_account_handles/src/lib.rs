@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use wasmig_sdk::{export_revision, params, Db, Dialect, Error, Result, Revision, Verdict};
+use wasmig_sdk::{Db, Dialect, Error, Result, Revision, Verdict, export_revision, params};
 
 struct BackfillAccountHandles;
 
@@ -63,7 +63,9 @@ impl Revision for BackfillAccountHandles {
             let handle = unique_handle(&display_name, &mut taken);
             let changed = db.execute(&update, params![handle.as_str(), id])?;
             if changed != 1 {
-                return Err(Error::msg(format!("updating the handle of account {id} changed {changed} rows, expected 1")));
+                return Err(Error::msg(format!(
+                    "updating the handle of account {id} changed {changed} rows, expected 1"
+                )));
             }
         }
         db.info(&format!("backfilled the handles of {} accounts", accounts.len()));

@@ -15,11 +15,8 @@ use crate::cli::settings::NewRevision;
 pub fn new(dir: &Path, out: Output, request: NewRevision) -> anyhow::Result<Exit> {
     let project = load(dir)?;
     let graph = &project.graph;
-    let parents = if request.parents.is_empty() {
-        default_parent(graph)?
-    } else {
-        resolve_all(graph, &request.parents)?
-    };
+    let parents =
+        if request.parents.is_empty() { default_parent(graph)? } else { resolve_all(graph, &request.parents)? };
     if parents.len() >= 2 {
         return Err(UsageError::new(format!(
             "a revision with several parents is a merge and carries no changes: run `{}`, then `wasmig new` on top of it",
@@ -49,20 +46,13 @@ pub fn merge(
         resolve_all(graph, revisions)?
     };
     if parents.len() < 2 {
-        let what = if revisions.is_empty() {
-            "the project has fewer than two heads"
-        } else {
-            "name at least two revisions"
-        };
+        let what =
+            if revisions.is_empty() { "the project has fewer than two heads" } else { "name at least two revisions" };
         return Err(UsageError::new(format!("nothing to merge: {what}")).into());
     }
     for a in &parents {
         for b in &parents {
-            let a_below_b = graph
-                .ancestors(b.as_str())
-                .unwrap_or_default()
-                .iter()
-                .any(|r| r.id() == a);
+            let a_below_b = graph.ancestors(b.as_str()).unwrap_or_default().iter().any(|r| r.id() == a);
             if a_below_b {
                 return Err(UsageError::new(format!(
                     "`{a}` is an ancestor of `{b}`: merging them joins nothing; leave `{a}` out"
@@ -71,16 +61,8 @@ pub fn merge(
             }
         }
     }
-    let message = message.unwrap_or_else(|| {
-        format!(
-            "merge {}",
-            parents
-                .iter()
-                .map(RevisionId::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    });
+    let message = message
+        .unwrap_or_else(|| format!("merge {}", parents.iter().map(RevisionId::as_str).collect::<Vec<_>>().join(", ")));
     let mut manifest = Manifest::new(fresh_id(graph, id), message, parents);
     manifest.kind = Template::Merge.kind();
     create(&project, out, manifest, Template::Merge)
@@ -90,11 +72,7 @@ pub fn merge(
 fn default_parent(graph: &Graph) -> anyhow::Result<Vec<RevisionId>> {
     let heads: Vec<RevisionId> = graph.heads().into_iter().map(|r| r.id().clone()).collect();
     if heads.len() > 1 {
-        let list = heads
-            .iter()
-            .map(RevisionId::as_str)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = heads.iter().map(RevisionId::as_str).collect::<Vec<_>>().join(", ");
         return Err(UsageError::new(format!(
             "the project has {} heads ({list}); pick the parent with --parent REV, or merge them first with `{}`",
             heads.len(),
@@ -128,12 +106,7 @@ fn fresh_id(graph: &Graph, requested: Option<RevisionId>) -> RevisionId {
     })
 }
 
-fn create(
-    project: &Project,
-    out: Output,
-    manifest: Manifest,
-    template: Template,
-) -> anyhow::Result<Exit> {
+fn create(project: &Project, out: Output, manifest: Manifest, template: Template) -> anyhow::Result<Exit> {
     let migrations = project.migrations_dir();
     let dir = migrations.join(scaffold::directory_name(&manifest));
     // The graph with the new revision must validate (duplicate id or label,

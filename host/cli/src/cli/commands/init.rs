@@ -21,11 +21,9 @@ pub fn init(dir: &Path, out: Output) -> anyhow::Result<Exit> {
     }
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let migrations = dir.join(ProjectConfig::default().migrations_dir);
-    fs::create_dir_all(&migrations)
-        .with_context(|| format!("cannot create {}", migrations.display()))?;
+    fs::create_dir_all(&migrations).with_context(|| format!("cannot create {}", migrations.display()))?;
     // Git keeps no empty directories; the loader skips hidden files.
-    fs::write(migrations.join(".gitkeep"), "")
-        .with_context(|| format!("cannot write in {}", migrations.display()))?;
+    fs::write(migrations.join(".gitkeep"), "").with_context(|| format!("cannot write in {}", migrations.display()))?;
     fs::write(&config_path, ProjectConfig::template())
         .with_context(|| format!("cannot write {}", config_path.display()))?;
     out.emit(

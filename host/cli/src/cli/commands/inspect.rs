@@ -9,31 +9,18 @@ use crate::cli::output::Output;
 
 pub fn heads(project: &Project, out: Output, check: bool) -> anyhow::Result<Exit> {
     let graph = &project.graph;
-    let heads: Vec<RevisionView> = graph
-        .heads()
-        .into_iter()
-        .map(|r| RevisionView::new(graph, r))
-        .collect();
+    let heads: Vec<RevisionView> = graph.heads().into_iter().map(|r| RevisionView::new(graph, r)).collect();
     out.emit(
         || json!({ "heads": heads, "count": heads.len() }),
         |t| {
             for head in &heads {
-                t.push_str(&format!(
-                    "{}{}, {}\n",
-                    head.id,
-                    head.markers(),
-                    head.message
-                ));
+                t.push_str(&format!("{}{}, {}\n", head.id, head.markers(), head.message));
             }
         },
     )?;
     if check && heads.len() > 1 {
         let ids: Vec<&RevisionId> = heads.iter().map(|h| h.id).collect();
-        out.note(format!(
-            "{} heads; merge them with `{}`",
-            heads.len(),
-            merge_command(&ids)
-        ));
+        out.note(format!("{} heads; merge them with `{}`", heads.len(), merge_command(&ids)));
         return Ok(Exit::CheckFailed);
     }
     Ok(Exit::Success)
@@ -41,20 +28,12 @@ pub fn heads(project: &Project, out: Output, check: bool) -> anyhow::Result<Exit
 
 pub fn branches(project: &Project, out: Output) -> anyhow::Result<Exit> {
     let graph = &project.graph;
-    let points: Vec<RevisionView> = graph
-        .branch_points()
-        .into_iter()
-        .map(|r| RevisionView::new(graph, r))
-        .collect();
+    let points: Vec<RevisionView> = graph.branch_points().into_iter().map(|r| RevisionView::new(graph, r)).collect();
     let labels: Vec<_> = graph
         .branch_labels()
         .map(|(label, rev)| {
-            let heads: Vec<&RevisionId> = graph
-                .label_heads(label)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| r.id())
-                .collect();
+            let heads: Vec<&RevisionId> =
+                graph.label_heads(label).unwrap_or_default().into_iter().map(|r| r.id()).collect();
             json!({ "label": label, "revision": rev.id(), "heads": heads })
         })
         .collect();
@@ -67,20 +46,12 @@ pub fn branches(project: &Project, out: Output) -> anyhow::Result<Exit> {
             for p in &points {
                 t.push_str(&format!("{}{}, {}\n", p.id, p.markers(), p.message));
                 for child in &p.children {
-                    let message = graph
-                        .get(child.as_str())
-                        .map(|r| r.message())
-                        .unwrap_or_default();
+                    let message = graph.get(child.as_str()).map(|r| r.message()).unwrap_or_default();
                     t.push_str(&format!("  -> {child}, {message}\n"));
                 }
             }
             for l in &labels {
-                let heads: Vec<&str> = l["heads"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|h| h.as_str())
-                    .collect();
+                let heads: Vec<&str> = l["heads"].as_array().into_iter().flatten().filter_map(|h| h.as_str()).collect();
                 t.push_str(&format!(
                     "label {} starts at {} (head: {})\n",
                     l["label"].as_str().unwrap_or(""),
@@ -112,11 +83,8 @@ pub fn history(
         })
     };
     let (lower, upper) = (bound(lower)?, bound(upper)?);
-    let revisions: Vec<RevisionView> = graph
-        .history(&lower, &upper)
-        .into_iter()
-        .map(|r| RevisionView::new(graph, r))
-        .collect();
+    let revisions: Vec<RevisionView> =
+        graph.history(&lower, &upper).into_iter().map(|r| RevisionView::new(graph, r)).collect();
     out.emit(
         || &revisions,
         |t| {
@@ -126,10 +94,7 @@ pub fn history(
                     t.push_str(&format!("Revision: {}{}\n", r.id, r.markers()));
                     t.push_str(&format!("Parents: {}\n", id_list(&parents)));
                     if !r.depends_on.is_empty() {
-                        t.push_str(&format!(
-                            "Depends on: {}\n",
-                            id_list(&r.depends_on.iter().collect::<Vec<_>>())
-                        ));
+                        t.push_str(&format!("Depends on: {}\n", id_list(&r.depends_on.iter().collect::<Vec<_>>())));
                     }
                     if !r.children.is_empty() {
                         t.push_str(&format!("Children: {}\n", id_list(&r.children)));
@@ -137,11 +102,7 @@ pub fn history(
                     t.push_str(&format!(
                         "Kind: {}{}\n",
                         r.kind,
-                        if r.transactional {
-                            ""
-                        } else {
-                            ", not transactional"
-                        }
+                        if r.transactional { "" } else { ", not transactional" }
                     ));
                     t.push_str(&format!("Path: {}\n\n", r.dir.display()));
                     for line in r.message.lines() {
@@ -169,10 +130,7 @@ pub fn show(project: &Project, out: Output, reference: &str) -> anyhow::Result<E
     let id = match graph.resolve_target(&target, &AppliedSet::empty())? {
         Resolved::Revisions(ids) if ids.len() == 1 => ids.into_iter().next().expect("one id"),
         _ => {
-            return Err(crate::cli::exit::UsageError::new(format!(
-                "`{reference}` does not name one revision"
-            ))
-            .into());
+            return Err(crate::cli::exit::UsageError::new(format!("`{reference}` does not name one revision")).into());
         }
     };
     let rev = graph.get(id.as_str()).expect("resolved ids exist");
@@ -193,35 +151,19 @@ pub fn show(project: &Project, out: Output, reference: &str) -> anyhow::Result<E
             t.push_str(&format!("Parents: {}\n", id_list(&parents)));
             t.push_str(&format!(
                 "Children: {}\n",
-                if view.children.is_empty() {
-                    "none".to_owned()
-                } else {
-                    id_list(&view.children)
-                }
+                if view.children.is_empty() { "none".to_owned() } else { id_list(&view.children) }
             ));
             if !view.depends_on.is_empty() {
-                t.push_str(&format!(
-                    "Depends on: {}\n",
-                    id_list(&view.depends_on.iter().collect::<Vec<_>>())
-                ));
+                t.push_str(&format!("Depends on: {}\n", id_list(&view.depends_on.iter().collect::<Vec<_>>())));
             }
             if !view.dependents.is_empty() {
                 t.push_str(&format!("Needed by: {}\n", id_list(&view.dependents)));
             }
             if !view.branch_labels.is_empty() {
-                t.push_str(&format!(
-                    "Branch labels: {}\n",
-                    view.branch_labels.join(", ")
-                ));
+                t.push_str(&format!("Branch labels: {}\n", view.branch_labels.join(", ")));
             }
-            t.push_str(&format!(
-                "Transactional: {}\n",
-                if view.transactional { "yes" } else { "no" }
-            ));
-            for (name, value) in [
-                ("memory_mb", sandbox.memory_mb),
-                ("timeout_ms", sandbox.timeout_ms),
-            ] {
+            t.push_str(&format!("Transactional: {}\n", if view.transactional { "yes" } else { "no" }));
+            for (name, value) in [("memory_mb", sandbox.memory_mb), ("timeout_ms", sandbox.timeout_ms)] {
                 if let Some(value) = value {
                     t.push_str(&format!("Sandbox {name}: {value}\n"));
                 }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use serde_json::json;
 use wasmig::graph::{Direction, Target};
-use wasmig::runtime::{default_cache_dir, Runtime, RuntimeConfig};
+use wasmig::runtime::{Runtime, RuntimeConfig, default_cache_dir};
 use wasmig::{Database, Migrator, Project, RunOptions, RunReport};
 
 use crate::cli::exit::{Exit, UsageError};
 use crate::cli::output::Output;
-use crate::cli::progress::{step_line, RunProgress};
+use crate::cli::progress::{RunProgress, step_line};
 use crate::cli::settings::{RunMode, RunRequest};
 
 /// The project and the runtime every database command uses.
@@ -23,7 +23,8 @@ pub fn migrator(dir: &Path) -> anyhow::Result<Migrator> {
 /// The database URL: `--database`/`DATABASE_URL`, else the project's `[database] url`.
 pub fn database_url(migrator: &Migrator, given: Option<&str>) -> anyhow::Result<String> {
     given.map(str::to_owned).or_else(|| migrator.project().config().database.url.clone()).ok_or_else(|| {
-        UsageError::new("no database: pass --database URL, set DATABASE_URL, or set [database] url in wasmig.toml").into()
+        UsageError::new("no database: pass --database URL, set DATABASE_URL, or set [database] url in wasmig.toml")
+            .into()
     })
 }
 
@@ -84,10 +85,20 @@ fn dry_run(migrator: &Migrator, database: Option<&str>, out: Output, request: &R
     out.emit(
         || json!({ "dry_run": true, "database": db.describe(), "plan": plan }),
         |text| {
-            text.push_str(&format!("dry run on {}: {} step(s), nothing will be changed\n", db.describe(), plan.steps.len()));
+            text.push_str(&format!(
+                "dry run on {}: {} step(s), nothing will be changed\n",
+                db.describe(),
+                plan.steps.len()
+            ));
             for step in &plan.steps {
-                let message = graph.get(step.revision.as_str()).map(|revision| revision.message().to_owned()).unwrap_or_default();
-                text.push_str(&format!("  {:<4} {}  {}\n", step.direction.as_str(), step.revision, message.lines().next().unwrap_or_default()));
+                let message =
+                    graph.get(step.revision.as_str()).map(|revision| revision.message().to_owned()).unwrap_or_default();
+                text.push_str(&format!(
+                    "  {:<4} {}  {}\n",
+                    step.direction.as_str(),
+                    step.revision,
+                    message.lines().next().unwrap_or_default()
+                ));
             }
         },
     )?;
@@ -103,7 +114,9 @@ fn offline_sql(
     options: &RunOptions,
 ) -> anyhow::Result<Exit> {
     let dialect = match database.map(str::to_owned).or_else(|| migrator.project().config().database.url.clone()) {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => wasmig::sql::Dialect::Postgres,
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            wasmig::sql::Dialect::Postgres
+        }
         _ => wasmig::sql::Dialect::Sqlite,
     };
     let applied = super::plan::applied_from_heads_of(migrator.project().graph(), from)?;
@@ -128,7 +141,13 @@ pub fn stamp(dir: &Path, database: Option<&str>, out: Output, target: &Target) -
     Ok(Exit::Success)
 }
 
-pub fn resolve(dir: &Path, database: Option<&str>, out: Output, revision: &str, as_applied: bool) -> anyhow::Result<Exit> {
+pub fn resolve(
+    dir: &Path,
+    database: Option<&str>,
+    out: Output,
+    revision: &str,
+    as_applied: bool,
+) -> anyhow::Result<Exit> {
     let migrator = migrator(dir)?;
     let mut db = connect(&migrator, database)?;
     migrator.resolve(db.backend(), revision, as_applied)?;
@@ -146,7 +165,11 @@ pub fn repair(dir: &Path, database: Option<&str>, out: Output, revision: &str) -
     migrator.repair(db.backend(), revision)?;
     out.emit(
         || json!({ "command": "repair", "revision": revision }),
-        |text| text.push_str(&format!("{revision}: recorded the checksum of its current files (audited as a repair event)\n")),
+        |text| {
+            text.push_str(&format!(
+                "{revision}: recorded the checksum of its current files (audited as a repair event)\n"
+            ))
+        },
     )?;
     Ok(Exit::Success)
 }

@@ -38,24 +38,12 @@ pub fn run(settings: Settings) -> anyhow::Result<Exit> {
     match settings.command {
         Command::Init => init::init(dir, out),
         Command::New(request) => author::new(dir, out, request),
-        Command::Merge {
-            message,
-            id,
-            revisions,
-        } => author::merge(dir, out, message, id, &revisions),
+        Command::Merge { message, id, revisions } => author::merge(dir, out, message, id, &revisions),
         Command::Heads { check } => inspect::heads(&load(dir)?, out, check),
         Command::Branches => inspect::branches(&load(dir)?, out),
-        Command::History {
-            lower,
-            upper,
-            verbose,
-        } => inspect::history(
-            &load(dir)?,
-            out,
-            lower.as_deref(),
-            upper.as_deref(),
-            verbose,
-        ),
+        Command::History { lower, upper, verbose } => {
+            inspect::history(&load(dir)?, out, lower.as_deref(), upper.as_deref(), verbose)
+        }
         Command::Show { revision } => inspect::show(&load(dir)?, out, &revision),
         Command::Graph { picture } => picture::graph(&load(dir)?, out, picture),
         Command::Plan(request) => plan::plan(&load(dir)?, out, request, database),
@@ -96,10 +84,7 @@ pub struct RevisionView<'a> {
 impl<'a> RevisionView<'a> {
     pub fn new(graph: &'a Graph, rev: &'a Revision) -> Self {
         let ids = |revs: Option<Vec<&'a Revision>>| {
-            revs.unwrap_or_default()
-                .into_iter()
-                .map(Revision::id)
-                .collect::<Vec<_>>()
+            revs.unwrap_or_default().into_iter().map(Revision::id).collect::<Vec<_>>()
         };
         let children = ids(graph.children(rev.id().as_str()));
         Self {
@@ -123,11 +108,7 @@ impl<'a> RevisionView<'a> {
     /// `(head) (merge) (branch point) (label)` for text output.
     pub fn markers(&self) -> String {
         let mut out = String::new();
-        for (on, word) in [
-            (self.is_head, "head"),
-            (self.is_merge, "merge"),
-            (self.is_branch_point, "branch point"),
-        ] {
+        for (on, word) in [(self.is_head, "head"), (self.is_merge, "merge"), (self.is_branch_point, "branch point")] {
             if on {
                 out.push_str(&format!(" ({word})"));
             }
@@ -141,12 +122,5 @@ impl<'a> RevisionView<'a> {
 
 /// `a, b` or `<base>` for an empty list.
 fn id_list(ids: &[&RevisionId]) -> String {
-    if ids.is_empty() {
-        "<base>".to_owned()
-    } else {
-        ids.iter()
-            .map(|id| id.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
+    if ids.is_empty() { "<base>".to_owned() } else { ids.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(", ") }
 }

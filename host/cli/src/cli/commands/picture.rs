@@ -13,20 +13,13 @@ use crate::cli::settings::Picture;
 /// Longest message shown inside a node.
 const LABEL_CHARS: usize = 40;
 
-pub fn graph(
-    project: &wasmig_graph::Project,
-    out: Output,
-    picture: Picture,
-) -> anyhow::Result<Exit> {
+pub fn graph(project: &wasmig_graph::Project, out: Output, picture: Picture) -> anyhow::Result<Exit> {
     let graph = &project.graph;
     match picture {
         Picture::Dot => out.raw(&dot(graph))?,
         Picture::Mermaid => out.raw(&mermaid(graph))?,
         Picture::Json => {
-            let nodes: Vec<RevisionView> = graph
-                .topological_order()
-                .map(|r| RevisionView::new(graph, r))
-                .collect();
+            let nodes: Vec<RevisionView> = graph.topological_order().map(|r| RevisionView::new(graph, r)).collect();
             let mut edges = Vec::new();
             for rev in graph.topological_order() {
                 for p in rev.parents() {
@@ -36,10 +29,7 @@ pub fn graph(
                     edges.push(json!({ "from": d, "to": rev.id(), "kind": "depends_on" }));
                 }
             }
-            out.raw(&format!(
-                "{:#}\n",
-                json!({ "nodes": nodes, "edges": edges })
-            ))?;
+            out.raw(&format!("{:#}\n", json!({ "nodes": nodes, "edges": edges })))?;
         }
     }
     Ok(Exit::Success)
@@ -77,10 +67,7 @@ pub fn dot(graph: &Graph) -> String {
     s.push_str("  // Parents sit below their children; merges are blue hexagons, branch points orange, heads bold.\n");
     for rev in graph.topological_order() {
         let view = RevisionView::new(graph, rev);
-        let mut attrs = vec![format!(
-            "label={}",
-            dot_quote(&format!("{}\n{}", rev.id(), short_message(rev)))
-        )];
+        let mut attrs = vec![format!("label={}", dot_quote(&format!("{}\n{}", rev.id(), short_message(rev))))];
         if view.is_merge {
             attrs.push("shape=hexagon, fillcolor=\"#cfe2ff\", color=\"#1f5fbf\"".to_owned());
         } else if view.is_branch_point {
@@ -89,19 +76,11 @@ pub fn dot(graph: &Graph) -> String {
         if view.is_head {
             attrs.push("penwidth=2.5".to_owned());
         }
-        s.push_str(&format!(
-            "  {} [{}];\n",
-            dot_quote(rev.id().as_str()),
-            attrs.join(", ")
-        ));
+        s.push_str(&format!("  {} [{}];\n", dot_quote(rev.id().as_str()), attrs.join(", ")));
     }
     for rev in graph.topological_order() {
         for p in rev.parents() {
-            s.push_str(&format!(
-                "  {} -> {};\n",
-                dot_quote(p.as_str()),
-                dot_quote(rev.id().as_str())
-            ));
+            s.push_str(&format!("  {} -> {};\n", dot_quote(p.as_str()), dot_quote(rev.id().as_str())));
         }
         for d in rev.depends_on() {
             s.push_str(&format!(
@@ -119,8 +98,7 @@ pub fn dot(graph: &Graph) -> String {
 /// the syntax; labels are quoted with `"` written as `#quot;`.
 pub fn mermaid(graph: &Graph) -> String {
     let node = |id: &str| format!("r_{id}");
-    let label =
-        |rev: &Revision| format!("{}: {}", rev.id(), short_message(rev)).replace('"', "#quot;");
+    let label = |rev: &Revision| format!("{}: {}", rev.id(), short_message(rev)).replace('"', "#quot;");
     let mut s = String::from("flowchart BT\n");
     let (mut merges, mut branch_points, mut heads) = (Vec::new(), Vec::new(), Vec::new());
     for rev in graph.topological_order() {
@@ -141,28 +119,16 @@ pub fn mermaid(graph: &Graph) -> String {
     }
     for rev in graph.topological_order() {
         for p in rev.parents() {
-            s.push_str(&format!(
-                "  {} --> {}\n",
-                node(p.as_str()),
-                node(rev.id().as_str())
-            ));
+            s.push_str(&format!("  {} --> {}\n", node(p.as_str()), node(rev.id().as_str())));
         }
         for d in rev.depends_on() {
-            s.push_str(&format!(
-                "  {} -. depends on .-> {}\n",
-                node(d.as_str()),
-                node(rev.id().as_str())
-            ));
+            s.push_str(&format!("  {} -. depends on .-> {}\n", node(d.as_str()), node(rev.id().as_str())));
         }
     }
     s.push_str("  classDef merge fill:#cfe2ff,stroke:#1f5fbf\n");
     s.push_str("  classDef branchpoint fill:#ffe5b4,stroke:#c06000\n");
     s.push_str("  classDef head stroke-width:3px\n");
-    for (class, ids) in [
-        ("merge", &merges),
-        ("branchpoint", &branch_points),
-        ("head", &heads),
-    ] {
+    for (class, ids) in [("merge", &merges), ("branchpoint", &branch_points), ("head", &heads)] {
         if !ids.is_empty() {
             s.push_str(&format!("  class {} {class}\n", ids.join(",")));
         }

@@ -28,11 +28,7 @@ pub fn plan(project: &Project, out: Output, request: PlanRequest, database: Opti
             AppliedSet::empty()
         }
     };
-    let direction = if request.down {
-        Direction::Down
-    } else {
-        Direction::Up
-    };
+    let direction = if request.down { Direction::Down } else { Direction::Up };
     let plan = graph.plan(&applied, &request.target, direction)?;
     let doc = || {
         let steps: Vec<_> = plan
@@ -55,21 +51,12 @@ pub fn plan(project: &Project, out: Output, request: PlanRequest, database: Opti
     out.emit(doc, |t| {
         let verb = if request.down { "downgrade" } else { "upgrade" };
         if plan.is_empty() {
-            t.push_str(&format!(
-                "nothing to do: {verb} to {} runs no step\n",
-                plan.target
-            ));
+            t.push_str(&format!("nothing to do: {verb} to {} runs no step\n", plan.target));
         } else {
             let n = plan.steps.len();
-            t.push_str(&format!(
-                "{verb} to {}: {n} step{}\n",
-                plan.target,
-                if n == 1 { "" } else { "s" }
-            ));
+            t.push_str(&format!("{verb} to {}: {n} step{}\n", plan.target, if n == 1 { "" } else { "s" }));
             for step in &plan.steps {
-                let rev = graph
-                    .get(step.revision.as_str())
-                    .expect("planned revisions exist");
+                let rev = graph.get(step.revision.as_str()).expect("planned revisions exist");
                 t.push_str(&format!(
                     "  {:<4} {}  {}\n",
                     step.direction.as_str(),
@@ -79,14 +66,7 @@ pub fn plan(project: &Project, out: Output, request: PlanRequest, database: Opti
             }
         }
         let heads: Vec<&str> = plan.resulting_heads().iter().map(|h| h.as_str()).collect();
-        t.push_str(&format!(
-            "heads after: {}\n",
-            if heads.is_empty() {
-                "base".to_owned()
-            } else {
-                heads.join(", ")
-            }
-        ));
+        t.push_str(&format!("heads after: {}\n", if heads.is_empty() { "base".to_owned() } else { heads.join(", ") }));
     })?;
     Ok(Exit::Success)
 }

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use serde_json::json;
-use wasmig::backend::ConnectError;
 use wasmig::RunOptions;
+use wasmig::backend::ConnectError;
 
 use super::migrate::{connect_existing, migrator};
 use crate::cli::exit::Exit;
@@ -16,7 +16,9 @@ pub fn status(dir: &Path, database: Option<&str>, out: Output) -> anyhow::Result
         Ok(mut db) => migrator.status(db.backend().as_mut())?,
         // A database that does not exist yet is simply behind by everything.
         Err(error) => match error.downcast_ref::<ConnectError>() {
-            Some(ConnectError::MissingDatabase { database }) => migrator.status_of(format!("{database} (not created yet)"), Vec::new())?,
+            Some(ConnectError::MissingDatabase { database }) => {
+                migrator.status_of(format!("{database} (not created yet)"), Vec::new())?
+            }
             _ => return Err(error),
         },
     };
@@ -44,16 +46,27 @@ pub fn status(dir: &Path, database: Option<&str>, out: Output) -> anyhow::Result
             text.push_str(&format!("heads:    {}\n", list(&status.heads)));
             text.push_str(&format!("current:  {}\n", list(&status.current)));
             if !status.pending.is_empty() {
-                text.push_str(&format!("pending:  {} revision(s): {} (run `wasmig upgrade`)\n", status.pending.len(), status.pending.join(", ")));
+                text.push_str(&format!(
+                    "pending:  {} revision(s): {} (run `wasmig upgrade`)\n",
+                    status.pending.len(),
+                    status.pending.join(", ")
+                ));
             }
             if !status.unknown.is_empty() {
-                text.push_str(&format!("unknown:  applied but not in this project: {} (is this checkout older than the database?)\n", status.unknown.join(", ")));
+                text.push_str(&format!(
+                    "unknown:  applied but not in this project: {} (is this checkout older than the database?)\n",
+                    status.unknown.join(", ")
+                ));
             }
             for revision in &status.dirty {
-                text.push_str(&format!("dirty:    {revision} (check it, then `wasmig resolve {revision} --as applied|reverted`)\n"));
+                text.push_str(&format!(
+                    "dirty:    {revision} (check it, then `wasmig resolve {revision} --as applied|reverted`)\n"
+                ));
             }
             for revision in &status.drift {
-                text.push_str(&format!("drift:    {revision} changed since it was applied (restore it, or `wasmig repair {revision}`)\n"));
+                text.push_str(&format!(
+                    "drift:    {revision} changed since it was applied (restore it, or `wasmig repair {revision}`)\n"
+                ));
             }
         },
     )?;

@@ -8,7 +8,9 @@ use std::path::Path;
 
 use clap::{Args as ClapArgs, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use wasmig::fleet::{Fleet, FleetAction, FleetError, FleetEvent, FleetProgress, FleetReport, TenantOutcome, TenantReport, TenantSource};
+use wasmig::fleet::{
+    Fleet, FleetAction, FleetError, FleetEvent, FleetProgress, FleetReport, TenantOutcome, TenantReport, TenantSource,
+};
 use wasmig::graph::Target;
 use wasmig::{RunOptions, TransactionMode};
 
@@ -93,14 +95,20 @@ impl TenantsRequest {
             TransactionArg::All => TransactionMode::All,
         };
         let (action, fleet, transaction) = match args.command {
-            TenantsCommandArgs::Upgrade(a) => {
-                (FleetAction::Upgrade(target(a.target.as_deref().unwrap_or("heads"))?), a.fleet, transaction_mode(a.transaction))
+            TenantsCommandArgs::Upgrade(a) => (
+                FleetAction::Upgrade(target(a.target.as_deref().unwrap_or("heads"))?),
+                a.fleet,
+                transaction_mode(a.transaction),
+            ),
+            TenantsCommandArgs::Downgrade(a) => {
+                (FleetAction::Downgrade(target(&a.target)?), a.fleet, transaction_mode(a.transaction))
             }
-            TenantsCommandArgs::Downgrade(a) => (FleetAction::Downgrade(target(&a.target)?), a.fleet, transaction_mode(a.transaction)),
             TenantsCommandArgs::Status(fleet) => (FleetAction::Status, fleet, TransactionMode::PerRevision),
         };
-        let source = TenantSource::parse(&fleet.tenants).map_err(|error| UsageError::new(format!("--tenants: {error}")))?;
-        let jobs = fleet.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |cores| cores.get()), usize::from);
+        let source =
+            TenantSource::parse(&fleet.tenants).map_err(|error| UsageError::new(format!("--tenants: {error}")))?;
+        let jobs =
+            fleet.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |cores| cores.get()), usize::from);
         Ok(TenantsRequest {
             action,
             source,
@@ -116,7 +124,9 @@ pub fn run(dir: &Path, out: Output, request: TenantsRequest) -> anyhow::Result<E
     let migrator = super::migrate::migrator(dir)?;
     let tenants = request.source.tenants().map_err(|error| match error {
         // The server or the file system failed while listing: exit 1.
-        FleetError::Connect(_) | FleetError::ListSchemas { .. } | FleetError::GlobRead { .. } => anyhow::Error::new(error),
+        FleetError::Connect(_) | FleetError::ListSchemas { .. } | FleetError::GlobRead { .. } => {
+            anyhow::Error::new(error)
+        }
         // The source itself is wrong: nothing ran, the user has something to fix (exit 2).
         other => anyhow::Error::new(UsageError::new(format!("--tenants: {other}"))),
     })?;
@@ -195,7 +205,12 @@ fn tenant_line(tenant: &TenantReport) -> String {
             line.push_str(": at heads");
         } else {
             let mut problems = Vec::new();
-            for (what, ids) in [("pending", &status.pending), ("unknown", &status.unknown), ("dirty", &status.dirty), ("drift", &status.drift)] {
+            for (what, ids) in [
+                ("pending", &status.pending),
+                ("unknown", &status.unknown),
+                ("dirty", &status.dirty),
+                ("drift", &status.drift),
+            ] {
                 if !ids.is_empty() {
                     problems.push(format!("{} {what}", ids.len()));
                 }
