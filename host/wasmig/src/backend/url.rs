@@ -115,15 +115,30 @@ fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
         },
-        None => url.to_owned(),
-    }
+        None => authority.to_owned(),
+    };
+    // libpq also takes the password as a query parameter.
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let pairs: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", pairs.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 #[cfg(test)]
@@ -152,5 +167,7 @@ mod tests {
         assert_eq!(url.redacted(), "postgres://app:***@db.internal:5432/prod (schema s)");
         let error = DatabaseUrl::parse("mysql://app:s3cret@db/x").unwrap_err().to_string();
         assert!(!error.contains("s3cret"), "{error}");
+        let query = DatabaseUrl::parse("postgres://app@db/prod?password=s3cret&sslmode=disable").unwrap();
+        assert_eq!(query.redacted(), "postgres://app@db/prod?password=***&sslmode=disable");
     }
 }
