@@ -30,6 +30,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from chain import write_chain_project  # noqa: E402  (the shared benchmark project)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "wasmig", "target")
 PROFILE = os.environ.get("PROFILE", "release")
@@ -56,24 +59,6 @@ def timed(args, env=None):
         seconds = seconds * 60 + float(part)
     rss_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
     return seconds, rss_kib / 1024, result.stdout
-
-
-def write_project(path, n):
-    os.makedirs(os.path.join(path, "migrations"))
-    open(os.path.join(path, "wasmig.toml"), "w").close()
-    parent = None
-    for i in range(n):
-        rid = f"{i:012x}"
-        d = os.path.join(path, "migrations", f"{rid}_t_{i}")
-        os.makedirs(d)
-        parents = f'["{parent}"]' if parent else "[]"
-        with open(os.path.join(d, "revision.toml"), "w") as f:
-            f.write(f'id = "{rid}"\nmessage = "create t_{i}"\nparents = {parents}\nkind = "sql"\n')
-        with open(os.path.join(d, "up.sql"), "w") as f:
-            f.write(f"CREATE TABLE t_{i} (id INTEGER PRIMARY KEY, note TEXT);\n")
-        with open(os.path.join(d, "down.sql"), "w") as f:
-            f.write(f"DROP TABLE t_{i};\n")
-        parent = rid
 
 
 class SqliteFleet:
@@ -138,7 +123,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="wasmig-fleet-bench-")
     project = os.path.join(work, "project")
-    write_project(project, revisions)
+    write_chain_project(project, revisions)
     cache = os.path.join(work, "component-cache")
     env = dict(os.environ, WASMIG_CACHE_DIR=cache)
     env.pop("DATABASE_URL", None)

@@ -26,6 +26,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from chain import write_chain_project  # noqa: E402  (the shared benchmark project)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "wasmig", "target")
 ALEMBIC_DIR = os.path.join(os.path.dirname(ROOT), "shared", "bench", "alembic")
@@ -40,24 +43,6 @@ def timed(args, env=None):
     started = time.perf_counter()
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL, env=env)
     return time.perf_counter() - started
-
-
-def write_project(path, n):
-    os.makedirs(os.path.join(path, "migrations"))
-    open(os.path.join(path, "wasmig.toml"), "w").close()
-    parent = None
-    for i in range(n):
-        rid = f"{i:012x}"
-        d = os.path.join(path, "migrations", f"{rid}_t_{i}")
-        os.makedirs(d)
-        parents = f'["{parent}"]' if parent else "[]"
-        with open(os.path.join(d, "revision.toml"), "w") as f:
-            f.write(f'id = "{rid}"\nmessage = "create t_{i}"\nparents = {parents}\n')
-        with open(os.path.join(d, "up.sql"), "w") as f:
-            f.write(f"CREATE TABLE t_{i} (id INTEGER PRIMARY KEY, note TEXT);\n")
-        with open(os.path.join(d, "down.sql"), "w") as f:
-            f.write(f"DROP TABLE t_{i};\n")
-        parent = rid
 
 
 def psql(sql):
@@ -80,7 +65,7 @@ def main():
     bench = os.path.join(TARGET, "release", "wasmig-bench")
     work = tempfile.mkdtemp(prefix="wasmig-runner-bench-")
     project = os.path.join(work, "project")
-    write_project(project, n)
+    write_chain_project(project, n)
     env = dict(os.environ, WASMIG_CACHE_DIR=os.path.join(work, "cache"))
     alembic = alembic_env() if os.path.isdir(ALEMBIC_DIR) else None
     if alembic:
