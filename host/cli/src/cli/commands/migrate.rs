@@ -4,8 +4,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::json;
-use wasmig::graph::{Direction, Target};
+use wasmig::backend::ConnectError;
+use wasmig::graph::{AppliedSet, Direction, Target};
 use wasmig::runtime::{Runtime, RuntimeConfig, default_cache_dir};
+use wasmig::versions::AppliedRow;
 use wasmig::{Database, Migrator, Project, RunOptions, RunReport};
 
 use crate::cli::exit::{Exit, UsageError};
@@ -38,6 +40,24 @@ pub fn connect(migrator: &Migrator, given: Option<&str>) -> anyhow::Result<Datab
 pub fn connect_existing(migrator: &Migrator, given: Option<&str>) -> anyhow::Result<Database> {
     let url = database_url(migrator, given)?;
     Ok(Database::connect_existing(&url, migrator.project().lock_timeout())?)
+}
+
+/// The database's applied rows, for commands that only read, and how to name
+/// the database: a SQLite file that does not exist yet has none (and stays
+/// uncreated).
+pub fn read_applied(migrator: &Migrator, given: Option<&str>) -> anyhow::Result<(String, Vec<AppliedRow>)> {
+    match connect_existing(migrator, given) {
+        Ok(mut db) => {
+            let rows = migrator.applied_rows(db.backend().as_mut())?;
+            Ok((db.describe(), rows))
+        }
+        Err(error) => match error.downcast_ref::<ConnectError>() {
+            Some(ConnectError::MissingDatabase { database }) => {
+                Ok((format!("{database} (not created yet)"), Vec::new()))
+            }
+            _ => Err(error),
+        },
+    }
 }
 
 pub fn run(dir: &Path, database: Option<&str>, out: Output, request: RunRequest) -> anyhow::Result<Exit> {
@@ -79,17 +99,14 @@ fn print_report(out: Output, report: &RunReport, direction: Direction, target: &
 }
 
 fn dry_run(migrator: &Migrator, database: Option<&str>, out: Output, request: &RunRequest) -> anyhow::Result<Exit> {
-    let mut db = connect_existing(migrator, database)?;
-    let plan = migrator.plan(db.backend().as_mut(), &request.target, request.direction)?;
+    let (database, rows) = read_applied(migrator, database)?;
+    let applied: AppliedSet = rows.into_iter().map(|row| row.revision).collect();
     let graph = migrator.project().graph();
+    let plan = graph.plan(&applied, &request.target, request.direction)?;
     out.emit(
-        || json!({ "dry_run": true, "database": db.describe(), "plan": plan }),
+        || json!({ "dry_run": true, "database": database, "plan": plan }),
         |text| {
-            text.push_str(&format!(
-                "dry run on {}: {} step(s), nothing will be changed\n",
-                db.describe(),
-                plan.steps.len()
-            ));
+            text.push_str(&format!("dry run on {database}: {} step(s), nothing will be changed\n", plan.steps.len()));
             for step in &plan.steps {
                 let message =
                     graph.get(step.revision.as_str()).map(|revision| revision.message().to_owned()).unwrap_or_default();

@@ -19,8 +19,7 @@ pub fn plan(project: &Project, out: Output, request: PlanRequest, database: Opti
         (None, Some(url)) => {
             // The applied set as the database records it; no lock, no write.
             let migrator = super::migrate::migrator(Path::new("."))?;
-            let mut db = wasmig::Database::connect_existing(&url, migrator.project().lock_timeout())?;
-            let rows = migrator.applied_rows(db.backend().as_mut())?;
+            let (_, rows) = super::migrate::read_applied(&migrator, Some(&url))?;
             rows.into_iter().map(|row| row.revision).collect()
         }
         (None, None) => {

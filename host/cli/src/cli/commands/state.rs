@@ -4,24 +4,16 @@ use std::path::Path;
 
 use serde_json::json;
 use wasmig::RunOptions;
-use wasmig::backend::ConnectError;
 
-use super::migrate::{connect_existing, migrator};
+use super::migrate::{connect_existing, migrator, read_applied};
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
 
 pub fn status(dir: &Path, database: Option<&str>, out: Output) -> anyhow::Result<Exit> {
     let migrator = migrator(dir)?;
-    let status = match connect_existing(&migrator, database) {
-        Ok(mut db) => migrator.status(db.backend().as_mut())?,
-        // A database that does not exist yet is simply behind by everything.
-        Err(error) => match error.downcast_ref::<ConnectError>() {
-            Some(ConnectError::MissingDatabase { database }) => {
-                migrator.status_of(format!("{database} (not created yet)"), Vec::new())?
-            }
-            _ => return Err(error),
-        },
-    };
+    // A database that does not exist yet is simply behind by everything.
+    let (database, rows) = read_applied(&migrator, database)?;
+    let status = migrator.status_of(database, rows)?;
     let mut states = Vec::new();
     if !status.pending.is_empty() {
         states.push("behind");
