@@ -324,3 +324,37 @@ fn dot_output_renders_with_graphviz() {
     let svg = String::from_utf8(rendered.stdout).unwrap();
     assert!(svg.contains("<svg") && svg.contains("say &quot;hi&quot;"), "{svg}");
 }
+
+#[test]
+fn reading_commands_never_create_a_sqlite_file() {
+    let project = fixture("a b:a");
+    for id in ["a", "b"] {
+        let dir = project.path().join("migrations").join(format!("{id}_rev"));
+        fs::write(dir.join("up.sql"), format!("CREATE TABLE t_{id} (x INTEGER);")).unwrap();
+    }
+    let database = project.path().join("not-yet.db");
+    let url = format!("sqlite:{}", database.display());
+    wasmig(project.path())
+        .args(["--database", &url, "status"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("not created yet").and(predicate::str::contains("pending:  2")));
+    wasmig(project.path())
+        .args(["--database", &url, "plan", "heads"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 steps"));
+    wasmig(project.path())
+        .args(["--database", &url, "upgrade", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing will be changed"));
+    wasmig(project.path())
+        .args(["--database", &url, "current"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("does not exist yet"));
+    assert!(!database.exists(), "a reading command created {}", database.display());
+    wasmig(project.path()).args(["--database", &url, "upgrade"]).assert().success();
+    wasmig(project.path()).args(["--database", &url, "status"]).assert().success();
+}
