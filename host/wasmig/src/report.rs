@@ -124,8 +124,6 @@ pub enum RunFailure {
         status.database, status.pending.join(", "), status.unknown.join(", "), status.dirty.join(", "), status.drift.join(", ")
     )]
     NotReady { status: Box<crate::migrator::Status> },
-    #[error("offline SQL (--sql) cannot {what}: {reason}")]
-    Offline { what: String, reason: String },
 }
 
 impl RunFailure {

@@ -31,7 +31,10 @@ impl Exit {
             return Self::of_failure(failure);
         }
         let usage = error.chain().any(|cause| {
-            cause.is::<wasmig::ProjectError>()
+            matches!(
+                cause.downcast_ref::<wasmig::backend::ConnectError>(),
+                Some(wasmig::backend::ConnectError::BadUrl { .. })
+            ) || cause.is::<wasmig::ProjectError>()
                 || cause.is::<UsageError>()
                 || cause.is::<wasmig_graph::ProjectError>()
                 || cause.is::<wasmig_graph::GraphError>()
@@ -50,12 +53,7 @@ impl Exit {
     fn of_failure(failure: &wasmig::RunFailure) -> Exit {
         use wasmig::RunFailure as F;
         match failure {
-            F::Project(_)
-            | F::Plan(_)
-            | F::Resolve(_)
-            | F::Target(_)
-            | F::NonTransactionalInAll { .. }
-            | F::Offline { .. } => Exit::Usage,
+            F::Project(_) | F::Plan(_) | F::Resolve(_) | F::Target(_) | F::NonTransactionalInAll { .. } => Exit::Usage,
             _ => Exit::RunFailed,
         }
     }
