@@ -334,6 +334,12 @@ fn reading_commands_never_create_a_sqlite_file() {
     }
     let database = project.path().join("not-yet.db");
     let url = format!("sqlite:{}", database.display());
+    let cache = project.path().join("cache");
+    let wasmig = |dir: &Path| {
+        let mut command = wasmig(dir);
+        command.env("WASMIG_CACHE_DIR", &cache);
+        command
+    };
     wasmig(project.path())
         .args(["--database", &url, "status"])
         .assert()
