@@ -214,8 +214,9 @@ impl Migrator {
         let applied: AppliedSet = rows.iter().map(|row| row.revision.clone()).collect();
         let plan = self.project.graph().plan(&applied, target, direction).map_err(RunFailure::from)?;
         let steps = self.prepare(&plan, options)?;
-        if !steps.is_empty() {
-            self.open_tables(db.as_mut())?;
+        // Rows read means the tables exist; otherwise create them now.
+        if !steps.is_empty() && rows.is_empty() {
+            self.ensure_tables(db.as_mut())?;
         }
         let report = apply::run(self, db, &steps, options, lock.as_ref(), progress);
         drop(lock);
@@ -225,20 +226,28 @@ impl Migrator {
         })
     }
 
-    /// Takes what a run needs of the version tables: creates them if missing
-    /// (in their own transaction), then reads the applied set.
-    fn open_tables(&self, db: &mut dyn Backend) -> Result<Vec<AppliedRow>, RunFailure> {
+    /// Creates the version tables if they are missing, in their own transaction.
+    fn ensure_tables(&self, db: &mut dyn Backend) -> Result<(), RunFailure> {
         let tables = self.tables(db);
         let database = db.describe();
-        if !tables.exists(db).map_err(RunFailure::db(&database, "looking for the version tables"))? {
-            db.begin().map_err(RunFailure::db(&database, "beginning a transaction"))?;
-            let created = tables.create(db).and_then(|()| db.commit());
-            if let Err(error) = created {
-                let _ = db.rollback();
-                return Err(RunFailure::db(&database, "creating the version tables")(error));
-            }
+        if tables.exists(db).map_err(RunFailure::db(&database, "looking for the version tables"))? {
+            return Ok(());
         }
-        tables.read(db).map_err(RunFailure::db(&database, "reading the applied set"))
+        db.begin().map_err(RunFailure::db(&database, "beginning a transaction"))?;
+        let created = tables.create(db).and_then(|()| db.commit());
+        if let Err(error) = created {
+            let _ = db.rollback();
+            return Err(RunFailure::db(&database, "creating the version tables")(error));
+        }
+        Ok(())
+    }
+
+    /// Takes what a write needs of the version tables: creates them if
+    /// missing, then reads the applied set.
+    fn open_tables(&self, db: &mut dyn Backend) -> Result<Vec<AppliedRow>, RunFailure> {
+        self.ensure_tables(db)?;
+        let database = db.describe();
+        self.tables(db).read(db).map_err(RunFailure::db(&database, "reading the applied set"))
     }
 
     /// Refuses to run over a dirty revision or (by policy) checksum drift.
