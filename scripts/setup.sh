@@ -25,6 +25,27 @@ need_apt dot graphviz        # the CLI tests render `wasmig graph --format dot`
 need_apt sqlite3 sqlite3     # offline SQL tests feed `--sql` output to sqlite3
 need_apt psql postgresql-client
 
+# Toolchains for Python and JavaScript revisions (`wasmig build`), pinned in
+# sdk/toolchains/ and installed where wasmig looks first; the same steps as
+# `wasmig build --install-tools`. Reinstalled only when a pin changes.
+repo_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export WASMIG_TOOLS_DIR="${WASMIG_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wasmig/tools}"
+python_pin=$(sed -n 's/^componentize-py==//p' "$repo_dir/sdk/toolchains/python/requirements.txt")
+if ! "$WASMIG_TOOLS_DIR/python/bin/componentize-py" --version 2>/dev/null | grep -qx "componentize-py $python_pin"; then
+    need_apt python3 python3-venv
+    python3 -m venv "$WASMIG_TOOLS_DIR/python"
+    "$WASMIG_TOOLS_DIR/python/bin/pip" install --quiet --disable-pip-version-check \
+        -r "$repo_dir/sdk/toolchains/python/requirements.txt"
+fi
+if ! cmp -s "$repo_dir/sdk/toolchains/js/package-lock.json" "$WASMIG_TOOLS_DIR/js/.installed-lock"; then
+    need_apt node nodejs
+    need_apt npm npm
+    mkdir -p "$WASMIG_TOOLS_DIR/js"
+    cp "$repo_dir/sdk/toolchains/js/package.json" "$repo_dir/sdk/toolchains/js/package-lock.json" "$WASMIG_TOOLS_DIR/js/"
+    npm ci --no-audit --no-fund --loglevel=error --prefix "$WASMIG_TOOLS_DIR/js" >/dev/null
+    cp "$repo_dir/sdk/toolchains/js/package-lock.json" "$WASMIG_TOOLS_DIR/js/.installed-lock"
+fi
+
 # PostgreSQL: the integration tests need the local server (127.0.0.1:5432,
 # trust auth, user postgres); start it when it is down.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -1,5 +1,6 @@
 //! Test support: builds the guest fixtures from source once per test process, and small database helpers.
 
+pub mod built;
 pub mod matrix;
 pub mod postgres;
 

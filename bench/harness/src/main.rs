@@ -6,8 +6,10 @@
 //! `wasmig-bench floor sqlite:FILE|postgres://... N`: the floor of a
 //! 1,000-revision upgrade: N `CREATE TABLE`s, each in its own transaction
 //! with one bookkeeping row, run directly by rusqlite / tokio-postgres.
+//! `wasmig-bench guests LABEL=PATH...`: size, first compile and cached load + `up` per language.
 
 mod fleet;
+mod guests;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -23,6 +25,7 @@ fn main() -> anyhow::Result<()> {
         Some("runtime") => runtime(),
         Some("floor") if args.len() == 3 => floor(&args[1], args[2].parse().context("N")?),
         Some("fleet-floor") => fleet::floor(&args[1..]),
+        Some("guests") => guests::guests(&args[1..]),
         _ => bail!("usage: wasmig-bench runtime | wasmig-bench floor URL N"),
     }
 }

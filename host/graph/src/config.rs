@@ -21,6 +21,28 @@ pub struct ProjectConfig {
     pub database: DatabaseConfig,
     #[serde(default)]
     pub sandbox: SandboxConfig,
+    #[serde(default)]
+    pub build: BuildConfig,
+}
+
+/// How `wasmig build` builds component revisions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildConfig {
+    /// The cargo profile Rust revisions build with (`release` unless the
+    /// workspace defines a smaller one, as wasmig's own `guest`).
+    #[serde(default = "default_cargo_profile")]
+    pub cargo_profile: String,
+}
+
+fn default_cargo_profile() -> String {
+    "release".to_owned()
+}
+
+impl Default for BuildConfig {
+    fn default() -> Self {
+        Self { cargo_profile: default_cargo_profile() }
+    }
 }
 
 /// What to do when an applied revision's checksum no longer matches.
@@ -90,6 +112,7 @@ impl Default for ProjectConfig {
             checksum: ChecksumPolicy::default(),
             database: DatabaseConfig::default(),
             sandbox: SandboxConfig::default(),
+            build: BuildConfig::default(),
         }
     }
 }

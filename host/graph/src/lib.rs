@@ -13,7 +13,7 @@ mod project;
 mod revision;
 mod target;
 
-pub use config::{CONFIG_FILE, ChecksumPolicy, DatabaseConfig, ProjectConfig, SandboxConfig};
+pub use config::{BuildConfig, CONFIG_FILE, ChecksumPolicy, DatabaseConfig, ProjectConfig, SandboxConfig};
 pub use error::{BlockingMerge, GraphError, PlanError, ProjectError, ResolveError, merge_command};
 pub use graph::{Graph, MIN_PREFIX_LEN, Resolved};
 pub use id::{GENERATED_ID_LEN, IdError, MAX_ID_LEN, RESERVED_WORDS, RevisionId, check_name};

@@ -44,8 +44,10 @@ pub enum FormatArg {
 pub enum CommandArgs {
     /// Create wasmig.toml and the migrations directory.
     Init,
-    /// Create a revision (SQL by default) on top of the single head.
+    /// Create a revision (SQL by default; --python or --js for a component) on top of the single head.
     New(NewArgs),
+    /// Build component revisions whose source changed (Rust, Python, JavaScript) into revision.wasm.
+    Build(BuildArgs),
     /// Create a merge revision joining the heads (or the named revisions).
     Merge(MergeArgs),
     /// List the heads; with --check, exit 3 when there is more than one.
@@ -180,8 +182,30 @@ pub struct NewArgs {
     #[arg(long = "depends-on", value_name = "REV")]
     pub depends_on: Vec<String>,
     /// Write an SQL revision: revision.toml, up.sql and down.sql (the default).
-    #[arg(long)]
+    #[arg(long, group = "language")]
     pub sql: bool,
+    /// Write a Python component revision: revision.toml and revision.py (build it with `wasmig build`).
+    #[arg(long, group = "language")]
+    pub python: bool,
+    /// Write a JavaScript component revision: revision.toml and revision.js (build it with `wasmig build`).
+    #[arg(long, group = "language")]
+    pub js: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct BuildArgs {
+    /// Revisions to build (default: every component revision with a source).
+    #[arg(value_name = "REV")]
+    pub revisions: Vec<String>,
+    /// Rebuild even when revision.wasm matches its source.
+    #[arg(long)]
+    pub force: bool,
+    /// Build nothing: exit 3 when a revision.wasm does not match its source (for CI).
+    #[arg(long, conflicts_with = "force")]
+    pub check: bool,
+    /// First install the pinned Python and JavaScript toolchains the revisions need into wasmig's tools folder.
+    #[arg(long)]
+    pub install_tools: bool,
 }
 
 #[derive(Debug, ClapArgs)]

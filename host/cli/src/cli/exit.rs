@@ -42,6 +42,15 @@ impl Exit {
                 || cause.is::<wasmig_graph::PlanError>()
                 || cause.is::<wasmig_graph::TargetError>()
                 || cause.is::<wasmig_graph::IdError>()
+                || matches!(
+                    cause.downcast_ref::<wasmig_build::BuildError>(),
+                    Some(
+                        wasmig_build::BuildError::ToolMissing { .. }
+                            | wasmig_build::BuildError::RustTargetMissing { .. }
+                            | wasmig_build::BuildError::AmbiguousSource { .. }
+                            | wasmig_build::BuildError::ReservedName { .. }
+                    )
+                )
         });
         if usage { Exit::Usage } else { Exit::RunFailed }
     }

@@ -15,6 +15,10 @@ pub enum Template {
     Sql,
     /// A merge: the manifest alone.
     Merge,
+    /// `revision.py`, built into `revision.wasm` by `wasmig build`.
+    Python,
+    /// `revision.js`, built into `revision.wasm` by `wasmig build`.
+    JavaScript,
 }
 
 impl Template {
@@ -22,6 +26,7 @@ impl Template {
         match self {
             Template::Sql => RevisionKind::Sql,
             Template::Merge => RevisionKind::Merge,
+            Template::Python | Template::JavaScript => RevisionKind::Component,
         }
     }
 
@@ -42,8 +47,17 @@ impl Template {
                 ]
             }
             Template::Merge => Vec::new(),
+            Template::Python => vec![("revision.py", fill(wasmig_build::PYTHON_TEMPLATE, manifest))],
+            Template::JavaScript => vec![("revision.js", fill(wasmig_build::JS_TEMPLATE, manifest))],
         }
     }
+}
+
+/// A language template with the revision's id and message in place.
+fn fill(template: &str, manifest: &Manifest) -> String {
+    template
+        .replace("{id}", manifest.id.as_str())
+        .replace("{message}", manifest.message.lines().next().unwrap_or_default())
 }
 
 /// `<id>_<slug>`: the slug is the message's first words, lowercase, with

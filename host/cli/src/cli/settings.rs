@@ -26,6 +26,7 @@ pub struct Settings {
 pub enum Command {
     Init,
     New(NewRevision),
+    Build(BuildRequest),
     Merge { message: Option<String>, id: Option<RevisionId>, revisions: Vec<String> },
     Heads { check: bool },
     Branches,
@@ -63,6 +64,15 @@ pub enum RunMode {
     Sql {
         from: Vec<String>,
     },
+}
+
+/// `wasmig build`, validated.
+#[derive(Debug)]
+pub struct BuildRequest {
+    pub revisions: Vec<String>,
+    pub force: bool,
+    pub check: bool,
+    pub install_tools: bool,
 }
 
 #[derive(Debug)]
@@ -115,9 +125,21 @@ impl Settings {
                     parents: a.parents,
                     branch_labels: a.branch_labels,
                     depends_on: a.depends_on,
-                    template: Template::Sql,
+                    template: if a.python {
+                        Template::Python
+                    } else if a.js {
+                        Template::JavaScript
+                    } else {
+                        Template::Sql
+                    },
                 })
             }
+            CommandArgs::Build(a) => Command::Build(BuildRequest {
+                revisions: a.revisions,
+                force: a.force,
+                check: a.check,
+                install_tools: a.install_tools,
+            }),
             CommandArgs::Merge(a) => Command::Merge {
                 message: a.message.map(nonempty_message).transpose()?,
                 id: a.id.as_deref().map(parse_id).transpose()?,

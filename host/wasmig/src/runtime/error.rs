@@ -46,7 +46,8 @@ pub enum LoadError {
     #[error(
         "{module} imports `{import}`, which a revision may not use: a revision imports only \
          wasmig:revision/db and wasmig:revision/context (no WASI, files, network or clock); \
-         remove the dependency that pulls it in"
+         remove the dependency that pulls it in (Python and JavaScript revisions: build them with \
+         `wasmig build`, which leaves WASI out)"
     )]
     ForbiddenImport { module: String, import: String },
 

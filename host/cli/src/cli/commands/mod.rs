@@ -2,6 +2,7 @@
 //! project loader and the JSON view of a revision.
 
 mod author;
+mod build;
 mod init;
 mod inspect;
 mod migrate;
@@ -38,6 +39,7 @@ pub fn run(settings: Settings) -> anyhow::Result<Exit> {
     match settings.command {
         Command::Init => init::init(dir, out),
         Command::New(request) => author::new(dir, out, request),
+        Command::Build(request) => build::build(dir, out, request),
         Command::Merge { message, id, revisions } => author::merge(dir, out, message, id, &revisions),
         Command::Heads { check } => inspect::heads(&load(dir)?, out, check),
         Command::Branches => inspect::branches(&load(dir)?, out),

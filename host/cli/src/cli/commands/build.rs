@@ -1,0 +1,181 @@
+//! `wasmig build`: turns component revisions' sources into `revision.wasm`, checks the result
+//! against the contract (which also fills the compiled-component cache), and reports per revision.
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::json;
+use wasmig::runtime::{Runtime, RuntimeConfig, default_cache_dir};
+use wasmig_build::{BuildOptions, BuildOutcome, Language, Toolchains, default_tools_dir};
+use wasmig_graph::{Revision, RevisionKind};
+
+use super::load;
+use crate::cli::exit::{Exit, UsageError};
+use crate::cli::output::{Format, Output};
+use crate::cli::settings::BuildRequest;
+
+#[derive(Debug, Serialize)]
+struct Built<'a> {
+    id: &'a str,
+    language: Option<Language>,
+    /// built, up-to-date, stale or prebuilt (no source to build from).
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds: Option<f64>,
+}
+
+pub fn build(dir: &Path, out: Output, request: BuildRequest) -> anyhow::Result<Exit> {
+    let project = load(dir)?;
+    let graph = &project.graph;
+    let selected: Vec<&Revision> = if request.revisions.is_empty() {
+        graph.revisions().filter(|revision| revision.kind() == RevisionKind::Component).collect()
+    } else {
+        let mut chosen = Vec::new();
+        for reference in &request.revisions {
+            let revision = graph.resolve(reference)?;
+            if revision.kind() != RevisionKind::Component {
+                return Err(UsageError::new(format!(
+                    "revision {} is a {} revision: only component revisions are built",
+                    revision.id(),
+                    revision.kind().as_str()
+                ))
+                .into());
+            }
+            chosen.push(revision);
+        }
+        chosen
+    };
+    let mut languages = Vec::with_capacity(selected.len());
+    for revision in &selected {
+        let language = wasmig_build::detect(&revision.dir)?;
+        if language.is_none() && !request.revisions.is_empty() {
+            return Err(UsageError::new(format!(
+                "revision {} has no source to build in {}: expected {} (Rust), {} (Python) or {} (JavaScript)",
+                revision.id(),
+                revision.dir.display(),
+                Language::Rust.marker(),
+                Language::Python.marker(),
+                Language::JavaScript.marker(),
+            ))
+            .into());
+        }
+        languages.push(language);
+    }
+
+    let tools = Toolchains::new(default_tools_dir());
+    if request.install_tools {
+        for language in [Language::Python, Language::JavaScript] {
+            if languages.contains(&Some(language)) {
+                note(out, format_args!("installing the pinned {language} toolchain into {}", tools_dir(&tools)));
+                if !tools.install(language)? {
+                    note(out, format_args!("the pinned {language} toolchain is already installed"));
+                }
+            }
+        }
+    }
+    let options = BuildOptions {
+        force: request.force,
+        check_only: request.check,
+        cargo_profile: project.config.build.cargo_profile.clone(),
+    };
+    // Checking a fresh component against the contract compiles it, and the
+    // compiled code goes to the cache the runner reads: the first upgrade
+    // after a build does not pay for the compile.
+    let runtime =
+        if request.check { None } else { Some(Runtime::new(RuntimeConfig { cache_dir: default_cache_dir() })?) };
+
+    let mut results = Vec::with_capacity(selected.len());
+    for (revision, language) in selected.iter().zip(&languages) {
+        let id = revision.id().as_str();
+        let Some(language) = *language else {
+            results.push(Built { id, language: None, status: "prebuilt", detail: None, bytes: None, seconds: None });
+            continue;
+        };
+        if !request.check {
+            note(out, format_args!("building revision {id} ({language})"));
+        }
+        let outcome = wasmig_build::build(&revision.dir, id, language, &tools, &options)?;
+        let result = match outcome {
+            BuildOutcome::Built { bytes, toolchain, duration } => {
+                if let Some(runtime) = &runtime {
+                    let module = std::fs::read(revision.dir.join(wasmig_build::MODULE_FILE))?;
+                    let relative = revision.dir.strip_prefix(&project.root).unwrap_or(&revision.dir);
+                    runtime.load(&module, &format!("revision {id} ({})", relative.display()))?;
+                }
+                Built {
+                    id,
+                    language: Some(language),
+                    status: "built",
+                    detail: Some(toolchain),
+                    bytes: Some(bytes),
+                    seconds: Some(duration.as_secs_f64()),
+                }
+            }
+            BuildOutcome::UpToDate => {
+                Built { id, language: Some(language), status: "up-to-date", detail: None, bytes: None, seconds: None }
+            }
+            BuildOutcome::Stale { reason } => Built {
+                id,
+                language: Some(language),
+                status: "stale",
+                detail: Some(reason),
+                bytes: None,
+                seconds: None,
+            },
+        };
+        results.push(result);
+    }
+
+    let stale = results.iter().filter(|result| result.status == "stale").count();
+    out.emit(
+        || json!({ "revisions": &results, "stale": stale }),
+        |text| {
+            for result in &results {
+                let language = result.language.map(|l| l.to_string()).unwrap_or_else(|| "no source".to_owned());
+                let line = match result.status {
+                    "built" => format!(
+                        "built {} ({language}, {}): {} in {:.1} s",
+                        result.id,
+                        result.detail.as_deref().unwrap_or_default(),
+                        size(result.bytes.unwrap_or_default()),
+                        result.seconds.unwrap_or_default()
+                    ),
+                    "up-to-date" => format!("{} is up to date ({language})", result.id),
+                    "stale" => format!(
+                        "{} is stale ({language}): {}; run `wasmig build {}`",
+                        result.id,
+                        result.detail.as_deref().unwrap_or_default(),
+                        result.id
+                    ),
+                    _ => format!("{} has no source (a prebuilt revision.wasm): skipped", result.id),
+                };
+                text.push_str(&line);
+                text.push('\n');
+            }
+            if results.is_empty() {
+                text.push_str("no component revisions to build\n");
+            }
+        },
+    )?;
+    Ok(if stale > 0 { Exit::CheckFailed } else { Exit::Success })
+}
+
+/// `19.3 MB` or `41 KB`.
+fn size(bytes: u64) -> String {
+    if bytes >= 1_000_000 { format!("{:.1} MB", bytes as f64 / 1e6) } else { format!("{} KB", bytes.div_ceil(1000)) }
+}
+
+fn tools_dir(tools: &Toolchains) -> String {
+    tools.tools_dir().map(|dir| dir.display().to_string()).unwrap_or_default()
+}
+
+/// A progress line on stderr: builds take seconds each.
+fn note(out: Output, message: std::fmt::Arguments<'_>) {
+    if out.format == Format::Text {
+        out.note(message);
+    }
+}
