@@ -152,13 +152,40 @@ fn a_raising_python_and_a_throwing_javascript_revision_roll_back(engine: Engine)
         assert_eq!(db.texts("SELECT note FROM ledger"), Vec::<Vec<Option<String>>>::new(), "{language}");
         assert_eq!(db.recorded().into_iter().collect::<Vec<_>>(), ["a1"], "{language}");
     }
-    let finished = run(wasmig(project, &TestDb::fresh(engine)).args(["upgrade", "p1"]));
-    assert!(finished.stderr.contains("revision.py"), "the Python error says where it was raised:\n{finished}");
+    // Each says where it was raised: the line of the `raise`/`throw`, in the function that ran it.
+    let python = run(wasmig(project, &TestDb::fresh(engine)).args(["upgrade", "p1"]));
+    assert!(python.stderr.contains("(at revision.py:7 in check)"), "{python}");
+    let javascript = run(wasmig(project, &TestDb::fresh(engine)).args(["upgrade", "j1"]));
+    assert!(javascript.stderr.contains("(at revision.js:14 in up)"), "{javascript}");
+}
+
+/// A guest that catches a failed statement and carries on: fine on SQLite; on PostgreSQL the
+/// transaction is aborted, and the error names the statement that aborted it.
+fn a_caught_database_error_is_survivable_on_sqlite_and_explained_on_postgres(engine: Engine) {
+    let db = TestDb::fresh(engine);
+    let finished = run(wasmig(failing_guests(), &db).args(["-v", "upgrade", "p2"]));
+    match engine {
+        Engine::Sqlite => {
+            assert_eq!(finished.code, Some(0), "{finished}");
+            assert!(finished.stderr.contains("kept the first row (SQLITE_CONSTRAINT_PRIMARYKEY)"), "{finished}");
+            let notes = db.texts("SELECT note FROM ledger ORDER BY id");
+            assert_eq!(notes, [[Some("first".to_owned())], [Some("after the caught error".to_owned())]]);
+        }
+        Engine::Postgres => {
+            assert_eq!(finished.code, Some(1), "{finished}");
+            for expected in ["aborted by an earlier statement that failed", "[23505]", "duplicate key value"] {
+                assert!(finished.stderr.contains(expected), "missing {expected:?}:\n{finished}");
+            }
+            assert_eq!(db.texts("SELECT note FROM ledger"), Vec::<Vec<Option<String>>>::new());
+            assert_eq!(db.recorded().into_iter().collect::<Vec<_>>(), ["a1"]);
+        }
+    }
 }
 
 on_every_engine!(
     the_polyglot_example_goes_down_past_python_and_javascript_and_up_again,
     a_raising_python_and_a_throwing_javascript_revision_roll_back,
+    a_caught_database_error_is_survivable_on_sqlite_and_explained_on_postgres,
 );
 
 #[test]

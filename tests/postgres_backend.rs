@@ -342,9 +342,16 @@ fn commit_after_a_failed_statement_says_nothing_was_committed() {
     db.begin().unwrap();
     db.execute_script("CREATE TABLE half (id int)").unwrap();
     assert!(db.execute_script("CREATE TABLE half (id int)").is_err());
+    // Every later statement's error names the one that aborted the transaction.
+    let later = db.execute("INSERT INTO half (id) VALUES (1)", &[]).unwrap_err();
+    assert_eq!(later.code.as_deref(), Some("25P02"), "{later}");
+    for expected in ["aborted by an earlier statement that failed", "[42P07]", "relation \"half\" already exists"] {
+        assert!(later.message.contains(expected), "missing {expected:?}: {later}");
+    }
     let error = db.commit().unwrap_err();
     assert_eq!(error.code.as_deref(), Some("25P02"), "{error}");
     assert!(error.message.contains("nothing was committed"), "{error}");
+    assert!(error.message.contains("[42P07]"), "{error}");
     assert_eq!(db.query("SELECT * FROM half", &[]).unwrap_err().code.as_deref(), Some("42P01"));
 
     // A guest that recovered with a savepoint still commits.

@@ -61,13 +61,19 @@ globalThis.console = hostConsole;
 
 // The innermost stack frame in the author's files, as 'revision.js:12 in up'.
 // SpiderMonkey stacks read 'function@file:line:column', one frame per line.
+// The constructors of an Error subclass are where it was built, not thrown:
+// they are skipped.
 function where(error) {
   if (!error || typeof error.stack !== 'string') return undefined;
+  const constructors = new Set();
+  for (let proto = Object.getPrototypeOf(error); proto && proto !== Error.prototype; proto = Object.getPrototypeOf(proto)) {
+    if (proto.constructor?.name) constructors.add(proto.constructor.name);
+  }
   for (const frame of error.stack.split('\n')) {
     const match = /^(.*)@(.*):(\d+):(\d+)$/.exec(frame.trim());
     if (!match) continue;
     const file = basename(match[2]);
-    if (!file || SDK_FILES.includes(file)) continue;
+    if (!file || SDK_FILES.includes(file) || constructors.has(match[1])) continue;
     const fn = match[1] || '<top level>';
     return `${file}:${match[3]} in ${fn}`;
   }

@@ -33,10 +33,16 @@ pub fn built_project(name: &str, source: &Path) -> PathBuf {
     dir
 }
 
-/// `wasmig -C <project> build`, with the tests' component cache.
+/// `wasmig -C <project> build --sdk-changes`, with the tests' component cache: a fixture built
+/// with an older guest SDK is built again, so that the tests run the SDK as it is.
 pub fn wasmig_build(project: &Path) -> Command {
     let mut command = Command::new(wasmig_binary());
-    command.arg("-C").arg(project).arg("build").env("WASMIG_CACHE_DIR", component_cache_dir()).env_remove("RUST_LOG");
+    command
+        .arg("-C")
+        .arg(project)
+        .args(["build", "--sdk-changes"])
+        .env("WASMIG_CACHE_DIR", component_cache_dir())
+        .env_remove("RUST_LOG");
     command
 }
 

@@ -31,13 +31,15 @@ pub struct BuildOptions {
     pub force: bool,
     /// Only say whether `revision.wasm` is up to date; write nothing.
     pub check_only: bool,
+    /// Also rebuild Python and JavaScript revisions built with another guest SDK.
+    pub sdk_changes: bool,
     /// The cargo profile Rust revisions build with (`[build] cargo_profile`).
     pub cargo_profile: String,
 }
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        BuildOptions { force: false, check_only: false, cargo_profile: "release".to_owned() }
+        BuildOptions { force: false, check_only: false, sdk_changes: false, cargo_profile: "release".to_owned() }
     }
 }
 
@@ -78,7 +80,11 @@ pub fn build(
         }
         Language::Python | Language::JavaScript => {
             let inputs = stamp::Inputs::collect(dir, language)?;
-            let stale = if options.force { Some("a rebuild was asked for".to_owned()) } else { inputs.staleness(dir) };
+            let stale = if options.force {
+                Some("a rebuild was asked for".to_owned())
+            } else {
+                inputs.staleness(dir, options.sdk_changes)
+            };
             let Some(reason) = stale else { return Ok(BuildOutcome::UpToDate) };
             if options.check_only {
                 return Ok(BuildOutcome::Stale { reason });
@@ -86,7 +92,7 @@ pub fn build(
             let (tool, version) = tools.componentizer(language)?;
             let bytes = componentize(dir, revision, language, &inputs, &tool)?;
             write_atomically(&module_path, &bytes)?;
-            let stamp = Stamp::new(language, &version, inputs.digest(), &bytes);
+            let stamp = Stamp::new(language, &version, &inputs, &bytes);
             stamp.write(dir)?;
             Ok(BuildOutcome::Built { bytes: bytes.len() as u64, toolchain: version, duration: started.elapsed() })
         }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::embedded::reserved_names;
+use crate::embedded::{CONTRACT_WIT, reserved_names, sdk_files};
 use crate::{BuildError, Language, MODULE_FILE};
 
 /// Written beside `revision.wasm`; commit both.
@@ -19,6 +19,8 @@ const SKIPPED_DIRS: [&str; 3] = ["__pycache__", "node_modules", "target"];
 pub(crate) struct Inputs {
     files: Vec<(String, Vec<u8>)>,
     digest: String,
+    /// Digest of the guest SDK files and the contract the build adds.
+    sdk_digest: String,
 }
 
 impl Inputs {
@@ -44,7 +46,17 @@ impl Inputs {
             hasher.update(format!("{path}\n{}\n", bytes.len()));
             hasher.update(bytes);
         }
-        Ok(Inputs { files, digest: format!("sha256:{}", hex::encode(hasher.finalize())) })
+        let mut sdk = Sha256::new();
+        sdk.update(CONTRACT_WIT.as_bytes());
+        for (name, bytes) in sdk_files(language) {
+            sdk.update(format!("\n{name}\n{}\n", bytes.len()));
+            sdk.update(bytes);
+        }
+        Ok(Inputs {
+            files,
+            digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+            sdk_digest: format!("sha256:{}", hex::encode(sdk.finalize())),
+        })
     }
 
     pub(crate) fn files(&self) -> impl Iterator<Item = (&str, &[u8])> {
@@ -55,8 +67,14 @@ impl Inputs {
         &self.digest
     }
 
-    /// Why `dir/revision.wasm` needs a build, or `None` when it matches these inputs.
-    pub(crate) fn staleness(&self, dir: &Path) -> Option<String> {
+    pub(crate) fn sdk_digest(&self) -> &str {
+        &self.sdk_digest
+    }
+
+    /// Why `dir/revision.wasm` needs a build, or `None` when it matches these inputs. A build
+    /// with another guest SDK counts only with `sdk_changes`: rebuilding changes the checksum
+    /// of a revision that databases may have applied.
+    pub(crate) fn staleness(&self, dir: &Path, sdk_changes: bool) -> Option<String> {
         let Ok(module) = std::fs::read(dir.join(MODULE_FILE)) else {
             return Some(format!("{MODULE_FILE} is missing"));
         };
@@ -70,6 +88,9 @@ impl Inputs {
         }
         if stamp.module != module_digest(&module) {
             return Some(format!("{MODULE_FILE} is not the one the last build wrote"));
+        }
+        if sdk_changes && stamp.sdk != self.sdk_digest {
+            return Some("it was built with another version of the guest SDK".to_owned());
         }
         None
     }
@@ -118,11 +139,19 @@ pub struct Stamp {
     pub sources: String,
     /// SHA-256 of the `revision.wasm` this build wrote.
     pub module: String,
+    /// Digest of the guest SDK files and the contract it was built with.
+    pub sdk: String,
 }
 
 impl Stamp {
-    pub(crate) fn new(language: Language, toolchain: &str, sources: &str, module: &[u8]) -> Self {
-        Stamp { language, toolchain: toolchain.to_owned(), sources: sources.to_owned(), module: module_digest(module) }
+    pub(crate) fn new(language: Language, toolchain: &str, inputs: &Inputs, module: &[u8]) -> Self {
+        Stamp {
+            language,
+            toolchain: toolchain.to_owned(),
+            sources: inputs.digest().to_owned(),
+            module: module_digest(module),
+            sdk: inputs.sdk_digest().to_owned(),
+        }
     }
 
     fn path(dir: &Path) -> PathBuf {
@@ -179,20 +208,26 @@ mod tests {
     fn a_stamp_tells_stale_from_up_to_date() {
         let dir = python_revision();
         let inputs = Inputs::collect(dir.path(), Language::Python).unwrap();
-        assert!(inputs.staleness(dir.path()).unwrap().contains("revision.wasm is missing"));
+        assert!(inputs.staleness(dir.path(), false).unwrap().contains("revision.wasm is missing"));
         std::fs::write(dir.path().join(MODULE_FILE), b"component").unwrap();
-        assert!(inputs.staleness(dir.path()).unwrap().contains(STAMP_FILE));
-        Stamp::new(Language::Python, "componentize-py 0.25.1", inputs.digest(), b"component")
+        assert!(inputs.staleness(dir.path(), false).unwrap().contains(STAMP_FILE));
+        Stamp::new(Language::Python, "componentize-py 0.25.1", &inputs, b"component")
             .write(dir.path())
             .unwrap();
-        assert_eq!(inputs.staleness(dir.path()), None);
+        assert_eq!(inputs.staleness(dir.path(), false), None);
+        assert_eq!(inputs.staleness(dir.path(), true), None);
+        let text = std::fs::read_to_string(dir.path().join(STAMP_FILE)).unwrap();
+        let older_sdk = text.replace(inputs.sdk_digest(), "sha256:00");
+        std::fs::write(dir.path().join(STAMP_FILE), older_sdk).unwrap();
+        assert_eq!(inputs.staleness(dir.path(), false), None, "an SDK change alone is not a reason by default");
+        assert!(inputs.staleness(dir.path(), true).unwrap().contains("another version of the guest SDK"));
 
         std::fs::write(dir.path().join(MODULE_FILE), b"replaced by hand").unwrap();
-        assert!(inputs.staleness(dir.path()).unwrap().contains("not the one the last build wrote"));
+        assert!(inputs.staleness(dir.path(), false).unwrap().contains("not the one the last build wrote"));
         std::fs::write(dir.path().join(MODULE_FILE), b"component").unwrap();
         std::fs::write(dir.path().join("revision.py"), "def up(): return\n").unwrap();
         let changed = Inputs::collect(dir.path(), Language::Python).unwrap();
-        assert!(changed.staleness(dir.path()).unwrap().contains("source changed"));
+        assert!(changed.staleness(dir.path(), false).unwrap().contains("source changed"));
     }
 
     #[test]

@@ -140,9 +140,14 @@ checksum = "error"
 [sandbox]
 memory_mb = 256
 timeout_ms = 30000
-# max_tables = 10
-# max_instances = 10
+# Per hook call; a Python or JavaScript revision uses about 40 instances.
+# max_tables = 100
+# max_instances = 100
 lock_timeout_ms = 60000
+
+[build]
+# The cargo profile `wasmig build` builds Rust revisions with.
+cargo_profile = "release"
 "#
     }
 }
@@ -157,6 +162,7 @@ mod tests {
         assert_eq!(config, ProjectConfig::default());
         assert_eq!(config.sandbox.memory_mb, 256);
         assert_eq!(config.sandbox.lock_timeout_ms, 60_000);
+        assert_eq!(config.build.cargo_profile, "release");
     }
 
     #[test]

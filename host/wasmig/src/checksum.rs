@@ -28,27 +28,39 @@ pub struct ChecksumError {
 
 /// The version-1 checksum of a revision as it is on disk, as `sha256:<hex>`.
 pub fn revision_checksum(revision: &Revision) -> Result<String, ChecksumError> {
-    let mut hasher = Sha256::new();
-    hasher.update(b"wasmig-checksum-v1\n");
-    hasher.update(revision.canonical_manifest().as_bytes());
     let files: &[&str] = match revision.kind() {
         RevisionKind::Sql => &SQL_ASSETS,
         RevisionKind::Component => &[MODULE_FILE],
         RevisionKind::Merge => &[],
     };
+    let mut payload = Vec::with_capacity(files.len());
     for name in files {
         let path = revision.dir.join(name);
         match std::fs::read(&path) {
-            Ok(bytes) => {
-                hasher.update(format!("\n{name}\n{}\n", bytes.len()).as_bytes());
-                hasher.update(&bytes);
-            }
+            Ok(bytes) => payload.push((*name, bytes)),
             // A missing optional file (down.sql, verify.sql) is part of what the revision is.
             Err(error) if error.kind() == std::io::ErrorKind::NotFound && revision.kind() == RevisionKind::Sql => {}
             Err(source) => return Err(read_error(revision, &path, source)),
         }
     }
-    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+    Ok(checksum_of(revision, payload.iter().map(|(name, bytes)| (*name, bytes.as_slice()))))
+}
+
+/// The version-1 checksum of a component revision whose `revision.wasm` holds `module`: the
+/// same value as [`revision_checksum`], for a caller that has read the module already.
+pub fn component_checksum(revision: &Revision, module: &[u8]) -> String {
+    checksum_of(revision, [(MODULE_FILE, module)].into_iter())
+}
+
+fn checksum_of<'a>(revision: &Revision, payload: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"wasmig-checksum-v1\n");
+    hasher.update(revision.canonical_manifest().as_bytes());
+    for (name, bytes) in payload {
+        hasher.update(format!("\n{name}\n{}\n", bytes.len()).as_bytes());
+        hasher.update(bytes);
+    }
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 pub(crate) fn read_error(revision: &Revision, path: &Path, source: std::io::Error) -> ChecksumError {
@@ -84,6 +96,17 @@ mod tests {
         let mut renamed = revision.clone();
         renamed.manifest.message = "add people".into();
         assert_ne!(revision_checksum(&renamed).unwrap(), revision_checksum(&revision).unwrap(), "the manifest counts");
+    }
+
+    #[test]
+    fn a_component_checksum_from_bytes_equals_the_one_read_from_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut manifest = Manifest::new(RevisionId::parse("c1").unwrap(), "backfill", vec![]);
+        manifest.kind = RevisionKind::Component;
+        let revision = Revision::new(manifest, dir.path());
+        std::fs::write(dir.path().join(MODULE_FILE), b"\0asm component").unwrap();
+        assert_eq!(revision_checksum(&revision).unwrap(), component_checksum(&revision, b"\0asm component"));
+        assert_ne!(revision_checksum(&revision).unwrap(), component_checksum(&revision, b"\0asm other"));
     }
 
     #[test]

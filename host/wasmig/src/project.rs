@@ -1,13 +1,14 @@
 //! A project as the runner sees it: the validated graph, plus the module and the limits each revision runs with.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wasmig_graph::{Graph, ProjectConfig, Revision, RevisionKind};
+use wasmig_graph::{Graph, ProjectConfig, Revision, RevisionId, RevisionKind};
 
 use crate::checksum::{self, ChecksumError, MODULE_FILE};
-use crate::runtime::{Builtin, LoadError, Module, Runtime, SandboxLimits};
+use crate::runtime::{Builtin, LoadError, Module, ModuleHash, Runtime, SandboxLimits, module_hash};
 use crate::versions::valid_prefix;
 
 /// Why a project cannot be used.
@@ -36,9 +37,23 @@ pub enum ModuleError {
 }
 
 /// A loaded, validated project.
+///
+/// A component revision's `revision.wasm` is read and hashed once per
+/// project (and its clones): a fleet of a thousand tenants, or a Python
+/// revision of 20 MB, does not read and hash it per tenant and per use. The
+/// project is a snapshot: a `revision.wasm` replaced while the process runs
+/// is seen by the next process.
 #[derive(Debug, Clone)]
 pub struct Project {
     inner: wasmig_graph::Project,
+    components: Arc<Mutex<HashMap<RevisionId, ComponentFile>>>,
+}
+
+/// What was learned from reading a component revision's `revision.wasm`.
+#[derive(Debug, Clone)]
+struct ComponentFile {
+    module_hash: ModuleHash,
+    checksum: String,
 }
 
 impl Project {
@@ -52,7 +67,7 @@ impl Project {
                 path: inner.root.join(wasmig_graph::CONFIG_FILE),
             });
         }
-        Ok(Project { inner })
+        Ok(Project { inner, components: Arc::new(Mutex::new(HashMap::new())) })
     }
 
     pub fn graph(&self) -> &Graph {
@@ -86,7 +101,26 @@ impl Project {
     }
 
     pub fn checksum(&self, revision: &Revision) -> Result<String, ChecksumError> {
-        checksum::revision_checksum(revision)
+        if revision.kind() != RevisionKind::Component {
+            return checksum::revision_checksum(revision);
+        }
+        if let Some(known) = self.known_component(revision) {
+            return Ok(known.checksum);
+        }
+        let path = revision.dir.join(MODULE_FILE);
+        let bytes = std::fs::read(&path).map_err(|source| checksum::read_error(revision, &path, source))?;
+        Ok(self.remember_component(revision, &bytes).checksum)
+    }
+
+    fn known_component(&self, revision: &Revision) -> Option<ComponentFile> {
+        self.components.lock().expect("component map poisoned").get(revision.id()).cloned()
+    }
+
+    fn remember_component(&self, revision: &Revision, module: &[u8]) -> ComponentFile {
+        let file =
+            ComponentFile { module_hash: module_hash(module), checksum: checksum::component_checksum(revision, module) };
+        self.components.lock().expect("component map poisoned").insert(revision.id().clone(), file.clone());
+        file
     }
 
     /// The component a revision runs: a built-in plugin for SQL and merge
@@ -96,6 +130,10 @@ impl Project {
             RevisionKind::Sql => Ok(runtime.builtin(Builtin::Sql)?),
             RevisionKind::Merge => Ok(runtime.builtin(Builtin::Merge)?),
             RevisionKind::Component => {
+                if let Some(module) = self.known_component(revision).and_then(|known| runtime.loaded(&known.module_hash))
+                {
+                    return Ok(module);
+                }
                 let path = revision.dir.join(MODULE_FILE);
                 let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
                     std::io::ErrorKind::NotFound => {
@@ -103,8 +141,10 @@ impl Project {
                     }
                     _ => ModuleError::Unreadable { path: path.clone(), source },
                 })?;
+                let known = self.remember_component(revision, &bytes);
                 let relative = path.strip_prefix(self.root()).unwrap_or(&path);
-                Ok(runtime.load(&bytes, &format!("revision {} ({})", revision.id(), relative.display()))?)
+                let name = format!("revision {} ({})", revision.id(), relative.display());
+                Ok(runtime.load_hashed(&bytes, known.module_hash, &name)?)
             }
         }
     }

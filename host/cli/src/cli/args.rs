@@ -203,6 +203,10 @@ pub struct BuildArgs {
     /// Build nothing: exit 3 when a revision.wasm does not match its source (for CI).
     #[arg(long, conflicts_with = "force")]
     pub check: bool,
+    /// Also rebuild Python and JavaScript revisions built with another version of wasmig's guest SDK.
+    /// Their checksum changes: only for revisions no database has applied yet.
+    #[arg(long)]
+    pub sdk_changes: bool,
     /// First install the pinned Python and JavaScript toolchains the revisions need into wasmig's tools folder.
     #[arg(long)]
     pub install_tools: bool,

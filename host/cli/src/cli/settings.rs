@@ -72,6 +72,7 @@ pub struct BuildRequest {
     pub revisions: Vec<String>,
     pub force: bool,
     pub check: bool,
+    pub sdk_changes: bool,
     pub install_tools: bool,
 }
 
@@ -138,6 +139,7 @@ impl Settings {
                 revisions: a.revisions,
                 force: a.force,
                 check: a.check,
+                sdk_changes: a.sdk_changes,
                 install_tools: a.install_tools,
             }),
             CommandArgs::Merge(a) => Command::Merge {

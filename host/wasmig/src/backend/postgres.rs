@@ -81,9 +81,10 @@ pub struct PostgresBackend {
     statements: HashMap<String, Statement>,
     /// A transaction opened by [`Backend::begin`] is open.
     in_transaction: bool,
-    /// A statement failed inside that transaction: PostgreSQL has aborted it
-    /// unless the guest rolled back to a savepoint (checked at commit).
-    transaction_failed: bool,
+    /// The first statement that failed inside that transaction: PostgreSQL
+    /// has aborted it (checked at commit). Kept to explain the "current
+    /// transaction is aborted" errors of every later statement.
+    first_failure: Option<String>,
     hook: Option<HookBudget>,
 }
 
@@ -182,7 +183,7 @@ impl PostgresBackend {
             schema,
             statements: HashMap::new(),
             in_transaction: false,
-            transaction_failed: false,
+            first_failure: None,
             hook: None,
         })
     }
@@ -195,12 +196,24 @@ impl PostgresBackend {
         self.session.block_on(future).map_err(db_error)
     }
 
-    /// Notes a failure inside the transaction [`Backend::begin`] opened.
+    /// Notes a failure inside the transaction [`Backend::begin`] opened, and
+    /// names it in the errors it causes later: a revision that caught a
+    /// database error and carried on otherwise fails at its bookkeeping with
+    /// a message that names neither the statement nor the cause.
     fn track<T>(&mut self, result: Result<T, DbError>) -> Result<T, DbError> {
-        if result.is_err() && self.in_transaction {
-            self.transaction_failed = true;
+        match result {
+            Err(mut error) if self.in_transaction => {
+                match &self.first_failure {
+                    Some(first) if error.code.as_deref() == Some(IN_FAILED_TRANSACTION) => {
+                        error.message.push_str(&aborted_by(first));
+                    }
+                    Some(_) => {}
+                    None => self.first_failure = Some(error.to_string()),
+                }
+                Err(error)
+            }
+            other => other,
         }
-        result
     }
 
     /// The prepared statement for `sql`, prepared once per connection.
@@ -406,14 +419,14 @@ impl Backend for PostgresBackend {
     fn begin(&mut self) -> Result<(), DbError> {
         self.run(self.session.client().batch_execute("BEGIN"))?;
         self.in_transaction = true;
-        self.transaction_failed = false;
+        self.first_failure = None;
         Ok(())
     }
 
     fn begin_read_only(&mut self) -> Result<(), DbError> {
         self.run(self.session.client().batch_execute("BEGIN READ ONLY"))?;
         self.in_transaction = true;
-        self.transaction_failed = false;
+        self.first_failure = None;
         Ok(())
     }
 
@@ -421,15 +434,16 @@ impl Backend for PostgresBackend {
         // PostgreSQL answers COMMIT of an aborted transaction with a silent
         // ROLLBACK: check, so that a lost step is never reported as committed.
         let aborted = self.in_transaction
-            && self.transaction_failed
+            && self.first_failure.is_some()
             && self.run(self.session.client().batch_execute("SELECT 1")).is_err();
         if aborted {
+            let first = self.first_failure.clone().unwrap_or_default();
             let rolled_back = self.rollback();
             return Err(DbError {
-                // in_failed_sql_transaction
-                code: Some("25P02".to_owned()),
+                code: Some(IN_FAILED_TRANSACTION.to_owned()),
                 message: format!(
-                    "nothing was committed: an earlier statement failed and aborted the transaction{}",
+                    "nothing was committed{}{}",
+                    aborted_by(&first),
                     match rolled_back {
                         Ok(()) => " (it has been rolled back)".to_owned(),
                         Err(rollback) => format!("; rolling it back failed too: {rollback}"),
@@ -439,7 +453,7 @@ impl Backend for PostgresBackend {
         }
         let result = self.run(self.session.client().batch_execute("COMMIT"));
         self.in_transaction = false;
-        self.transaction_failed = false;
+        self.first_failure = None;
         result
     }
 
@@ -448,7 +462,7 @@ impl Backend for PostgresBackend {
         // script must end too, and without one PostgreSQL only warns.
         let result = self.run(self.session.client().batch_execute("ROLLBACK"));
         self.in_transaction = false;
-        self.transaction_failed = false;
+        self.first_failure = None;
         // Rolled-back DDL may have changed what cached statements return.
         self.forget_row_statements();
         result
@@ -967,6 +981,17 @@ fn uuid_to_text(bytes: &[u8; 16]) -> String {
 /// Turns a tokio-postgres error into the contract's error: the SQLSTATE and
 /// the server's message with its detail and hint, or (no server involved,
 /// such as a refused connection) no code and the whole cause chain.
+/// SQLSTATE `in_failed_sql_transaction`: a statement sent after one failed.
+const IN_FAILED_TRANSACTION: &str = "25P02";
+
+fn aborted_by(first: &str) -> String {
+    format!(
+        ": the transaction was aborted by an earlier statement that failed ({first}). On PostgreSQL a failed \
+         statement ends the transaction even when the revision catches the error: let it fail the step, or avoid \
+         the failure (for example INSERT ... ON CONFLICT DO NOTHING)"
+    )
+}
+
 fn db_error(error: tokio_postgres::Error) -> DbError {
     match error.as_db_error() {
         Some(server) => {

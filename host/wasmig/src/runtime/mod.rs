@@ -200,9 +200,21 @@ impl Runtime {
     /// disk cache, else by compiling it; then checks it against the contract.
     /// `name` says what is loaded, for errors ("revision 0a1b… (path)").
     pub fn load(&self, bytes: &[u8], name: &str) -> Result<Arc<Module>, LoadError> {
-        let hash = module_hash(bytes);
-        if let Some(module) = self.modules.lock().expect("module map poisoned").get(&hash) {
-            return Ok(Arc::clone(module));
+        self.load_hashed(bytes, module_hash(bytes), name)
+    }
+
+    /// The module with this hash, if this runtime has loaded it.
+    pub fn loaded(&self, hash: &ModuleHash) -> Option<Arc<Module>> {
+        self.modules.lock().expect("module map poisoned").get(hash).cloned()
+    }
+
+    /// [`Runtime::load`] for a caller that has hashed the bytes already
+    /// (`hash` must be [`module_hash`] of `bytes`): a 20 MB interpreter
+    /// component is not hashed twice.
+    pub fn load_hashed(&self, bytes: &[u8], hash: ModuleHash, name: &str) -> Result<Arc<Module>, LoadError> {
+        debug_assert_eq!(hash, module_hash(bytes), "load_hashed got the hash of other bytes");
+        if let Some(module) = self.loaded(&hash) {
+            return Ok(module);
         }
         check_header(bytes, name)?;
         let component = self.component(bytes, &hash, name)?;

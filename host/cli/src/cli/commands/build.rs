@@ -80,6 +80,7 @@ pub fn build(dir: &Path, out: Output, request: BuildRequest) -> anyhow::Result<E
     let options = BuildOptions {
         force: request.force,
         check_only: request.check,
+        sdk_changes: request.sdk_changes,
         cargo_profile: project.config.build.cargo_profile.clone(),
     };
     // Checking a fresh component against the contract compiles it, and the
