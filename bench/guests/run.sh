@@ -3,8 +3,9 @@
 # revisions"): component size, first compile, and a cached load + `up` in
 # the host (wasmig-bench guests), then whole `wasmig upgrade` processes with
 # a warm component cache, one revision each, against an SQL revision.
-# The Rust baseline is the polyglot example's Rust revision; Python and
-# JavaScript are the `wasmig new` templates, built by `wasmig build`.
+# The Rust baseline is the test fixture that calls every import of the
+# contract; Python and JavaScript are the `wasmig new` templates, built by
+# `wasmig build`.
 # Needs the toolchains of scripts/setup.sh, and hyperfine.
 set -euo pipefail
 
@@ -20,15 +21,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export WASMIG_CACHE_DIR=$work/cache
 for language in sql python js; do
-  "$bin" -q -C "$work/$language" init
-  "$bin" -q -C "$work/$language" new "--$language" --id "${language}1" -m "$language template"
+  "$bin" -C "$work/$language" init >/dev/null
+  "$bin" -C "$work/$language" new "--$language" --id "${language}1" -m "$language template" >/dev/null
 done
 "$bin" -q -C "$work/python" build
 "$bin" -q -C "$work/js" build
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$bench" guests \
-  "rust=$repo/examples/polyglot/migrations/aeeaa0abd9de_create_orders/revision.wasm" \
+  "rust=fixture:good" \
   "python=$(echo "$work"/python/migrations/python1_*/revision.wasm)" \
   "javascript=$(echo "$work"/js/migrations/js1_*/revision.wasm)"
 

@@ -1,6 +1,7 @@
 //! `wasmig-bench guests LABEL=PATH...`: per language, the component's size, its first compile,
 //! and what a run pays once the compiled code is cached: load it in a fresh runtime and call `up`.
-//! The first component given is the baseline the others are compared with.
+//! The first component given is the baseline the others are compared with; `rust=fixture:good`
+//! is the Rust test fixture that uses every import of the contract.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -38,10 +39,10 @@ pub fn guests(args: &[String]) -> anyhow::Result<()> {
     for m in &measured {
         let total = m.cached_load + m.up;
         println!(
-            "{:<12} {:>7.1}MB {:>7.1}MB {:>11.2?} {:>12.2?} {:>9.2?} {:>12.2?} {:>9.1}x",
+            "{:<12} {:>9} {:>9} {:>13.2?} {:>12.2?} {:>9.2?} {:>12.2?} {:>9.1}x",
             m.label,
-            m.wasm_bytes as f64 / 1e6,
-            m.compiled_bytes as f64 / 1e6,
+            size(m.wasm_bytes),
+            size(m.compiled_bytes),
             m.first_compile,
             m.cached_load,
             m.up,
@@ -52,8 +53,17 @@ pub fn guests(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `19.3 MB` or `41 KB`.
+fn size(bytes: u64) -> String {
+    if bytes >= 1_000_000 { format!("{:.1} MB", bytes as f64 / 1e6) } else { format!("{} KB", bytes.div_ceil(1000)) }
+}
+
 fn measure(label: &str, path: &Path) -> anyhow::Result<Measured> {
-    let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
+    let bytes = if path == Path::new("fixture:good") {
+        wasmig_tests::Fixture::Good.bytes()
+    } else {
+        std::fs::read(path).with_context(|| path.display().to_string())?
+    };
     let cache = tempfile::tempdir()?;
     let config = || RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()) };
 

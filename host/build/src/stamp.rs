@@ -211,9 +211,7 @@ mod tests {
         assert!(inputs.staleness(dir.path(), false).unwrap().contains("revision.wasm is missing"));
         std::fs::write(dir.path().join(MODULE_FILE), b"component").unwrap();
         assert!(inputs.staleness(dir.path(), false).unwrap().contains(STAMP_FILE));
-        Stamp::new(Language::Python, "componentize-py 0.25.1", &inputs, b"component")
-            .write(dir.path())
-            .unwrap();
+        Stamp::new(Language::Python, "componentize-py 0.25.1", &inputs, b"component").write(dir.path()).unwrap();
         assert_eq!(inputs.staleness(dir.path(), false), None);
         assert_eq!(inputs.staleness(dir.path(), true), None);
         let text = std::fs::read_to_string(dir.path().join(STAMP_FILE)).unwrap();

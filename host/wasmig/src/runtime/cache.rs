@@ -2,9 +2,15 @@
 //!
 //! A cached file is native code that wasmtime maps and runs without checks of
 //! its own, so: only the runner decides where the cache lives (never a path
-//! from a project or a tenant), every file carries its key and the SHA-256 of
-//! its payload, and a file that fails either check is compiled again, never
+//! from a project or a tenant), every entry carries its key and a digest of
+//! its payload, and an entry that fails either check is compiled again, never
 //! loaded.
+//!
+//! An entry is two files: `<module>.cwasm`, exactly what `Component::serialize`
+//! wrote, so that wasmtime maps it instead of copying it (an interpreter's
+//! component is 35 MB), and `<module>.sum` beside it: the format tag, the key
+//! and the BLAKE3 digest of the `.cwasm` (a 35 MB digest costs a few
+//! milliseconds, SHA-256 about 20).
 
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -13,9 +19,9 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever the file layout or the meaning of a key changes.
-const FORMAT: &[u8; 8] = b"WASMIGC1";
+const FORMAT: &[u8; 8] = b"WASMIGC2";
 const DIGEST_LEN: usize = 32;
-const HEADER_LEN: usize = FORMAT.len() + 2 * DIGEST_LEN;
+const SUM_LEN: usize = FORMAT.len() + 2 * DIGEST_LEN;
 
 /// The SHA-256 of a module's bytes.
 pub type ModuleHash = [u8; DIGEST_LEN];
@@ -54,7 +60,7 @@ pub struct DiskCache {
     engine_key: [u8; DIGEST_LEN],
 }
 
-/// Why a cached file was not used (it is then compiled again).
+/// Why a cached entry was not used (it is then compiled again).
 #[derive(Debug, thiserror::Error)]
 pub enum CacheMiss {
     #[error("not cached")]
@@ -65,7 +71,7 @@ pub enum CacheMiss {
     BadHeader { path: PathBuf },
     #[error("{path} was written for another module or engine")]
     WrongKey { path: PathBuf },
-    #[error("{path} is corrupt (its payload does not match its checksum)")]
+    #[error("{path} is corrupt (it does not match the digest beside it)")]
     Corrupt { path: PathBuf },
 }
 
@@ -91,41 +97,56 @@ impl DiskCache {
         self.dir.join(hex::encode(&self.engine_key[..8])).join(format!("{}.cwasm", hex::encode(module)))
     }
 
-    /// The verified payload of a cached module: wasmtime's serialized component.
-    pub fn read(&self, module: &ModuleHash) -> Result<Vec<u8>, CacheMiss> {
-        let path = self.path(module);
-        let mut bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(CacheMiss::Absent),
-            Err(source) => return Err(CacheMiss::Unreadable { path, source }),
-        };
-        if bytes.len() < HEADER_LEN || &bytes[..FORMAT.len()] != FORMAT {
-            return Err(CacheMiss::BadHeader { path });
-        }
-        let (key, digest) = bytes[FORMAT.len()..HEADER_LEN].split_at(DIGEST_LEN);
-        if key != self.key(module) {
-            return Err(CacheMiss::WrongKey { path });
-        }
-        if digest != Sha256::digest(&bytes[HEADER_LEN..]).as_slice() {
-            return Err(CacheMiss::Corrupt { path });
-        }
-        bytes.drain(..HEADER_LEN);
-        Ok(bytes)
+    fn sum_path(&self, module: &ModuleHash) -> PathBuf {
+        self.path(module).with_extension("sum")
     }
 
-    /// Stores a compiled module. Written to a temporary file and renamed, so
-    /// that a concurrent reader sees the old file, the new one, or none.
+    /// The path of a module's compiled code, once its key and digest are checked.
+    pub fn verified(&self, module: &ModuleHash) -> Result<PathBuf, CacheMiss> {
+        let sum_path = self.sum_path(module);
+        let sum = match std::fs::read(&sum_path) {
+            Ok(sum) => sum,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(CacheMiss::Absent),
+            Err(source) => return Err(CacheMiss::Unreadable { path: sum_path, source }),
+        };
+        if sum.len() != SUM_LEN || &sum[..FORMAT.len()] != FORMAT {
+            return Err(CacheMiss::BadHeader { path: sum_path });
+        }
+        let (key, digest) = sum[FORMAT.len()..].split_at(DIGEST_LEN);
+        if key != self.key(module) {
+            return Err(CacheMiss::WrongKey { path: sum_path });
+        }
+        let path = self.path(module);
+        let mut hasher = blake3::Hasher::new();
+        let hashed = std::fs::File::open(&path).and_then(|mut file| std::io::copy(&mut file, &mut hasher));
+        match hashed {
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(CacheMiss::Absent),
+            Err(source) => return Err(CacheMiss::Unreadable { path, source }),
+        }
+        if hasher.finalize().as_bytes() != digest {
+            return Err(CacheMiss::Corrupt { path });
+        }
+        Ok(path)
+    }
+
+    /// Stores a compiled module. Each file is written to a temporary name and
+    /// renamed, the digest last: a reader sees a whole entry, or none, or one
+    /// whose digest does not match (and compiles again).
     pub fn write(&self, module: &ModuleHash, payload: &[u8]) -> std::io::Result<PathBuf> {
         let path = self.path(module);
         let folder = path.parent().expect("cache paths have a folder");
         std::fs::create_dir_all(folder)?;
-        let mut file = tempfile::NamedTempFile::new_in(folder)?;
-        file.write_all(FORMAT)?;
-        file.write_all(&self.key(module))?;
-        file.write_all(&Sha256::digest(payload))?;
-        file.write_all(payload)?;
-        file.as_file().sync_data()?;
-        file.persist(&path).map_err(|error| error.error)?;
+        let mut sum = Vec::with_capacity(SUM_LEN);
+        sum.extend_from_slice(FORMAT);
+        sum.extend_from_slice(&self.key(module));
+        sum.extend_from_slice(blake3::hash(payload).as_bytes());
+        for (target, bytes) in [(&path, payload), (&self.sum_path(module), sum.as_slice())] {
+            let mut file = tempfile::NamedTempFile::new_in(folder)?;
+            file.write_all(bytes)?;
+            file.as_file().sync_data()?;
+            file.persist(target).map_err(|error| error.error)?;
+        }
         Ok(path)
     }
 }
@@ -159,7 +180,8 @@ mod tests {
         let (_dir, cache) = cache();
         let module = module_hash(b"module");
         cache.write(&module, b"compiled").unwrap();
-        assert_eq!(cache.read(&module).unwrap(), b"compiled");
+        let path = cache.verified(&module).unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), b"compiled", "the payload is stored as is, for wasmtime to map");
     }
 
     #[test]
@@ -170,27 +192,29 @@ mod tests {
         let mut bytes = std::fs::read(&path).unwrap();
         *bytes.last_mut().unwrap() ^= 1;
         std::fs::write(&path, bytes).unwrap();
-        assert!(matches!(cache.read(&module), Err(CacheMiss::Corrupt { .. })));
+        assert!(matches!(cache.verified(&module), Err(CacheMiss::Corrupt { .. })));
     }
 
     #[test]
-    fn a_file_renamed_to_another_module_is_refused() {
+    fn an_entry_renamed_to_another_module_is_refused() {
         let (_dir, cache) = cache();
         let first = module_hash(b"first");
         let second = module_hash(b"second");
         let path = cache.write(&first, b"compiled").unwrap();
-        std::fs::create_dir_all(cache.path(&second).parent().unwrap()).unwrap();
         std::fs::copy(&path, cache.path(&second)).unwrap();
-        assert!(matches!(cache.read(&second), Err(CacheMiss::WrongKey { .. })));
+        std::fs::copy(cache.sum_path(&first), cache.sum_path(&second)).unwrap();
+        assert!(matches!(cache.verified(&second), Err(CacheMiss::WrongKey { .. })));
     }
 
     #[test]
-    fn a_foreign_file_is_refused() {
+    fn a_foreign_or_half_written_entry_is_refused() {
         let (_dir, cache) = cache();
         let module = module_hash(b"module");
         std::fs::create_dir_all(cache.path(&module).parent().unwrap()).unwrap();
         std::fs::write(cache.path(&module), b"\x7fELF not ours").unwrap();
-        assert!(matches!(cache.read(&module), Err(CacheMiss::BadHeader { .. })));
-        assert!(matches!(cache.read(&module_hash(b"other")), Err(CacheMiss::Absent)));
+        assert!(matches!(cache.verified(&module), Err(CacheMiss::Absent)), "a payload without its digest");
+        std::fs::write(cache.sum_path(&module), b"WASMIGC1 of an older wasmig").unwrap();
+        assert!(matches!(cache.verified(&module), Err(CacheMiss::BadHeader { .. })));
+        assert!(matches!(cache.verified(&module_hash(b"other")), Err(CacheMiss::Absent)));
     }
 }

@@ -13,7 +13,7 @@ mod host;
 mod limits;
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -232,7 +232,7 @@ impl Runtime {
 
     fn component(&self, bytes: &[u8], hash: &ModuleHash, name: &str) -> Result<Component, LoadError> {
         if let Some(disk) = &self.disk {
-            match disk.read(hash) {
+            match disk.verified(hash) {
                 Ok(compiled) => match deserialize(&self.engine, &compiled) {
                     Ok(component) => {
                         self.loaded_from_disk.fetch_add(1, Ordering::Relaxed);
@@ -413,14 +413,15 @@ impl Runtime {
     }
 }
 
-/// Loads a serialized component that this runtime's own cache verified.
+/// Maps a serialized component that this runtime's own cache verified.
 #[allow(unsafe_code)]
-fn deserialize(engine: &Engine, compiled: &[u8]) -> wasmtime::Result<Component> {
-    // SAFETY: `compiled` comes from the runner's own cache directory, was
-    // written by `Component::serialize` of an engine with the same key, and
-    // its SHA-256 was checked against the digest stored with it (cache.rs).
-    // wasmtime itself rejects files of another version or configuration.
-    unsafe { Component::deserialize(engine, compiled) }
+fn deserialize(engine: &Engine, compiled: &Path) -> wasmtime::Result<Component> {
+    // SAFETY: `compiled` is in the runner's own cache directory (never a
+    // project's), was written by `Component::serialize` of an engine with the
+    // same key, and has just been checked against the digest stored beside it
+    // (cache.rs); entries are only ever replaced whole, by rename. wasmtime
+    // itself rejects files of another version or configuration.
+    unsafe { Component::deserialize_file(engine, compiled) }
 }
 
 fn check_header(bytes: &[u8], name: &str) -> Result<(), LoadError> {

@@ -1,5 +1,5 @@
-//! `wasmig build`: turns component revisions' sources into `revision.wasm`, checks the result
-//! against the contract (which also fills the compiled-component cache), and reports per revision.
+//! `wasmig build`: turns component revisions' sources into `revision.wasm`, checks each against
+//! the contract (which also fills the compiled-component cache), and reports per revision.
 
 use std::path::Path;
 
@@ -100,22 +100,22 @@ pub fn build(dir: &Path, out: Output, request: BuildRequest) -> anyhow::Result<E
             note(out, format_args!("building revision {id} ({language})"));
         }
         let outcome = wasmig_build::build(&revision.dir, id, language, &tools, &options)?;
+        if let (Some(runtime), BuildOutcome::Built { .. } | BuildOutcome::UpToDate) = (&runtime, &outcome) {
+            // Also for an up-to-date revision: one a teammate built is compiled
+            // here once, now, instead of at the first upgrade.
+            let module = std::fs::read(revision.dir.join(wasmig_build::MODULE_FILE))?;
+            let relative = revision.dir.strip_prefix(&project.root).unwrap_or(&revision.dir);
+            runtime.load(&module, &format!("revision {id} ({})", relative.display()))?;
+        }
         let result = match outcome {
-            BuildOutcome::Built { bytes, toolchain, duration } => {
-                if let Some(runtime) = &runtime {
-                    let module = std::fs::read(revision.dir.join(wasmig_build::MODULE_FILE))?;
-                    let relative = revision.dir.strip_prefix(&project.root).unwrap_or(&revision.dir);
-                    runtime.load(&module, &format!("revision {id} ({})", relative.display()))?;
-                }
-                Built {
-                    id,
-                    language: Some(language),
-                    status: "built",
-                    detail: Some(toolchain),
-                    bytes: Some(bytes),
-                    seconds: Some(duration.as_secs_f64()),
-                }
-            }
+            BuildOutcome::Built { bytes, toolchain, duration } => Built {
+                id,
+                language: Some(language),
+                status: "built",
+                detail: Some(toolchain),
+                bytes: Some(bytes),
+                seconds: Some(duration.as_secs_f64()),
+            },
             BuildOutcome::UpToDate => {
                 Built { id, language: Some(language), status: "up-to-date", detail: None, bytes: None, seconds: None }
             }
