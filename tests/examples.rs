@@ -6,9 +6,9 @@ use std::sync::Arc;
 use wasmig::graph::{RevisionKind, Target};
 use wasmig::runtime::{Runtime, RuntimeConfig};
 use wasmig::sql::Value;
-use wasmig::{Database, Migrator, NoProgress, Project, RunOptions, RunReport, StepOutcome};
+use wasmig::{Database, Migrator, NoProgress, Project, RunOptions, StepOutcome};
 use wasmig_tests::postgres::TestDatabase;
-use wasmig_tests::{build_guests, workspace_root};
+use wasmig_tests::{build_guests, rows, step_ids, text, workspace_root};
 
 /// The demo's revisions in plan order (the graph's rule: among the revisions
 /// ready at once, the smallest id first).
@@ -84,18 +84,6 @@ fn the_demo_upgrades_downgrades_above_its_merge_and_upgrades_again_on_postgres()
     exercise_the_demo(database);
 }
 
-fn revisions(report: &RunReport) -> Vec<&str> {
-    report.steps.iter().map(|step| step.revision.as_str()).collect()
-}
-
-fn rows(database: &mut Database, sql: &str) -> Vec<Vec<Value>> {
-    database.backend().query(sql, &[]).unwrap_or_else(|error| panic!("{sql}: {error}")).values
-}
-
-fn text(value: &str) -> Value {
-    Value::Text(value.to_owned())
-}
-
 /// What the whole demo leaves behind, as rows: the same on both dialects.
 fn assert_at_heads(database: &mut Database) {
     assert_eq!(
@@ -130,7 +118,7 @@ fn exercise_the_demo(mut database: Database) {
     assert_eq!(heads, [HEAD]);
 
     let up = migrator.upgrade(database.backend(), &Target::Heads, &options, &mut NoProgress).unwrap();
-    assert_eq!(revisions(&up), PLAN_ORDER);
+    assert_eq!(step_ids(&up), PLAN_ORDER);
     assert!(up.steps.iter().all(|step| step.outcome == StepOutcome::Applied), "{up:?}");
     let backfill = up.steps.iter().find(|step| step.revision == "689f069cf588").unwrap();
     assert!(
@@ -169,7 +157,7 @@ fn exercise_the_demo(mut database: Database) {
     let down = migrator
         .downgrade(database.backend(), &Target::parse(ABOVE_MERGE).unwrap(), &options, &mut NoProgress)
         .unwrap();
-    assert_eq!(revisions(&down), [HEAD]);
+    assert_eq!(step_ids(&down), [HEAD]);
     assert!(down.steps.iter().all(|step| step.outcome == StepOutcome::Reverted), "{down:?}");
     assert!(
         database.backend().query("SELECT pinned FROM notes", &[]).is_err(),
@@ -182,7 +170,7 @@ fn exercise_the_demo(mut database: Database) {
     );
 
     let again = migrator.upgrade(database.backend(), &Target::Heads, &options, &mut NoProgress).unwrap();
-    assert_eq!(revisions(&again), [HEAD]);
+    assert_eq!(step_ids(&again), [HEAD]);
     assert_at_heads(&mut database);
     assert!(migrator.status(database.backend().as_mut()).unwrap().is_current());
 }

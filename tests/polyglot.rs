@@ -8,10 +8,10 @@ use std::sync::OnceLock;
 
 use wasmig::graph::Target;
 use wasmig::sql::Value;
-use wasmig::{Database, Migrator, NoProgress, RunOptions, RunReport, StepOutcome};
+use wasmig::{Database, Migrator, NoProgress, RunOptions, StepOutcome};
 use wasmig_tests::built::{built_in_place, built_project, mirror, wasmig_build};
 use wasmig_tests::matrix::{Engine, TestDb, run, shared_runtime, wasmig, wasmig_binary};
-use wasmig_tests::{on_every_engine, workspace_root};
+use wasmig_tests::{on_every_engine, rows, step_ids, text, workspace_root};
 
 const CUSTOMERS: &str = "dd2a7b3d8889";
 const PROFILES: &str = "825ecc605b5f"; // SQL, branch `profiles`
@@ -40,18 +40,6 @@ fn polyglot() -> &'static Path {
 fn failing_guests() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| built_in_place(&workspace_root().join("tests/fixtures/failing-guests")))
-}
-
-fn revisions(report: &RunReport) -> Vec<&str> {
-    report.steps.iter().map(|step| step.revision.as_str()).collect()
-}
-
-fn rows(database: &mut Database, sql: &str) -> Vec<Vec<Value>> {
-    database.backend().query(sql, &[]).unwrap_or_else(|error| panic!("{sql}: {error}")).values
-}
-
-fn text(value: &str) -> Value {
-    Value::Text(value.to_owned())
 }
 
 fn backfilled(database: &mut Database) -> (Vec<Vec<Value>>, Vec<Vec<Value>>) {
@@ -97,7 +85,7 @@ fn the_polyglot_example_goes_down_past_python_and_javascript_and_up_again(engine
     let options = RunOptions::default();
 
     let up = migrator.upgrade(database.backend(), &Target::Heads, &options, &mut NoProgress).unwrap();
-    assert_eq!(revisions(&up), [CUSTOMERS, PROFILES, ORDERS, MERGE, PYTHON_BACKFILL, JS_BACKFILL]);
+    assert_eq!(step_ids(&up), [CUSTOMERS, PROFILES, ORDERS, MERGE, PYTHON_BACKFILL, JS_BACKFILL]);
     assert!(up.steps.iter().all(|step| step.outcome == StepOutcome::Applied), "{up:?}");
     let logs = |revision: &str| up.steps.iter().find(|step| step.revision == revision).unwrap().logs.join("\n");
     assert!(logs(PYTHON_BACKFILL).contains("filled full_name for 5 customers"), "{}", logs(PYTHON_BACKFILL));
@@ -123,7 +111,7 @@ fn the_polyglot_example_goes_down_past_python_and_javascript_and_up_again(engine
 
     let down =
         migrator.downgrade(database.backend(), &Target::parse(MERGE).unwrap(), &options, &mut NoProgress).unwrap();
-    assert_eq!(revisions(&down), [JS_BACKFILL, PYTHON_BACKFILL]);
+    assert_eq!(step_ids(&down), [JS_BACKFILL, PYTHON_BACKFILL]);
     assert!(down.steps.iter().all(|step| step.outcome == StepOutcome::Reverted), "{down:?}");
     assert_not_backfilled(&mut database);
     let verdicts = migrator.verify(database.backend(), None, &options).unwrap();
@@ -131,7 +119,7 @@ fn the_polyglot_example_goes_down_past_python_and_javascript_and_up_again(engine
     assert_eq!(python.verdict, Some("absent"), "{python:?}");
 
     let again = migrator.upgrade(database.backend(), &Target::Heads, &options, &mut NoProgress).unwrap();
-    assert_eq!(revisions(&again), [PYTHON_BACKFILL, JS_BACKFILL]);
+    assert_eq!(step_ids(&again), [PYTHON_BACKFILL, JS_BACKFILL]);
     assert_backfilled(&mut database);
     assert!(migrator.status(database.backend().as_mut()).unwrap().is_current());
 }

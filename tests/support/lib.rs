@@ -198,3 +198,18 @@ pub fn bench_guest_inserts() -> PathBuf {
     build_guests(&["wasmig-bench-guest-inserts".into()], "wasm32-unknown-unknown", &dir);
     dir.join("wasm32-unknown-unknown/guest/wasmig_bench_guest_inserts.wasm")
 }
+
+/// The revisions a run stepped through, in order.
+pub fn step_ids(report: &wasmig::RunReport) -> Vec<&str> {
+    report.steps.iter().map(|step| step.revision.as_str()).collect()
+}
+
+/// Every row of a query through the database's own backend.
+pub fn rows(database: &mut wasmig::Database, sql: &str) -> Vec<Vec<wasmig::sql::Value>> {
+    database.backend().query(sql, &[]).unwrap_or_else(|error| panic!("{sql}: {error}")).values
+}
+
+/// A text value, for comparing rows.
+pub fn text(value: &str) -> wasmig::sql::Value {
+    wasmig::sql::Value::Text(value.to_owned())
+}
