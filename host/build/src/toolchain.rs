@@ -40,17 +40,18 @@ impl Tool {
         }
     }
 
-    /// What the tool is for and how to get it, for a "not found" error.
-    pub fn install_hint(self) -> String {
+    /// What the tool is for and how to get it, for a "not found" error;
+    /// `tools_dir` is where `--install-tools` would put it.
+    pub fn install_hint(self, tools_dir: Option<&Path>) -> String {
+        let dir = tools_dir.map_or_else(|| "~/.cache/wasmig/tools".to_owned(), |dir| dir.display().to_string());
         match self {
             Tool::ComponentizePy => format!(
                 "it builds Python revisions. Install the pinned version with `wasmig build --install-tools`, \
-                 or `python3 -m venv ~/.cache/wasmig/tools/python && ~/.cache/wasmig/tools/python/bin/pip install \
-                 componentize-py=={PYTHON_PIN}`"
+                 or `python3 -m venv {dir}/python && {dir}/python/bin/pip install componentize-py=={PYTHON_PIN}`"
             ),
             Tool::ComponentizeJs => format!(
-                "it builds JavaScript revisions. Install the pinned version (componentize-js {JS_PIN}) with \
-                 `wasmig build --install-tools`; it needs Node.js 20 or later and npm"
+                "it builds JavaScript revisions. Install the pinned version (componentize-js {JS_PIN}) into {dir}/js \
+                 with `wasmig build --install-tools`; it needs Node.js 20 or later and npm"
             ),
             Tool::Node => {
                 "componentize-js runs on Node.js 20 or later: install it (Debian: `apt install nodejs npm`)".to_owned()
@@ -126,7 +127,7 @@ impl Toolchains {
             }
         }
         looked.push("PATH".to_owned());
-        Err(BuildError::ToolMissing { tool, looked, hint: tool.install_hint() })
+        Err(BuildError::ToolMissing { tool, looked, hint: tool.install_hint(self.tools_dir()) })
     }
 
     /// The componentizer for `language` and its version line, e.g. `componentize-py 0.25.1`.
@@ -261,6 +262,8 @@ mod tests {
             assert!(text.contains("componentize-py"), "{text}");
             assert!(text.contains(&empty.path().join("python/bin/componentize-py").display().to_string()), "{text}");
             assert!(text.contains("--install-tools") && text.contains(PYTHON_PIN), "{text}");
+            let venv = format!("python3 -m venv {}/python", empty.path().display());
+            assert!(text.contains(&venv), "the hint names the tools folder in use: {text}");
         }
     }
 }
