@@ -37,12 +37,6 @@ pub struct BuildOptions {
     pub cargo_profile: String,
 }
 
-impl Default for BuildOptions {
-    fn default() -> Self {
-        BuildOptions { force: false, check_only: false, sdk_changes: false, cargo_profile: "release".to_owned() }
-    }
-}
-
 /// What happened to one revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildOutcome {

@@ -208,11 +208,10 @@ impl Runtime {
         self.modules.lock().expect("module map poisoned").get(hash).cloned()
     }
 
-    /// [`Runtime::load`] for a caller that has hashed the bytes already
-    /// (`hash` must be [`module_hash`] of `bytes`): a 20 MB interpreter
+    /// [`Runtime::load`] for a caller in this crate that has hashed the bytes
+    /// already (`hash` is [`module_hash`] of `bytes`): a 20 MB interpreter
     /// component is not hashed twice.
-    pub fn load_hashed(&self, bytes: &[u8], hash: ModuleHash, name: &str) -> Result<Arc<Module>, LoadError> {
-        debug_assert_eq!(hash, module_hash(bytes), "load_hashed got the hash of other bytes");
+    pub(crate) fn load_hashed(&self, bytes: &[u8], hash: ModuleHash, name: &str) -> Result<Arc<Module>, LoadError> {
         if let Some(module) = self.loaded(&hash) {
             return Ok(module);
         }

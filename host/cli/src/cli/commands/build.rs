@@ -11,21 +11,38 @@ use wasmig_graph::{Revision, RevisionKind};
 
 use super::load;
 use crate::cli::exit::{Exit, UsageError};
-use crate::cli::output::{Format, Output};
+use crate::cli::output::Output;
 use crate::cli::settings::BuildRequest;
 
+/// What happened to one revision, as reported.
 #[derive(Debug, Serialize)]
 struct Built<'a> {
     id: &'a str,
     language: Option<Language>,
-    /// built, up-to-date, stale or prebuilt (no source to build from).
-    status: &'static str,
+    status: Status,
+    /// The toolchain (built) or the reason (stale).
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Status {
+    Built,
+    UpToDate,
+    Stale,
+    /// No source to build from: a `revision.wasm` built elsewhere.
+    Prebuilt,
+}
+
+impl<'a> Built<'a> {
+    fn new(id: &'a str, language: Option<Language>, status: Status) -> Self {
+        Built { id, language, status, detail: None, bytes: None, seconds: None }
+    }
 }
 
 pub fn build(dir: &Path, out: Output, request: BuildRequest) -> anyhow::Result<Exit> {
@@ -70,9 +87,9 @@ pub fn build(dir: &Path, out: Output, request: BuildRequest) -> anyhow::Result<E
     if request.install_tools {
         for language in [Language::Python, Language::JavaScript] {
             if languages.contains(&Some(language)) {
-                note(out, format_args!("installing the pinned {language} toolchain into {}", tools_dir(&tools)));
+                out.note(format_args!("installing the pinned {language} toolchain into {}", tools_dir(&tools)));
                 if !tools.install(language)? {
-                    note(out, format_args!("the pinned {language} toolchain is already installed"));
+                    out.note(format_args!("the pinned {language} toolchain is already installed"));
                 }
             }
         }
@@ -93,11 +110,11 @@ pub fn build(dir: &Path, out: Output, request: BuildRequest) -> anyhow::Result<E
     for (revision, language) in selected.iter().zip(&languages) {
         let id = revision.id().as_str();
         let Some(language) = *language else {
-            results.push(Built { id, language: None, status: "prebuilt", detail: None, bytes: None, seconds: None });
+            results.push(Built::new(id, None, Status::Prebuilt));
             continue;
         };
         if !request.check {
-            note(out, format_args!("building revision {id} ({language})"));
+            out.note(format_args!("building revision {id} ({language})"));
         }
         let outcome = wasmig_build::build(&revision.dir, id, language, &tools, &options)?;
         if let (Some(runtime), BuildOutcome::Built { .. } | BuildOutcome::UpToDate) = (&runtime, &outcome) {
@@ -109,50 +126,41 @@ pub fn build(dir: &Path, out: Output, request: BuildRequest) -> anyhow::Result<E
         }
         let result = match outcome {
             BuildOutcome::Built { bytes, toolchain, duration } => Built {
-                id,
-                language: Some(language),
-                status: "built",
                 detail: Some(toolchain),
                 bytes: Some(bytes),
                 seconds: Some(duration.as_secs_f64()),
+                ..Built::new(id, Some(language), Status::Built)
             },
-            BuildOutcome::UpToDate => {
-                Built { id, language: Some(language), status: "up-to-date", detail: None, bytes: None, seconds: None }
+            BuildOutcome::UpToDate => Built::new(id, Some(language), Status::UpToDate),
+            BuildOutcome::Stale { reason } => {
+                Built { detail: Some(reason), ..Built::new(id, Some(language), Status::Stale) }
             }
-            BuildOutcome::Stale { reason } => Built {
-                id,
-                language: Some(language),
-                status: "stale",
-                detail: Some(reason),
-                bytes: None,
-                seconds: None,
-            },
         };
         results.push(result);
     }
 
-    let stale = results.iter().filter(|result| result.status == "stale").count();
+    let stale = results.iter().filter(|result| result.status == Status::Stale).count();
     out.emit(
         || json!({ "revisions": &results, "stale": stale }),
         |text| {
             for result in &results {
                 let language = result.language.map(|l| l.to_string()).unwrap_or_else(|| "no source".to_owned());
                 let line = match result.status {
-                    "built" => format!(
+                    Status::Built => format!(
                         "built {} ({language}, {}): {} in {:.1} s",
                         result.id,
                         result.detail.as_deref().unwrap_or_default(),
                         size(result.bytes.unwrap_or_default()),
                         result.seconds.unwrap_or_default()
                     ),
-                    "up-to-date" => format!("{} is up to date ({language})", result.id),
-                    "stale" => format!(
+                    Status::UpToDate => format!("{} is up to date ({language})", result.id),
+                    Status::Stale => format!(
                         "{} is stale ({language}): {}; run `wasmig build {}`",
                         result.id,
                         result.detail.as_deref().unwrap_or_default(),
                         result.id
                     ),
-                    _ => format!("{} has no source (a prebuilt revision.wasm): skipped", result.id),
+                    Status::Prebuilt => format!("{} has no source (a prebuilt revision.wasm): skipped", result.id),
                 };
                 text.push_str(&line);
                 text.push('\n');
@@ -172,11 +180,4 @@ fn size(bytes: u64) -> String {
 
 fn tools_dir(tools: &Toolchains) -> String {
     tools.tools_dir().map(|dir| dir.display().to_string()).unwrap_or_default()
-}
-
-/// A progress line on stderr: builds take seconds each.
-fn note(out: Output, message: std::fmt::Arguments<'_>) {
-    if out.format == Format::Text {
-        out.note(message);
-    }
 }
