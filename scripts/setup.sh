@@ -24,6 +24,7 @@ need_apt() {  # need_apt COMMAND PACKAGE
 need_apt dot graphviz        # the CLI tests render `wasmig graph --format dot`
 need_apt sqlite3 sqlite3     # offline SQL tests feed `--sql` output to sqlite3
 need_apt psql postgresql-client
+need_apt python3 python3    # scripts/module-cycles.py, the benchmarks
 
 # Toolchains for Python and JavaScript revisions (`wasmig build`), pinned in
 # sdk/toolchains/ and installed where wasmig looks first; the same steps as

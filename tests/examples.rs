@@ -6,7 +6,7 @@ use std::sync::Arc;
 use wasmig::graph::{RevisionKind, Target};
 use wasmig::runtime::{Runtime, RuntimeConfig};
 use wasmig::sql::Value;
-use wasmig::{Database, Migrator, NoProgress, Project, RunOptions, StepOutcome};
+use wasmig::{Database, Migrator, NoProgress, RunOptions, StepOutcome};
 use wasmig_tests::postgres::TestDatabase;
 use wasmig_tests::{build_guests, rows, step_ids, text, workspace_root};
 
@@ -40,9 +40,9 @@ fn package_name(manifest: &Path) -> String {
 
 #[test]
 fn the_committed_demo_revisions_are_what_their_sources_build_to() {
-    let project = Project::open(demo_dir()).unwrap();
+    let project = wasmig::graph::load(demo_dir()).unwrap();
     let components: Vec<(PathBuf, String)> = project
-        .graph()
+        .graph
         .topological_order()
         .filter(|revision| revision.kind() == RevisionKind::Component)
         .map(|revision| (revision.dir.clone(), package_name(&revision.dir.join("Cargo.toml"))))
@@ -109,15 +109,13 @@ fn assert_at_heads(database: &mut Database) {
 }
 
 fn exercise_the_demo(mut database: Database) {
-    let project = Arc::new(Project::open(demo_dir()).unwrap());
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
-    let migrator = Migrator::new(project, runtime);
+    let migrator = Migrator::open_with(demo_dir(), runtime).unwrap();
     let options = RunOptions::default();
-    let heads: Vec<String> =
-        migrator.project().graph().heads().iter().map(|revision| revision.id().to_string()).collect();
+    let heads: Vec<String> = migrator.graph().heads().iter().map(|revision| revision.id().to_string()).collect();
     assert_eq!(heads, [HEAD]);
 
-    let up = migrator.upgrade(database.backend(), &Target::Heads, &options, &mut NoProgress).unwrap();
+    let up = migrator.upgrade(&mut database, &Target::Heads, &options, &mut NoProgress).unwrap();
     assert_eq!(step_ids(&up), PLAN_ORDER);
     assert!(up.steps.iter().all(|step| step.outcome == StepOutcome::Applied), "{up:?}");
     let backfill = up.steps.iter().find(|step| step.revision == "689f069cf588").unwrap();
@@ -127,14 +125,14 @@ fn exercise_the_demo(mut database: Database) {
         backfill.logs
     );
     assert_at_heads(&mut database);
-    let status = migrator.status(database.backend().as_mut()).unwrap();
+    let status = migrator.status(&mut database).unwrap();
     assert!(status.is_current(), "{status:?}");
     assert_eq!(status.current, [HEAD]);
 
     // Every verify hook agrees with the applied set: the two components'
     // own hooks, the seed's verify.sql, and "unknown" for SQL revisions
     // without one.
-    let verdicts = migrator.verify(database.backend(), None, &options).unwrap();
+    let verdicts = migrator.verify(&mut database, None, &options).unwrap();
     assert!(verdicts.iter().all(|report| report.applied && !report.mismatch), "{verdicts:?}");
     for (revision, verdict) in [
         ("390c4b56195f", "present"),
@@ -148,29 +146,25 @@ fn exercise_the_demo(mut database: Database) {
 
     // Below the merge is refused before any step: merges are never reverted.
     let below = migrator
-        .downgrade(database.backend(), &Target::parse("329ec3722515").unwrap(), &options, &mut NoProgress)
+        .downgrade(&mut database, &Target::parse("329ec3722515").unwrap(), &options, &mut NoProgress)
         .unwrap_err();
     assert!(below.to_string().contains(MERGE), "{below}");
-    assert!(below.committed.steps.is_empty(), "{below}");
+    assert!(below.committed().unwrap().steps.is_empty(), "{below}");
     assert_at_heads(&mut database);
 
-    let down = migrator
-        .downgrade(database.backend(), &Target::parse(ABOVE_MERGE).unwrap(), &options, &mut NoProgress)
-        .unwrap();
+    let down =
+        migrator.downgrade(&mut database, &Target::parse(ABOVE_MERGE).unwrap(), &options, &mut NoProgress).unwrap();
     assert_eq!(step_ids(&down), [HEAD]);
     assert!(down.steps.iter().all(|step| step.outcome == StepOutcome::Reverted), "{down:?}");
-    assert!(
-        database.backend().query("SELECT pinned FROM notes", &[]).is_err(),
-        "notes.pinned survived its revision's downgrade"
-    );
-    let status = migrator.status(database.backend().as_mut()).unwrap();
+    assert!(database.query("SELECT pinned FROM notes", &[]).is_err(), "notes.pinned survived its revision's downgrade");
+    let status = migrator.status(&mut database).unwrap();
     assert_eq!(
         (status.current.as_slice(), status.pending.as_slice()),
         ([ABOVE_MERGE.to_owned()].as_slice(), [HEAD.to_owned()].as_slice())
     );
 
-    let again = migrator.upgrade(database.backend(), &Target::Heads, &options, &mut NoProgress).unwrap();
+    let again = migrator.upgrade(&mut database, &Target::Heads, &options, &mut NoProgress).unwrap();
     assert_eq!(step_ids(&again), [HEAD]);
     assert_at_heads(&mut database);
-    assert!(migrator.status(database.backend().as_mut()).unwrap().is_current());
+    assert!(migrator.status(&mut database).unwrap().is_current());
 }

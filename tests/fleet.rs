@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, mpsc};
 
+use wasmig::Migrator;
 use wasmig::backend::Backend;
 use wasmig::fleet::{
     Fleet, FleetAction, FleetEvent, FleetReport, NoFleetProgress, Tenant, TenantOutcome, TenantSource,
@@ -16,7 +17,6 @@ use wasmig::fleet::{
 use wasmig::graph::Target;
 use wasmig::runtime::{Runtime, RuntimeConfig};
 use wasmig::sql::Value;
-use wasmig::{Migrator, Project};
 use wasmig_tests::matrix::{
     Engine, Finished, add_component_revision, component_cache_dir, run, shared_runtime, wasmig_binary,
 };
@@ -79,7 +79,7 @@ fn write_project(dir: &Path) -> Vec<String> {
 }
 
 fn migrator_with(dir: &Path, runtime: Arc<Runtime>) -> Migrator {
-    Migrator::new(Arc::new(Project::open(dir).expect("the test project opens")), runtime)
+    Migrator::open_with(dir, runtime).expect("the test project opens")
 }
 
 fn set<S: AsRef<str>>(items: &[S]) -> BTreeSet<String> {

@@ -78,13 +78,12 @@ fn assert_not_backfilled(database: &mut Database) {
 }
 
 fn the_polyglot_example_goes_down_past_python_and_javascript_and_up_again(engine: Engine) {
-    let project = wasmig::Project::open(polyglot()).unwrap();
-    let migrator = Migrator::new(std::sync::Arc::new(project), shared_runtime());
+    let migrator = Migrator::open_with(polyglot(), shared_runtime()).unwrap();
     let db = TestDb::fresh(engine);
     let mut database = Database::connect(db.url()).unwrap();
     let options = RunOptions::default();
 
-    let up = migrator.upgrade(database.backend(), &Target::Heads, &options, &mut NoProgress).unwrap();
+    let up = migrator.upgrade(&mut database, &Target::Heads, &options, &mut NoProgress).unwrap();
     assert_eq!(step_ids(&up), [CUSTOMERS, PROFILES, ORDERS, MERGE, PYTHON_BACKFILL, JS_BACKFILL]);
     assert!(up.steps.iter().all(|step| step.outcome == StepOutcome::Applied), "{up:?}");
     let logs = |revision: &str| up.steps.iter().find(|step| step.revision == revision).unwrap().logs.join("\n");
@@ -97,31 +96,30 @@ fn the_polyglot_example_goes_down_past_python_and_javascript_and_up_again(engine
     assert_backfilled(&mut database);
 
     // The Python and JavaScript verify hooks see their own backfills.
-    let verdicts = migrator.verify(database.backend(), None, &options).unwrap();
+    let verdicts = migrator.verify(&mut database, None, &options).unwrap();
     for revision in [PYTHON_BACKFILL, JS_BACKFILL] {
         let report = verdicts.iter().find(|report| report.revision == revision).unwrap();
         assert_eq!(report.verdict, Some("present"), "{report:?}");
     }
 
     // Below the merge is refused before any step.
-    let refused = migrator.downgrade(database.backend(), &Target::Base, &options, &mut NoProgress).unwrap_err();
+    let refused = migrator.downgrade(&mut database, &Target::Base, &options, &mut NoProgress).unwrap_err();
     assert!(refused.to_string().contains(MERGE), "{refused}");
-    assert!(refused.committed.steps.is_empty());
+    assert!(refused.committed().unwrap().steps.is_empty());
     assert_backfilled(&mut database);
 
-    let down =
-        migrator.downgrade(database.backend(), &Target::parse(MERGE).unwrap(), &options, &mut NoProgress).unwrap();
+    let down = migrator.downgrade(&mut database, &Target::parse(MERGE).unwrap(), &options, &mut NoProgress).unwrap();
     assert_eq!(step_ids(&down), [JS_BACKFILL, PYTHON_BACKFILL]);
     assert!(down.steps.iter().all(|step| step.outcome == StepOutcome::Reverted), "{down:?}");
     assert_not_backfilled(&mut database);
-    let verdicts = migrator.verify(database.backend(), None, &options).unwrap();
+    let verdicts = migrator.verify(&mut database, None, &options).unwrap();
     let python = verdicts.iter().find(|report| report.revision == PYTHON_BACKFILL).unwrap();
     assert_eq!(python.verdict, Some("absent"), "{python:?}");
 
-    let again = migrator.upgrade(database.backend(), &Target::Heads, &options, &mut NoProgress).unwrap();
+    let again = migrator.upgrade(&mut database, &Target::Heads, &options, &mut NoProgress).unwrap();
     assert_eq!(step_ids(&again), [PYTHON_BACKFILL, JS_BACKFILL]);
     assert_backfilled(&mut database);
-    assert!(migrator.status(database.backend().as_mut()).unwrap().is_current());
+    assert!(migrator.status(&mut database).unwrap().is_current());
 }
 
 /// A guest that writes a row and then fails: its own words reach the user through the CLI, the

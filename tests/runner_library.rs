@@ -4,17 +4,12 @@
 //! `#[test]` per engine. Every failure scenario checks both the error and
 //! what the database holds afterwards (tables, version rows, events).
 
-// The helpers return wasmig's own `RunError`, large by design (it carries
-// the report of what committed).
-#![allow(clippy::result_large_err)]
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use wasmig::backend::Backend;
 use wasmig::graph::Target;
-use wasmig::{Database, NoProgress, RunError, RunFailure, RunOptions, RunReport, StepOutcome, TransactionMode};
+use wasmig::{Database, Error, Failure, NoProgress, RunOptions, RunReport, StepOutcome, TransactionMode};
 use wasmig_tests::matrix::{
     Engine, PREFIX, TestDb, add_component_revision, extend_manifest, migrator, table_of, write_config,
     write_revision_file,
@@ -25,15 +20,15 @@ fn target(text: &str) -> Target {
     Target::parse(text).unwrap()
 }
 
-fn upgrade(dir: &Path, db: &mut Box<dyn Backend>, to: &str) -> Result<RunReport, RunError> {
+fn upgrade(dir: &Path, db: &mut Database, to: &str) -> Result<RunReport, Error> {
     migrator(dir).upgrade(db, &target(to), &RunOptions::default(), &mut NoProgress)
 }
 
-fn upgrade_with(dir: &Path, db: &mut Box<dyn Backend>, options: RunOptions) -> Result<RunReport, RunError> {
+fn upgrade_with(dir: &Path, db: &mut Database, options: RunOptions) -> Result<RunReport, Error> {
     migrator(dir).upgrade(db, &Target::Heads, &options, &mut NoProgress)
 }
 
-fn downgrade(dir: &Path, db: &mut Box<dyn Backend>, to: &str) -> Result<RunReport, RunError> {
+fn downgrade(dir: &Path, db: &mut Database, to: &str) -> Result<RunReport, Error> {
     migrator(dir).downgrade(db, &target(to), &RunOptions::default(), &mut NoProgress)
 }
 
@@ -109,7 +104,7 @@ fn upgrade_downgrade_stamp_and_status_follow_the_graph(engine: Engine) {
     creates(path, "tail", &["join"]);
     let mut conn = db.connect();
 
-    let status = migrator(path).status(conn.as_mut()).unwrap();
+    let status = migrator(path).status(&mut conn).unwrap();
     assert_eq!(status.pending, ["root", "left", "right", "join", "tail"]);
     assert!(status.current.is_empty() && !status.is_current(), "{status:?}");
 
@@ -118,13 +113,13 @@ fn upgrade_downgrade_stamp_and_status_follow_the_graph(engine: Engine) {
     assert!(report.steps.iter().all(|step| step.outcome == StepOutcome::Applied), "{report:?}");
     assert_eq!(db.recorded(), set(&["root", "left"]));
     assert_eq!(db.user_tables(), tables(&["root", "left"]));
-    let status = migrator(path).status(conn.as_mut()).unwrap();
+    let status = migrator(path).status(&mut conn).unwrap();
     assert_eq!(status.current, ["left"]);
     assert_eq!(status.pending, ["right", "join", "tail"]);
 
     let report = upgrade(path, &mut conn, "heads").unwrap();
     assert_eq!(revisions(&report), ["right", "join", "tail"]);
-    let status = migrator(path).status(conn.as_mut()).unwrap();
+    let status = migrator(path).status(&mut conn).unwrap();
     assert!(status.is_current(), "{status:?}");
     assert_eq!(status.current, ["tail"]);
     let rows = db.version_rows();
@@ -154,7 +149,7 @@ fn upgrade_downgrade_stamp_and_status_follow_the_graph(engine: Engine) {
     let error = downgrade(path, &mut conn, "left").unwrap_err();
     let message = error.to_string();
     assert!(message.contains("join") && message.contains("merge"), "{message}");
-    assert!(error.committed.steps.is_empty(), "{error:?}");
+    assert!(error.committed().unwrap().steps.is_empty(), "{error:?}");
     assert_eq!(db.dump(), before, "a refused downgrade changed the database");
 
     // Stamp records without running anything: tables stay as they are.
@@ -169,7 +164,7 @@ fn upgrade_downgrade_stamp_and_status_follow_the_graph(engine: Engine) {
     assert_eq!(db.user_tables(), tables(&["root", "left", "right"]), "stamp ran a hook");
     let stamps = db.events().into_iter().filter(|event| event.event == "stamp").count();
     assert_eq!(stamps, 4 + 2 + 3, "one stamp event per recorded or removed revision");
-    assert!(migrator(path).status(conn.as_mut()).unwrap().is_current());
+    assert!(migrator(path).status(&mut conn).unwrap().is_current());
 }
 
 fn a_revision_failing_halfway_leaves_only_its_fail_event(engine: Engine) {
@@ -182,8 +177,8 @@ fn a_revision_failing_halfway_leaves_only_its_fail_event(engine: Engine) {
     let mut conn = db.connect();
 
     let error = upgrade(path, &mut conn, "heads").unwrap_err();
-    assert!(error.failure.to_string().contains("broken"), "the error names the revision: {error}");
-    assert_eq!(revisions(&error.committed), ["first"], "the error carries what committed");
+    assert!(error.failure().to_string().contains("broken"), "the error names the revision: {error}");
+    assert_eq!(revisions(error.committed().unwrap()), ["first"], "the error carries what committed");
     assert_eq!(db.recorded(), set(&["first"]));
     assert_eq!(db.user_tables(), tables(&["first"]), "the failed revision's first statement was rolled back");
     assert_eq!(db.event_pairs(), pairs(&[("upgrade", "first"), ("fail", "broken")]));
@@ -204,9 +199,9 @@ fn a_revision_failing_halfway_leaves_only_its_fail_event(engine: Engine) {
 
     // The same on the way down.
     let error = downgrade(path, &mut conn, "first").unwrap_err();
-    let message = error.failure.to_string();
+    let message = error.failure().to_string();
     assert!(message.contains("broken") && message.contains("no_such_table"), "{error}");
-    assert_eq!(revisions(&error.committed), ["after"]);
+    assert_eq!(revisions(error.committed().unwrap()), ["after"]);
     assert_eq!(db.recorded(), set(&["first", "broken"]));
     assert_eq!(db.user_tables(), tables(&["first", "broken"]), "the failed down's DROP was rolled back");
     let events = db.event_pairs();
@@ -224,7 +219,7 @@ fn component_failure_mid_plan(engine: Engine, fixture: Fixture, leftover: &str, 
 
     let error = upgrade(path, &mut conn, "heads").unwrap_err();
     assert!(error.to_string().contains("guest"), "the error names the revision: {error}");
-    assert_eq!(revisions(&error.committed), ["first"]);
+    assert_eq!(revisions(error.committed().unwrap()), ["first"]);
     assert_eq!(db.recorded(), set(&["first"]));
     let left = db.user_tables();
     assert!(!left.contains(leftover), "{fixture:?} left {leftover} behind");
@@ -252,7 +247,7 @@ fn transaction_all_rolls_back_the_whole_plan(engine: Engine) {
 
     let error = upgrade_with(path, &mut conn, all()).unwrap_err();
     assert!(error.to_string().contains("third"), "{error}");
-    assert!(error.committed.steps.is_empty(), "nothing commits in --transaction all: {error:?}");
+    assert!(error.committed().unwrap().steps.is_empty(), "nothing commits in --transaction all: {error:?}");
     assert!(db.recorded().is_empty());
     assert!(db.user_tables().is_empty(), "{:?}", db.user_tables());
     assert_eq!(db.event_pairs(), pairs(&[("fail", "third")]));
@@ -274,17 +269,17 @@ fn a_non_transactional_failure_blocks_runs_until_resolved(engine: Engine) {
     let mut conn = db.connect();
 
     let error = upgrade(path, &mut conn, "heads").unwrap_err();
-    assert_eq!(revisions(&error.committed), ["first"]);
+    assert_eq!(revisions(error.committed().unwrap()), ["first"]);
     let states: Vec<(String, String)> = db.version_rows().into_iter().map(|row| (row.revision, row.state)).collect();
     assert_eq!(states, pairs(&[("first", "applied"), ("manual", "dirty-up")]));
-    let status = migrator(path).status(conn.as_mut()).unwrap();
+    let status = migrator(path).status(&mut conn).unwrap();
     assert_eq!(status.dirty, ["manual"]);
     assert!(!status.is_current());
 
     // The marker blocks the next run before anything runs.
     let before = db.dump();
     let blocked = upgrade(path, &mut conn, "heads").unwrap_err();
-    assert!(matches!(&blocked.failure, RunFailure::Dirty { revision, .. } if revision == "manual"), "{blocked:?}");
+    assert!(matches!(blocked.failure(), Failure::Dirty { revision, .. } if revision == "manual"), "{blocked:?}");
     let message = blocked.to_string();
     for command in ["wasmig resolve manual --as applied", "wasmig resolve manual --as reverted"] {
         assert!(message.contains(command), "the message gives `{command}`: {message}");
@@ -292,7 +287,7 @@ fn a_non_transactional_failure_blocks_runs_until_resolved(engine: Engine) {
     assert_eq!(db.dump(), before, "a blocked run changed the database");
 
     let not_dirty = migrator(path).resolve(&mut conn, "first", true).unwrap_err();
-    assert!(matches!(not_dirty.failure, RunFailure::NotDirty { .. }), "{not_dirty:?}");
+    assert!(matches!(not_dirty.failure(), Failure::NotDirty { .. }), "{not_dirty:?}");
 
     migrator(path).resolve(&mut conn, "manual", false).unwrap();
     assert_eq!(db.recorded(), set(&["first"]));
@@ -322,7 +317,7 @@ fn a_non_transactional_failure_blocks_runs_until_resolved(engine: Engine) {
     migrator(path).resolve(&mut conn, "second_manual", true).unwrap();
     assert_eq!(db.version_rows().iter().find(|row| row.revision == "second_manual").unwrap().state, "applied");
     assert!(upgrade(path, &mut conn, "heads").unwrap().steps.is_empty());
-    assert!(migrator(path).status(conn.as_mut()).unwrap().is_current());
+    assert!(migrator(path).status(&mut conn).unwrap().is_current());
 }
 
 fn checksum_drift_stops_the_run_until_repaired(engine: Engine) {
@@ -344,15 +339,15 @@ fn checksum_drift_stops_the_run_until_repaired(engine: Engine) {
     creates(path, "later", &["edited"]);
     let before = db.dump();
     let error = upgrade(path, &mut conn, "heads").unwrap_err();
-    assert!(matches!(&error.failure, RunFailure::Drift { revisions } if revisions == &["edited"]), "{error:?}");
+    assert!(matches!(error.failure(), Failure::Drift { revisions } if revisions == &["edited"]), "{error:?}");
     assert!(error.to_string().contains("wasmig repair edited"), "{error}");
     assert_eq!(db.dump(), before, "a drifted run changed the database");
-    assert_eq!(migrator(path).status(conn.as_mut()).unwrap().drift, ["edited"]);
+    assert_eq!(migrator(path).status(&mut conn).unwrap().drift, ["edited"]);
 
     migrator(path).repair(&mut conn, "edited").unwrap();
     let repaired = db.version_rows().into_iter().find(|row| row.revision == "edited").unwrap();
     let project = migrator(path);
-    let expected = project.project().checksum(project.project().graph().get("edited").unwrap()).unwrap();
+    let expected = project.checksum(project.graph().get("edited").unwrap()).unwrap();
     assert_eq!(repaired.checksum, expected);
     assert_ne!(repaired.checksum, old);
     let repair = db.events().pop().unwrap();
@@ -385,7 +380,7 @@ fn checksum_policies_warn_and_off_let_the_run_go_on(engine: Engine) {
         assert_eq!(revisions(&report), ["later"], "checksum = {policy}");
         let edited = db.version_rows().into_iter().find(|row| row.revision == "edited").unwrap();
         assert_eq!(edited, recorded.into_iter().find(|row| row.revision == "edited").unwrap(), "a policy is no repair");
-        assert!(migrator(path).status(conn.as_mut()).unwrap().is_current(), "checksum = {policy}");
+        assert!(migrator(path).status(&mut conn).unwrap().is_current(), "checksum = {policy}");
     }
 }
 
@@ -400,14 +395,14 @@ fn an_applied_revision_the_project_does_not_know_is_an_error(engine: Engine) {
 
     std::fs::remove_dir_all(path.join("migrations").join("vanished")).unwrap();
     creates(path, "other", &["first"]);
-    let status = migrator(path).status(conn.as_mut()).unwrap();
+    let status = migrator(path).status(&mut conn).unwrap();
     assert_eq!(status.unknown, ["vanished"]);
     assert!(!status.is_current());
 
     let before = db.dump();
     let error = upgrade(path, &mut conn, "heads").unwrap_err();
     assert!(error.to_string().contains("vanished"), "{error}");
-    assert!(error.committed.steps.is_empty());
+    assert!(error.committed().unwrap().steps.is_empty());
     assert_eq!(db.dump(), before, "the run went ahead over an unknown revision");
 }
 
@@ -456,7 +451,7 @@ fn adopt_records_what_verify_finds_and_runs_the_rest(engine: Engine) {
     let adopt = RunOptions { adopt: true, ..RunOptions::default() };
     let error = upgrade_with(path, &mut conn, adopt).unwrap_err();
     let outcomes: Vec<(&str, StepOutcome)> =
-        error.committed.steps.iter().map(|step| (step.revision.as_str(), step.outcome)).collect();
+        error.committed().unwrap().steps.iter().map(|step| (step.revision.as_str(), step.outcome)).collect();
     assert_eq!(outcomes, [("present", StepOutcome::Adopted), ("absent", StepOutcome::Applied)]);
     assert!(error.to_string().contains("unverified"), "{error}");
     assert_eq!(db.recorded(), set(&["present", "absent"]), "an `already exists` error was taken for success");
@@ -530,18 +525,18 @@ fn status_takes_no_lock_and_creates_no_table(engine: Engine) {
     creates(path, "first", &[]);
     creates(path, "second", &["first"]);
 
-    let status = migrator(path).status(db.connect().as_mut()).unwrap();
+    let status = migrator(path).status(&mut db.connect()).unwrap();
     assert_eq!(status.pending, ["first", "second"]);
     assert!(db.all_tables().is_empty(), "status created {:?}", db.all_tables());
 
     // Another runner holds the migration lock: status still answers; a run waits and gives up.
     let holder = hold_migration_lock(&db);
     let short = Duration::from_millis(300);
-    let mut conn = Database::connect_with(db.url(), short).unwrap().into_backend();
-    let status = migrator(path).status(conn.as_mut()).unwrap();
+    let mut conn = Database::connect_with(db.url(), short).unwrap();
+    let status = migrator(path).status(&mut conn).unwrap();
     assert_eq!(status.pending, ["first", "second"]);
     let blocked = upgrade(path, &mut conn, "heads").unwrap_err();
-    assert!(blocked.committed.steps.is_empty(), "{blocked:?}");
+    assert!(blocked.committed().unwrap().steps.is_empty(), "{blocked:?}");
     drop(holder);
     assert!(db.recorded().is_empty() && db.user_tables().is_empty());
 
@@ -553,7 +548,7 @@ fn status_takes_no_lock_and_creates_no_table(engine: Engine) {
 fn hold_migration_lock(db: &TestDb) -> Box<dyn std::any::Any> {
     match db.engine() {
         Engine::Postgres => {
-            let mut holder = db.connect();
+            let mut holder = db.connect().into_backend();
             let key = format!("wasmig:{}:{PREFIX}", holder.schema().unwrap_or(""));
             let guard = holder.lock(&key, Duration::from_secs(5)).unwrap();
             Box::new((guard, holder))

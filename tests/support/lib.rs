@@ -206,7 +206,7 @@ pub fn step_ids(report: &wasmig::RunReport) -> Vec<&str> {
 
 /// Every row of a query through the database's own backend.
 pub fn rows(database: &mut wasmig::Database, sql: &str) -> Vec<Vec<wasmig::sql::Value>> {
-    database.backend().query(sql, &[]).unwrap_or_else(|error| panic!("{sql}: {error}")).values
+    database.query(sql, &[]).unwrap_or_else(|error| panic!("{sql}: {error}")).values
 }
 
 /// A text value, for comparing rows.

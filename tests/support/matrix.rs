@@ -8,10 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-use wasmig::backend::Backend;
 use wasmig::runtime::{Runtime, RuntimeConfig};
 use wasmig::sql::Value;
-use wasmig::{Database, Migrator, Project};
+use wasmig::{Database, Migrator};
 
 use crate::postgres::TestDatabase;
 use crate::{Fixture, target_dir, workspace_root};
@@ -117,8 +116,8 @@ impl TestDb {
     }
 
     /// A new connection, as the migrator takes it.
-    pub fn connect(&self) -> Box<dyn Backend> {
-        Database::connect(&self.url).unwrap_or_else(|error| panic!("connect to {}: {error}", self.url)).into_backend()
+    pub fn connect(&self) -> Database {
+        Database::connect(&self.url).unwrap_or_else(|error| panic!("connect to {}: {error}", self.url))
     }
 
     /// Runs statements outside wasmig (setting up "an existing schema").
@@ -277,8 +276,7 @@ pub fn shared_runtime() -> Arc<Runtime> {
 
 /// A migrator for the project in `dir`, read again from disk (tests edit projects between runs).
 pub fn migrator(dir: &Path) -> Migrator {
-    let project = Project::open(dir).unwrap_or_else(|error| panic!("open project {}: {error}", dir.display()));
-    Migrator::new(Arc::new(project), shared_runtime())
+    Migrator::open_with(dir, shared_runtime()).unwrap_or_else(|error| panic!("open project {}: {error}", dir.display()))
 }
 
 /// Writes `wasmig.toml`.

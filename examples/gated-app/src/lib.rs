@@ -15,7 +15,7 @@ use std::fmt;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 
-use wasmig::{RunError, RunReport};
+use wasmig::RunReport;
 
 pub use events::{Event, StartupLog};
 use http::{Response, Router, Server};
@@ -40,9 +40,7 @@ impl Config {
 
     /// The configuration line the app logs once it may start.
     fn describe(&self) -> String {
-        let database = wasmig::backend::DatabaseUrl::parse(&self.database_url)
-            .map(|url| url.redacted())
-            .unwrap_or_else(|_| "(unparsable database URL)".to_owned());
+        let database = wasmig::redacted_url(&self.database_url);
         format!("config: project={} database={database} listen={}", self.project_dir.display(), self.listen)
     }
 }
@@ -51,8 +49,8 @@ impl Config {
 #[derive(Debug)]
 pub enum StartError {
     /// The database could not be brought to the project's heads: the app did nothing.
-    /// (Boxed: wasmig's error carries the report of what committed.)
-    Migrations(Box<RunError>),
+    /// The error carries the report of what committed.
+    Migrations(wasmig::Error),
     /// Migrations are done but the app's tables cannot be read.
     Tables(String),
     /// The listening socket cannot be bound.
@@ -74,7 +72,7 @@ impl fmt::Display for StartError {
 impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            StartError::Migrations(error) => Some(error.as_ref()),
+            StartError::Migrations(error) => Some(error),
             StartError::Tables(_) => None,
             StartError::Bind { source, .. } => Some(source),
         }
@@ -106,8 +104,6 @@ impl RunningApp {
 }
 
 /// Starts the app behind the real gate, [`wasmig::ensure_ready`].
-// The gate closure returns wasmig's own `RunError`, large as it is.
-#[allow(clippy::result_large_err)]
 pub fn start(config: &Config, log: &StartupLog) -> Result<RunningApp, StartError> {
     start_gated_by(config, log, |project_dir, database_url| wasmig::ensure_ready(project_dir, database_url))
 }
@@ -119,13 +115,12 @@ pub fn start(config: &Config, log: &StartupLog) -> Result<RunningApp, StartError
 pub fn start_gated_by(
     config: &Config,
     log: &StartupLog,
-    gate: impl FnOnce(&Path, &str) -> Result<RunReport, RunError>,
+    gate: impl FnOnce(&Path, &str) -> Result<RunReport, wasmig::Error>,
 ) -> Result<RunningApp, StartError> {
     // The gate comes first and alone: until it says the schema is what this
     // build of the app expects, the app must not read a table, announce
     // itself or accept a request.
-    let migrations =
-        gate(&config.project_dir, &config.database_url).map_err(|error| StartError::Migrations(Box::new(error)))?;
+    let migrations = gate(&config.project_dir, &config.database_url).map_err(StartError::Migrations)?;
     log.record(Event::MigrationsReady { applied: migrations.changed().count() });
 
     log.record(Event::ConfigLogged(config.describe()));

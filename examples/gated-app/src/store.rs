@@ -28,7 +28,6 @@ impl Store {
     pub fn open(database_url: &str, log: StartupLog) -> Result<Store, String> {
         let mut database = Database::connect(database_url).map_err(|error| error.to_string())?;
         let rows = database
-            .backend()
             .query("SELECT count(*) FROM greetings", &[])
             .map_err(|error| format!("{}: reading greetings: {error}", database.describe()))?;
         let greetings = match rows.values.first().and_then(|row| row.first()) {
@@ -42,16 +41,16 @@ impl Store {
     /// Every greeting, or only the one for `language`.
     pub fn greetings(&mut self, language: Option<&str>) -> Result<Vec<Greeting>, DbError> {
         self.log.record(Event::TableRead("greetings"));
-        let backend = self.database.backend();
+        let database = &mut self.database;
         let rows = match language {
-            None => backend.query("SELECT language, text FROM greetings ORDER BY id", &[])?,
+            None => database.query("SELECT language, text FROM greetings ORDER BY id", &[])?,
             Some(language) => {
-                let placeholder = match backend.dialect() {
+                let placeholder = match database.dialect() {
                     Dialect::Sqlite => "?1",
                     Dialect::Postgres => "$1",
                 };
                 let sql = format!("SELECT language, text FROM greetings WHERE language = {placeholder} ORDER BY id");
-                backend.query(&sql, &[Value::Text(language.to_owned())])?
+                database.query(&sql, &[Value::Text(language.to_owned())])?
             }
         };
         rows.values

@@ -74,8 +74,6 @@ fn position(events: &[Event], wanted: impl Fn(&Event) -> bool) -> usize {
 }
 
 #[test]
-// The gate closure returns wasmig's own `RunError`, large as it is.
-#[allow(clippy::result_large_err)]
 fn nothing_of_the_app_happens_until_the_gate_returns_ok() {
     let dir = tempfile::tempdir().unwrap();
     let log = StartupLog::new();
@@ -163,7 +161,7 @@ fn a_failed_migration_stops_start_up_with_nothing_registered_or_served() {
     assert!(message.contains(FAILING_REVISION) && message.contains("already exists"), "{message}");
     // The two good revisions committed before the failing one: the failure
     // really happened mid-plan, after the database was touched.
-    let committed: Vec<&str> = error.committed.steps.iter().map(|step| step.revision.as_str()).collect();
+    let committed: Vec<&str> = error.committed().unwrap().steps.iter().map(|step| step.revision.as_str()).collect();
     assert_eq!(committed, ["fc7a5791c5cc", "effcf123ace8"]);
 
     assert_eq!(log.events(), [], "the app did something although its migrations failed");

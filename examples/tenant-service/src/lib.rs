@@ -9,16 +9,13 @@
 //! connection): `GET /<tenant>/notes` lists that tenant's notes.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::Arc;
 
 use wasmig::graph::Target;
-use wasmig::runtime::{Runtime, RuntimeConfig, default_cache_dir};
 use wasmig::sql::Value;
-use wasmig::{Database, Fleet, FleetAction, FleetEvent, FleetReport, Migrator, Project, TenantOutcome, TenantSource};
+use wasmig::{Database, Fleet, FleetAction, FleetEvent, FleetReport, Migrator, TenantOutcome, TenantSource};
 
 /// What the service knows about a tenant after the start-up migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,26 +25,6 @@ pub enum TenantState {
     /// Its migration failed: requests get 503 with the reason, until a restart migrates it.
     Refused { error: String },
 }
-
-/// Why the service cannot start at all (as opposed to one tenant failing).
-#[derive(Debug)]
-pub enum StartError {
-    Project(wasmig::ProjectError),
-    Engine(wasmig::runtime::EngineError),
-    Tenants(wasmig::FleetError),
-}
-
-impl fmt::Display for StartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StartError::Project(error) => write!(f, "the migration project cannot be used: {error}"),
-            StartError::Engine(error) => write!(f, "the WebAssembly engine cannot start: {error}"),
-            StartError::Tenants(error) => write!(f, "the tenants cannot be listed: {error}"),
-        }
-    }
-}
-
-impl std::error::Error for StartError {}
 
 /// A plain-text HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,13 +43,15 @@ pub struct Service {
 /// Migrates every tenant of `source` (see `wasmig tenants --tenants`) to the
 /// heads of the project in `project_dir`, `jobs` tenants at a time, and
 /// returns the service ready to serve those that made it.
-pub fn start(project_dir: &Path, source: &str, jobs: usize) -> Result<Service, StartError> {
-    let project = Arc::new(Project::open(project_dir).map_err(StartError::Project)?);
-    let runtime = Arc::new(Runtime::new(RuntimeConfig { cache_dir: default_cache_dir() }).map_err(StartError::Engine)?);
-    let tenants = TenantSource::parse(source).and_then(|source| source.tenants()).map_err(StartError::Tenants)?;
+///
+/// `Err` means the service cannot start at all (the project, the engine, the
+/// tenant list), as opposed to one tenant failing: [`wasmig::Error::kind`] says which.
+pub fn start(project_dir: &Path, source: &str, jobs: usize) -> Result<Service, wasmig::Error> {
+    let migrator = Migrator::open(project_dir)?;
+    let tenants = TenantSource::parse(source)?.tenants()?;
     let urls: BTreeMap<String, String> =
         tenants.iter().map(|tenant| (tenant.name.clone(), tenant.url.clone())).collect();
-    let fleet = Fleet::new(Migrator::new(project, runtime)).jobs(jobs);
+    let fleet = Fleet::new(migrator).jobs(jobs);
     let log = |event: FleetEvent| {
         if let FleetEvent::Finished(tenant) = event {
             match &tenant.error {
@@ -88,9 +67,7 @@ pub fn start(project_dir: &Path, source: &str, jobs: usize) -> Result<Service, S
         .map(|tenant| {
             let state = match tenant.outcome {
                 TenantOutcome::Ok => TenantState::Serving { url: urls[&tenant.tenant].clone() },
-                TenantOutcome::Failed | TenantOutcome::Skipped => {
-                    TenantState::Refused { error: tenant.error.clone().unwrap_or_else(|| "not migrated".to_owned()) }
-                }
+                _ => TenantState::Refused { error: tenant.error.clone().unwrap_or_else(|| "not migrated".to_owned()) },
             };
             (tenant.tenant.clone(), state)
         })
@@ -126,7 +103,7 @@ impl Service {
             return Response { status: 404, body: format!("no resource `{resource}`; try /{tenant}/notes\n") };
         }
         let notes = Database::connect(url).map_err(|error| error.to_string()).and_then(|mut database| {
-            database.backend().query("SELECT body FROM notes ORDER BY id", &[]).map_err(|error| error.to_string())
+            database.query("SELECT body FROM notes ORDER BY id", &[]).map_err(|error| error.to_string())
         });
         match notes {
             Ok(rows) => Response {

@@ -40,7 +40,6 @@ fn a_tenant_whose_migration_failed_is_refused_while_the_others_are_served() {
     let globex = dir.path().join("globex.db");
     let conflict = wasmig::Database::connect(&format!("sqlite:{}", globex.display()))
         .unwrap()
-        .backend()
         .execute_script("CREATE TABLE notes (text TEXT)");
     conflict.unwrap();
     let source = format!("sqlite:{}/*.db", dir.path().display());
@@ -63,7 +62,6 @@ fn a_tenant_whose_migration_failed_is_refused_while_the_others_are_served() {
     // The operator fixes globex; a restart migrates it and serves it.
     wasmig::Database::connect(&format!("sqlite:{}", globex.display()))
         .unwrap()
-        .backend()
         .execute_script("DROP TABLE notes")
         .unwrap();
     let restarted = start(project(), &source, 2).unwrap();

@@ -2,7 +2,7 @@
 //! `wasmig new` templates and the toolchain pins, compiled into the binary so that a project
 //! outside this repository builds the same way.
 
-use crate::Language;
+use crate::language::Language;
 
 /// The contract every revision targets (`sdk/wit/wasmig.wit`).
 pub const CONTRACT_WIT: &str = include_str!("../../../sdk/wit/wasmig.wit");

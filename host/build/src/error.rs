@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::Tool;
+use crate::tool::Tool;
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BuildError {
     #[error(
         "{dir} has several source markers ({}): a revision is written in one language; remove all but one",
@@ -35,4 +36,19 @@ pub enum BuildError {
     BadStamp { path: PathBuf, reason: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+}
+
+impl BuildError {
+    /// Something the user must set up or fix before a build can run (a
+    /// missing tool or target, an ambiguous source), as opposed to a build
+    /// that ran and failed.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            BuildError::ToolMissing { .. }
+                | BuildError::RustTargetMissing { .. }
+                | BuildError::AmbiguousSource { .. }
+                | BuildError::ReservedName { .. }
+        )
+    }
 }

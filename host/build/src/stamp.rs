@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::embedded::{CONTRACT_WIT, reserved_names, sdk_files};
-use crate::{BuildError, Language, MODULE_FILE};
+use crate::error::BuildError;
+use crate::language::Language;
+use crate::output::{MODULE_FILE, write_atomically};
 
 /// Written beside `revision.wasm`; commit both.
 pub const STAMP_FILE: &str = "revision.build.toml";
@@ -175,7 +177,7 @@ impl Stamp {
             "# Written by `wasmig build`: what {MODULE_FILE} was built from. Commit it with {MODULE_FILE}.\n{}",
             toml::to_string(self).expect("a stamp always serializes")
         );
-        crate::write_atomically(&Self::path(dir), text.as_bytes())
+        write_atomically(&Self::path(dir), text.as_bytes())
     }
 }
 

@@ -1,4 +1,5 @@
-//! Project settings: the `wasmig.toml` at a project's root.
+//! Project settings: the `wasmig.toml` at a project's root, its defaults,
+//! and the rule for `table_prefix` that serde cannot express.
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,21 @@ pub struct ProjectConfig {
     pub build: BuildConfig,
 }
 
+/// The longest `table_prefix` accepted, so the version tables' names stay
+/// within every dialect's identifier limit.
+const MAX_TABLE_PREFIX_LEN: usize = 40;
+
+/// Whether `prefix` can be a `table_prefix`: 1 to 40 lowercase ASCII
+/// letters, digits and `_`, not starting with a digit. The prefix is
+/// spliced into SQL statements as part of the version tables' names (never
+/// bound as a parameter), so it must be a plain identifier fragment.
+pub fn valid_table_prefix(prefix: &str) -> bool {
+    !prefix.is_empty()
+        && prefix.len() <= MAX_TABLE_PREFIX_LEN
+        && prefix.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
+        && !prefix.as_bytes()[0].is_ascii_digit()
+}
+
 /// How `wasmig build` builds component revisions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +64,7 @@ impl Default for BuildConfig {
 /// What to do when an applied revision's checksum no longer matches.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum ChecksumPolicy {
     #[default]
     Error,
@@ -175,6 +192,19 @@ mod tests {
         assert!(ProjectConfig::from_toml("migration_dir = \"x\"").is_err());
         assert!(ProjectConfig::from_toml("[sandbox]\nmemory = 1").is_err());
         assert!(ProjectConfig::from_toml("checksum = \"maybe\"").is_err());
+    }
+
+    #[test]
+    fn table_prefixes_are_plain_identifier_fragments() {
+        let longest = "a".repeat(MAX_TABLE_PREFIX_LEN);
+        let too_long = "a".repeat(MAX_TABLE_PREFIX_LEN + 1);
+        for good in ["wasmig_", "app_schema_", "v2_", "_", "x", longest.as_str()] {
+            assert!(valid_table_prefix(good), "{good:?} should be accepted");
+        }
+        for bad in ["", "1x_", "9", "Wasmig_", "x; DROP TABLE y; --", "a-b", "a b", "\"q\"", "é_", too_long.as_str()] {
+            assert!(!valid_table_prefix(bad), "{bad:?} should be refused");
+        }
+        assert!(valid_table_prefix(&ProjectConfig::default().table_prefix));
     }
 
     #[test]

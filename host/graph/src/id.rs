@@ -24,6 +24,7 @@ pub struct RevisionId(String);
 
 /// Why a string is not a valid revision id (or branch label).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdError {
     #[error("an id cannot be empty")]
     Empty,

@@ -3,21 +3,42 @@
 //! code: the only I/O is reading `wasmig.toml` and `revision.toml` files.
 //!
 //! The semantics are written down in `docs/GRAPH.md`.
+//!
+//! The modules form a one-way stack; read them bottom-up. Each uses only
+//! modules listed before it:
+//!
+//! - leaves: `id` (revision ids, [`IdError`]), `message` (shared pieces of
+//!   error messages), `config` (`wasmig.toml`), `applied` (the applied
+//!   set), `direction` (up or down);
+//! - `revision` (one `revision.toml`) and `target` (the target grammar,
+//!   [`TargetError`]);
+//! - `graph` (the validated [`Graph`], [`GraphError`], its queries);
+//! - `resolve` (references and targets against a graph, [`ResolveError`])
+//!   and `project` (loading from disk, [`ProjectError`]);
+//! - `plan` ([`Plan`], [`PlanError`]).
 
+mod applied;
 mod config;
-mod error;
+mod direction;
 mod graph;
 mod id;
+mod message;
 mod plan;
 mod project;
+mod resolve;
 mod revision;
 mod target;
 
-pub use config::{BuildConfig, CONFIG_FILE, ChecksumPolicy, DatabaseConfig, ProjectConfig, SandboxConfig};
-pub use error::{BlockingMerge, GraphError, PlanError, ProjectError, ResolveError, merge_command};
-pub use graph::{Graph, MIN_PREFIX_LEN, Resolved};
+pub use applied::AppliedSet;
+pub use config::{
+    BuildConfig, CONFIG_FILE, ChecksumPolicy, DatabaseConfig, ProjectConfig, SandboxConfig, valid_table_prefix,
+};
+pub use direction::Direction;
+pub use graph::{Graph, GraphError};
 pub use id::{GENERATED_ID_LEN, IdError, MAX_ID_LEN, RESERVED_WORDS, RevisionId, check_name};
-pub use plan::{AppliedSet, Direction, Plan, Step};
-pub use project::{Project, load, load_config, read_revisions};
+pub use message::merge_command;
+pub use plan::{BlockingMerge, Plan, PlanError, Step};
+pub use project::{Project, ProjectError, load, load_config, read_revisions};
+pub use resolve::{MIN_PREFIX_LEN, ResolveError, Resolved};
 pub use revision::{MANIFEST_FILE, Manifest, Revision, RevisionKind, RevisionSandbox};
 pub use target::{Anchor, Target, TargetError};

@@ -1,82 +1,20 @@
 //! Plans: the ordered `up`/`down` steps that take an applied set to a
-//! target. Pure computation; the executor, dry runs and offline SQL all
-//! consume the same [`Plan`].
+//! target, and the [`PlanError`] when no such plan is allowed. Pure
+//! computation; the executor, dry runs and offline SQL all consume the same
+//! [`Plan`].
 
 use std::collections::BTreeSet;
+use std::fmt;
 
 use serde::Serialize;
 
-use crate::error::{BlockingMerge, PlanError};
-use crate::graph::{Graph, Ix, Resolved};
+use crate::applied::AppliedSet;
+use crate::direction::Direction;
+use crate::graph::{Graph, Ix};
 use crate::id::RevisionId;
+use crate::message::IdList;
+use crate::resolve::{ResolveError, Resolved};
 use crate::target::{Anchor, Target};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    Up,
-    Down,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Up => "up",
-            Direction::Down => "down",
-        }
-    }
-}
-
-/// The revision ids a database records as applied, as read: ids the project
-/// does not know are kept so that planning can report them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct AppliedSet(BTreeSet<String>);
-
-impl AppliedSet {
-    pub fn empty() -> Self {
-        Self::default()
-    }
-
-    pub fn new<I, S>(ids: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        Self(ids.into_iter().map(Into::into).collect())
-    }
-
-    pub fn contains(&self, id: &str) -> bool {
-        self.0.contains(id)
-    }
-
-    pub fn insert(&mut self, id: impl Into<String>) -> bool {
-        self.0.insert(id.into())
-    }
-
-    pub fn remove(&mut self, id: &str) -> bool {
-        self.0.remove(id)
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The ids in byte order.
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
-    }
-}
-
-impl<S: Into<String>> FromIterator<S> for AppliedSet {
-    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        Self::new(iter)
-    }
-}
 
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -111,17 +49,49 @@ impl Plan {
     }
 }
 
+/// One merge revision that a downgrade would revert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlockingMerge {
+    pub id: RevisionId,
+    pub parents: Vec<RevisionId>,
+}
+
+impl fmt::Display for BlockingMerge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` (merge of {})", self.id, IdList(&self.parents))
+    }
+}
+
+/// A plan cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+
+    #[error(
+        "the applied set records revision(s) this project does not know: {}; the database is ahead of this checkout (update the code) or those revisions were deleted (restore them)",
+        IdList(ids)
+    )]
+    UnknownApplied { ids: Vec<String> },
+
+    #[error("cannot {}grade to `{target}`: {hint}", direction.as_str())]
+    WrongDirection { target: String, direction: Direction, hint: String },
+
+    #[error(
+        "cannot downgrade to `{target}`: it is not applied, so nothing above it is either; `wasmig plan {target}` shows how to upgrade to it"
+    )]
+    DowngradeTargetNotApplied { target: RevisionId },
+
+    #[error(
+        "downgrade to `{target}` refused before any step: it would revert {}, and merge revisions are never reverted; allowed targets that revert the most: {}",
+        IdList(merges),
+        IdList(allowed)
+    )]
+    WouldRevertMerge { target: String, merges: Vec<BlockingMerge>, allowed: Vec<RevisionId> },
+}
+
 impl Graph {
-    /// Applied ids this project has no revision for, in byte order.
-    pub fn unknown_applied(&self, applied: &AppliedSet) -> Vec<String> {
-        applied.iter().filter(|id| !self.contains(id)).map(str::to_owned).collect()
-    }
-
-    /// The heads of an applied set (applied revisions with no applied child).
-    pub fn applied_heads(&self, applied: &AppliedSet) -> Vec<RevisionId> {
-        self.ids(&self.applied_heads_ix(applied))
-    }
-
     /// Plans the steps from `applied` to `target`.
     ///
     /// Up: every ancestor of the target (through parents and depends_on) not

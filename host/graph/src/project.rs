@@ -1,12 +1,53 @@
 //! Loading a project from disk: `wasmig.toml`, then one `revision.toml` per
-//! directory of the migrations directory, then [`Graph::new`].
+//! directory of the migrations directory, then [`Graph::new`]; and the
+//! [`ProjectError`] for anything on that way.
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{CONFIG_FILE, ProjectConfig};
-use crate::error::ProjectError;
-use crate::graph::Graph;
+use crate::config::{CONFIG_FILE, ProjectConfig, valid_table_prefix};
+use crate::graph::{Graph, GraphError};
+use crate::message::show;
 use crate::revision::{MANIFEST_FILE, Manifest, Revision};
+
+/// A project could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProjectError {
+    #[error("no {} in {}; run `wasmig init` there, or point at the project with `-C DIR`", CONFIG_FILE, show(dir))]
+    NoProject { dir: PathBuf },
+
+    #[error("cannot read {}: {source}", show(path))]
+    Io { path: PathBuf, source: std::io::Error },
+
+    #[error("invalid project settings in {}: {source}", show(path))]
+    Config { path: PathBuf, source: toml::de::Error },
+
+    /// `table_prefix` fails [`valid_table_prefix`].
+    #[error(
+        "{}: table_prefix `{prefix}` must be lowercase letters, digits and `_`, not starting with a digit (it becomes part of the version tables' names)",
+        show(path)
+    )]
+    BadTablePrefix { prefix: String, path: PathBuf },
+
+    #[error(
+        "the migrations directory {} does not exist; create it (`wasmig init` does) or fix `migrations_dir` in wasmig.toml",
+        show(path)
+    )]
+    NoMigrationsDir { path: PathBuf },
+
+    #[error("invalid revision manifest {}: {source}", show(path))]
+    Manifest { path: PathBuf, source: toml::de::Error },
+
+    #[error(
+        "directory {} in the migrations directory has no {}; every directory there is a revision: add its manifest or move the directory out",
+        show(dir),
+        MANIFEST_FILE
+    )]
+    MissingManifest { dir: PathBuf },
+
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+}
 
 /// A loaded project: its settings, where it lives, and its validated graph.
 #[derive(Debug, Clone)]
@@ -23,7 +64,8 @@ impl Project {
     }
 }
 
-/// Reads `dir/wasmig.toml`.
+/// Reads `dir/wasmig.toml` and checks the settings serde cannot: the
+/// `table_prefix` must pass [`valid_table_prefix`].
 pub fn load_config(dir: &Path) -> Result<ProjectConfig, ProjectError> {
     let path = dir.join(CONFIG_FILE);
     let text = match std::fs::read_to_string(&path) {
@@ -33,7 +75,14 @@ pub fn load_config(dir: &Path) -> Result<ProjectConfig, ProjectError> {
         }
         Err(source) => return Err(ProjectError::Io { path, source }),
     };
-    ProjectConfig::from_toml(&text).map_err(|source| ProjectError::Config { path, source })
+    let config = match ProjectConfig::from_toml(&text) {
+        Ok(config) => config,
+        Err(source) => return Err(ProjectError::Config { path, source }),
+    };
+    if !valid_table_prefix(&config.table_prefix) {
+        return Err(ProjectError::BadTablePrefix { prefix: config.table_prefix, path });
+    }
+    Ok(config)
 }
 
 /// Loads the project rooted at `dir`. Reads only `wasmig.toml` and the
@@ -153,5 +202,42 @@ fn read_small_file(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<()> {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project_with(config: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), config).unwrap();
+        std::fs::create_dir(dir.path().join("migrations")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_bad_table_prefix_is_refused_on_load() {
+        let dir = project_with("table_prefix = \"Bad-Prefix\"\n");
+        let err = load(dir.path()).unwrap_err();
+        let ProjectError::BadTablePrefix { prefix, path } = &err else { panic!("{err:?}") };
+        assert_eq!(prefix, "Bad-Prefix");
+        assert_eq!(path, &dir.path().join(CONFIG_FILE));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: table_prefix `Bad-Prefix` must be lowercase letters, digits and `_`, not starting with a digit (it becomes part of the version tables' names)",
+                path.display()
+            )
+        );
+        assert!(matches!(load_config(dir.path()), Err(ProjectError::BadTablePrefix { .. })));
+    }
+
+    #[test]
+    fn a_good_table_prefix_loads() {
+        let dir = project_with("table_prefix = \"app_v2_\"\n");
+        assert_eq!(load(dir.path()).unwrap().config.table_prefix, "app_v2_");
+        let dir = project_with("");
+        assert_eq!(load(dir.path()).unwrap().config.table_prefix, "wasmig_");
     }
 }

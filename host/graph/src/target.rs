@@ -1,6 +1,7 @@
 //! The target grammar (`head`, `heads`, `base`, ids, prefixes, labels,
-//! `label@head`, `+N`, `-N`, `REV+N`, `REV-N`): parsing only; the graph
-//! resolves a parsed target.
+//! `label@head`, `+N`, `-N`, `REV+N`, `REV-N`): parsing only, and the
+//! [`TargetError`] for text that is not a target; `crate::resolve` resolves
+//! a parsed target against a graph.
 
 use std::fmt;
 use std::str::FromStr;
@@ -42,7 +43,9 @@ pub enum Target {
     Relative { anchor: Anchor, steps: i64 },
 }
 
+/// Why a string is not a target.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TargetError {
     #[error(
         "empty target; use `head`, `heads`, `base`, a revision id or prefix, `label@head`, `+N`, `-N`, `REV+N` or `REV-N`"

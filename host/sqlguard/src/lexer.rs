@@ -20,8 +20,9 @@
 use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect};
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
+use crate::dialect::Dialect;
+use crate::error::GuardError;
 use crate::position::{LineIndex, LocationCursor};
-use crate::{Dialect, GuardError};
 
 /// What a lexeme is, as far as splitting and guarding care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 //! keeps a `;` inside a statement only where the database's own grammar does, and the guard
 //! also checks what follows every such inner `;` (see [`RawStatement::inner_starts`]).
 
-use crate::Dialect;
+use crate::dialect::Dialect;
 use crate::lexer::{Lexeme, LexemeKind};
 
 /// One statement: indices into the lexeme list of its first and last significant lexemes.

@@ -12,11 +12,14 @@ use std::time::Instant;
 
 use wasmig_graph::{Direction, RevisionId};
 
-use crate::backend::{Backend, LockGuard};
-use crate::migrator::{Migrator, RunOptions, TransactionMode};
-use crate::report::{RunError, RunFailure, RunReport, StepOutcome, StepReport};
-use crate::runtime::{GuestLog, HookContext, Module, Verdict};
-use crate::versions::{EventKind, NewEvent, NewRow, RowState, VersionTables};
+use crate::backend::LockGuard;
+use crate::bookkeeping::{Bookkeeper, Envelope};
+use crate::error::{Error, Failure};
+use crate::options::{RunOptions, TransactionMode};
+use crate::progress::Progress;
+use crate::report::{RunReport, StepOutcome, StepReport};
+use crate::runtime::{GuestLog, HookContext, Module, Runtime, Verdict};
+use crate::versions::{EventKind, NewEvent, NewRow, RowState};
 
 /// A step with everything it needs, computed before the first step runs.
 #[derive(Debug, Clone)]
@@ -31,24 +34,9 @@ pub struct PreparedStep {
     pub context: HookContext,
 }
 
-/// Hears about a run as it goes (a progress bar, log lines, a fleet's channel).
-pub trait Progress {
-    fn planned(&mut self, _steps: usize) {}
-    fn step_started(&mut self, _revision: &str, _direction: Direction) {}
-    fn step_finished(&mut self, _step: &StepReport) {}
-}
-
-/// Progress that nobody watches.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoProgress;
-
-impl Progress for NoProgress {}
-
-struct Run<'a> {
-    migrator: &'a Migrator,
-    db: &'a mut Box<dyn Backend>,
-    tables: VersionTables,
-    database: String,
+struct Run<'r, 'db> {
+    runtime: &'r Runtime,
+    books: Bookkeeper<'db>,
     /// No lock serialises runners (SQLite): each step re-checks, inside its
     /// own transaction, that it is still needed.
     recheck: bool,
@@ -56,22 +44,18 @@ struct Run<'a> {
 }
 
 pub(crate) fn run(
-    migrator: &Migrator,
-    db: &mut Box<dyn Backend>,
+    runtime: &Runtime,
+    books: Bookkeeper<'_>,
     steps: &[PreparedStep],
     options: &RunOptions,
     lock: &dyn LockGuard,
     progress: &mut dyn Progress,
-) -> Result<RunReport, RunError> {
-    let tables = migrator.tables(db.as_ref());
-    let database = db.describe();
+) -> Result<RunReport, Error> {
     let mut run = Run {
-        migrator,
-        tables,
+        runtime,
         recheck: !lock.holds_lock(),
-        report: RunReport { database: database.clone(), steps: Vec::new() },
-        database,
-        db,
+        report: RunReport { database: books.database.clone(), steps: Vec::new() },
+        books,
     };
     progress.planned(steps.len());
     let result = match options.transaction {
@@ -82,14 +66,20 @@ pub(crate) fn run(
         Ok(()) => Ok(run.report),
         Err((failure, revision)) => {
             run.record_failure(revision.as_deref(), &failure);
-            Err(RunError { failure, committed: run.report })
+            Err(Error::after(failure, run.report))
         }
     }
 }
 
-type StepFailure = (RunFailure, Option<String>);
+impl<'db> Envelope<'db> for Run<'_, 'db> {
+    fn books(&mut self) -> &mut Bookkeeper<'db> {
+        &mut self.books
+    }
+}
 
-impl Run<'_> {
+type StepFailure = (Failure, Option<String>);
+
+impl Run<'_, '_> {
     fn per_revision(
         &mut self,
         steps: &[PreparedStep],
@@ -139,30 +129,12 @@ impl Run<'_> {
         }
     }
 
-    /// BEGIN, `body`, COMMIT; ROLLBACK on any error.
-    fn in_transaction<T>(&mut self, body: impl FnOnce(&mut Self) -> Result<T, RunFailure>) -> Result<T, RunFailure> {
-        self.db.begin().map_err(RunFailure::db(&self.database, "beginning a transaction"))?;
-        let result = body(self).and_then(|value| {
-            self.db.commit().map_err(RunFailure::db(&self.database, "committing"))?;
-            Ok(value)
-        });
-        if result.is_err()
-            && let Err(error) = self.db.rollback()
-        {
-            tracing::error!(database = %self.database, "rolling back after a failure also failed: {error}");
-        }
-        result
-    }
-
     /// One step inside an open transaction: hook and bookkeeping.
-    fn step(&mut self, step: &PreparedStep, options: &RunOptions) -> Result<StepReport, RunFailure> {
+    fn step(&mut self, step: &PreparedStep, options: &RunOptions) -> Result<StepReport, Failure> {
         let revision = step.revision.as_str();
         let started = Instant::now();
         if self.recheck {
-            let state = self
-                .tables
-                .state_of(self.db.as_mut(), revision)
-                .map_err(RunFailure::db(&self.database, format!("re-reading the state of {revision}")))?;
+            let state = self.books.state_of(revision)?;
             let already = match step.direction {
                 Direction::Up => state.is_some(),
                 Direction::Down => state.is_none(),
@@ -177,33 +149,35 @@ impl Run<'_> {
                 if adopted {
                     (StepOutcome::Adopted, Vec::new())
                 } else {
-                    let done = self.migrator.runtime().up(&step.module, &step.context, self.db)?;
+                    let done = self.runtime.up(&step.module, &step.context, self.books.db)?;
                     (StepOutcome::Applied, done.logs)
                 }
             }
             Direction::Down => {
-                let done = self.migrator.runtime().down(&step.module, &step.context, self.db)?;
+                let done = self.runtime.down(&step.module, &step.context, self.books.db)?;
                 (StepOutcome::Reverted, done.logs)
             }
         };
         let elapsed = started.elapsed().as_millis() as i64;
         match step.direction {
-            Direction::Up => self.tables.insert(self.db.as_mut(), &new_row(step, RowState::Applied, elapsed)),
-            Direction::Down => self.tables.delete(self.db.as_mut(), revision).map(drop),
+            Direction::Up => {
+                self.books.tables.insert(self.books.db.as_mut(), &new_row(step, RowState::Applied, elapsed))
+            }
+            Direction::Down => self.books.tables.delete(self.books.db.as_mut(), revision).map(drop),
         }
-        .map_err(RunFailure::db(&self.database, format!("recording {revision}")))?;
+        .map_err(self.books.failed(format!("recording {revision}")))?;
         self.event(event_kind(outcome, step.direction), revision, elapsed, None, None)?;
         Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs))
     }
 
-    fn verify_present(&mut self, step: &PreparedStep) -> Result<bool, RunFailure> {
-        let verdict = self.migrator.runtime().verify(&step.module, &step.context, self.db)?.value;
+    fn verify_present(&mut self, step: &PreparedStep) -> Result<bool, Failure> {
+        let verdict = self.runtime.verify(&step.module, &step.context, self.books.db)?.value;
         Ok(verdict == Verdict::Present)
     }
 
     /// A `transactional = false` step: the dirty marker commits first, the
     /// hook runs in autocommit, and the marker is cleared with the event.
-    fn autocommit_step(&mut self, step: &PreparedStep, options: &RunOptions) -> Result<StepReport, RunFailure> {
+    fn autocommit_step(&mut self, step: &PreparedStep, options: &RunOptions) -> Result<StepReport, Failure> {
         let revision = step.revision.as_str();
         let started = Instant::now();
         let dirty = match step.direction {
@@ -212,27 +186,24 @@ impl Run<'_> {
         };
         let marked = self.in_transaction(|run| {
             if run.recheck {
-                let state = run
-                    .tables
-                    .state_of(run.db.as_mut(), revision)
-                    .map_err(RunFailure::db(&run.database, format!("re-reading the state of {revision}")))?;
+                let state = run.books.state_of(revision)?;
                 match (step.direction, state) {
                     (Direction::Up, Some(RowState::Applied)) | (Direction::Down, None) => return Ok(false),
                     (_, Some(state)) if state != RowState::Applied => {
-                        return Err(RunFailure::Dirty {
+                        return Err(Failure::Dirty {
                             revision: revision.to_owned(),
                             state,
-                            table: run.tables.revisions_table().to_owned(),
+                            table: run.books.tables.revisions_table().to_owned(),
                         });
                     }
                     _ => {}
                 }
             }
             match step.direction {
-                Direction::Up => run.tables.insert(run.db.as_mut(), &new_row(step, dirty, 0)),
-                Direction::Down => run.tables.set_state(run.db.as_mut(), revision, dirty, None).map(drop),
+                Direction::Up => run.books.tables.insert(run.books.db.as_mut(), &new_row(step, dirty, 0)),
+                Direction::Down => run.books.tables.set_state(run.books.db.as_mut(), revision, dirty, None).map(drop),
             }
-            .map_err(RunFailure::db(&run.database, format!("marking {revision} dirty")))?;
+            .map_err(run.books.failed(format!("marking {revision} dirty")))?;
             Ok(true)
         })?;
         if !marked {
@@ -240,22 +211,22 @@ impl Run<'_> {
         }
         let (outcome, logs): (StepOutcome, Vec<GuestLog>) = match step.direction {
             Direction::Up if options.adopt && self.verify_present(step)? => (StepOutcome::Adopted, Vec::new()),
-            Direction::Up => {
-                (StepOutcome::Applied, self.migrator.runtime().up(&step.module, &step.context, self.db)?.logs)
-            }
+            Direction::Up => (StepOutcome::Applied, self.runtime.up(&step.module, &step.context, self.books.db)?.logs),
             Direction::Down => {
-                (StepOutcome::Reverted, self.migrator.runtime().down(&step.module, &step.context, self.db)?.logs)
+                (StepOutcome::Reverted, self.runtime.down(&step.module, &step.context, self.books.db)?.logs)
             }
         };
         let elapsed = started.elapsed().as_millis() as i64;
         self.in_transaction(|run| {
             match step.direction {
-                Direction::Up => {
-                    run.tables.set_state(run.db.as_mut(), revision, RowState::Applied, Some(elapsed)).map(drop)
-                }
-                Direction::Down => run.tables.delete(run.db.as_mut(), revision).map(drop),
+                Direction::Up => run
+                    .books
+                    .tables
+                    .set_state(run.books.db.as_mut(), revision, RowState::Applied, Some(elapsed))
+                    .map(drop),
+                Direction::Down => run.books.tables.delete(run.books.db.as_mut(), revision).map(drop),
             }
-            .map_err(RunFailure::db(&run.database, format!("clearing the dirty marker of {revision}")))?;
+            .map_err(run.books.failed(format!("clearing the dirty marker of {revision}")))?;
             run.event(event_kind(outcome, step.direction), revision, elapsed, None, Some("transactional = false"))
         })?;
         Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs))
@@ -268,35 +239,25 @@ impl Run<'_> {
         duration_ms: i64,
         error: Option<&str>,
         detail: Option<&str>,
-    ) -> Result<(), RunFailure> {
-        self.tables
-            .record(
-                self.db.as_mut(),
-                &NewEvent { kind, revision: Some(revision), duration_ms: Some(duration_ms), error, detail },
-            )
-            .map_err(RunFailure::db(&self.database, "recording an event"))
+    ) -> Result<(), Failure> {
+        self.books.record(&NewEvent { kind, revision: Some(revision), duration_ms: Some(duration_ms), error, detail })
     }
 
     /// The `fail` event, in its own transaction after the rollback. A run
     /// that cannot even record its failure still reports the first error.
-    fn record_failure(&mut self, revision: Option<&str>, failure: &RunFailure) {
+    fn record_failure(&mut self, revision: Option<&str>, failure: &Failure) {
         let message = failure.to_string();
         let recorded = self.in_transaction(|run| {
-            run.tables
-                .record(
-                    run.db.as_mut(),
-                    &NewEvent {
-                        kind: EventKind::Fail,
-                        revision,
-                        duration_ms: None,
-                        error: Some(&message),
-                        detail: None,
-                    },
-                )
-                .map_err(RunFailure::db(&run.database, "recording the failure"))
+            run.books.record(&NewEvent {
+                kind: EventKind::Fail,
+                revision,
+                duration_ms: None,
+                error: Some(&message),
+                detail: None,
+            })
         });
         if let Err(error) = recorded {
-            tracing::error!(database = %self.database, "could not record the failure event: {error}");
+            tracing::error!(database = %self.books.database, "could not record the failure event: {error}");
         }
     }
 }

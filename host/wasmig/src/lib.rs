@@ -1,36 +1,91 @@
 //! wasmig: database migrations whose revisions are sandboxed WebAssembly components.
 //!
-//! The host owns the revision graph ([`wasmig_graph`]), the transactions, the
-//! locks and the version tables; each revision is a WebAssembly component run
-//! by the [`runtime`] against a [`backend`] through the contract in
-//! `sdk/wit/wasmig.wit`.
+//! The host owns the revision graph ([`graph`]), the transactions, the locks
+//! and the version tables; each revision is a WebAssembly component run in a
+//! sandbox against the database through the contract in `sdk/wit/wasmig.wit`.
+//!
+//! An embedder needs three lines: open the project, connect with the
+//! project's settings, run.
+//!
+//! ```
+//! # fn main() -> Result<(), wasmig::Error> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let revision = dir.path().join("migrations/a1b2c3d4e5f6_create_users");
+//! # std::fs::create_dir_all(&revision).unwrap();
+//! # std::fs::write(dir.path().join("wasmig.toml"), "").unwrap();
+//! # std::fs::write(revision.join("revision.toml"), "id = \"a1b2c3d4e5f6\"\nmessage = \"create users\"\nparents = []\nkind = \"sql\"\n").unwrap();
+//! # std::fs::write(revision.join("up.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
+//! # std::fs::write(revision.join("down.sql"), "DROP TABLE users;").unwrap();
+//! # let project_dir = dir.path();
+//! # let url = "sqlite::memory:";
+//! use wasmig::{Migrator, NoProgress, RunOptions, graph::Target};
+//!
+//! let migrator = Migrator::open(project_dir)?; // the project, and a runtime with the default cache
+//! let mut db = migrator.connect(url)?; // with the project's settings
+//! let report = migrator.upgrade(&mut db, &Target::Heads, &RunOptions::default(), &mut NoProgress)?;
+//! assert_eq!(report.steps.len(), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every operation returns [`Error`]: [`Error::kind`] classifies it (usage,
+//! project, connect, lock, database, revision, ...) and
+//! [`Error::committed`] says what had committed before a run stopped.
+//!
+//! Layers, bottom-up: [`sql`] (values and errors), `backend` (SQLite,
+//! PostgreSQL), `runtime` (wasmtime), `versions` and `bookkeeping` (the
+//! version tables and transaction envelopes), `apply` (the one apply loop),
+//! [`Migrator`] (plan, then execute), `admin` (stamp, repair, resolve),
+//! [`fleet`] (many tenants), [`ensure_ready`] (the start-up gate).
 
-// A failed run returns what had committed with the failure (RunError), so
-// errors are large by design; they are also the cold path.
+// Inside the crate, functions return the unboxed `Failure`, large by design
+// (it names the revision, the statement, the database); it is the cold path,
+// and the public `Error` boxes it.
 #![allow(clippy::result_large_err)]
 
+mod admin;
 mod apply;
-pub mod backend;
-pub mod checksum;
+mod bookkeeping;
 mod database;
-pub mod fleet;
+mod error;
 mod migrator;
-pub mod offline;
-mod project;
+mod options;
+mod progress;
 mod ready;
 mod report;
-pub mod runtime;
-pub mod sql;
-pub mod versions;
+mod revisions;
+mod status;
 
-pub use apply::{NoProgress, Progress};
-pub use database::{DEFAULT_LOCK_TIMEOUT, Database};
+pub mod fleet;
+pub mod sql;
+
+mod checksum;
+mod offline;
+mod versions;
+
+// Internals: public for wasmig's own backend and runtime tests and its
+// benchmarks, outside the semver promise of this crate.
+#[doc(hidden)]
+pub mod backend;
+#[doc(hidden)]
+pub mod runtime;
+
+pub use backend::{ConnectError, LockError};
+pub use checksum::ChecksumError;
+pub use database::{DEFAULT_LOCK_TIMEOUT, Database, redacted_url};
+pub use error::{Error, ErrorKind, Failure};
 pub use fleet::{
     Fleet, FleetAction, FleetError, FleetEvent, FleetProgress, FleetReport, NoFleetProgress, Tenant, TenantOutcome,
     TenantReport, TenantSource,
 };
-pub use migrator::{Migrator, RunOptions, Status, TransactionMode, VerifyReport};
-pub use project::{ModuleError, Project, ProjectError};
+pub use migrator::Migrator;
+pub use options::{RunOptions, TransactionMode};
+pub use progress::{NoProgress, Progress};
 pub use ready::ensure_ready;
-pub use report::{RunError, RunFailure, RunReport, StepOutcome, StepReport};
+pub use report::{RunReport, StepOutcome, StepReport};
+pub use revisions::ModuleError;
+pub use runtime::{EngineError, HookError, LoadError, Runtime, RuntimeConfig, default_cache_dir};
+pub use status::{Status, VerifyReport};
+pub use versions::{AppliedRow, RowState};
+/// The revision graph: manifests, targets and plans (the `wasmig-graph` crate).
 pub use wasmig_graph as graph;

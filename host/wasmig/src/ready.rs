@@ -1,16 +1,15 @@
 //! The start-up gate: an application calls [`ensure_ready`] before it serves anything.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use wasmig_graph::Target;
 
-use crate::apply::NoProgress;
 use crate::database::Database;
-use crate::migrator::{Migrator, RunOptions};
-use crate::project::Project;
-use crate::report::{RunError, RunFailure, RunReport};
-use crate::runtime::{Runtime, RuntimeConfig, default_cache_dir};
+use crate::error::{Error, Failure};
+use crate::migrator::Migrator;
+use crate::options::RunOptions;
+use crate::progress::NoProgress;
+use crate::report::RunReport;
 
 /// Brings the database at `database_url` to the heads of the project in
 /// `project_dir`, or fails before the caller has done anything else.
@@ -25,20 +24,20 @@ use crate::runtime::{Runtime, RuntimeConfig, default_cache_dir};
 /// It blocks. In an async application call it before starting the runtime,
 /// or through `tokio::task::spawn_blocking`: the PostgreSQL backend drives its
 /// own runtime and refuses, with a typed error, to run on an async worker.
-pub fn ensure_ready(project_dir: impl AsRef<Path>, database_url: &str) -> Result<RunReport, RunError> {
-    let project = Arc::new(Project::open(project_dir)?);
-    let runtime = Arc::new(
-        Runtime::new(RuntimeConfig { cache_dir: default_cache_dir() })
-            .map_err(|error| RunFailure::Engine(error.to_string()))?,
-    );
-    let mut database = Database::connect_with(database_url, project.lock_timeout())?;
-    let migrator = Migrator::new(project, runtime);
-    let report = migrator.upgrade(database.backend(), &Target::Heads, &RunOptions::default(), &mut NoProgress)?;
-    let status = migrator
-        .status(database.backend().as_mut())
-        .map_err(|failure| RunError { failure, committed: report.clone() })?;
-    if !status.is_current() {
-        return Err(RunError { failure: RunFailure::NotReady { status: Box::new(status) }, committed: report });
+pub fn ensure_ready(project_dir: impl AsRef<Path>, database_url: &str) -> Result<RunReport, Error> {
+    let migrator = Migrator::open(project_dir)?;
+    let mut database = migrator.connect(database_url)?;
+    migrator.ensure_ready(&mut database)
+}
+
+impl Migrator {
+    /// [`ensure_ready`] on a database the caller opened, with this migrator.
+    pub fn ensure_ready(&self, database: &mut Database) -> Result<RunReport, Error> {
+        let report = self.upgrade(database, &Target::Heads, &RunOptions::default(), &mut NoProgress)?;
+        let status = self.status(database).map_err(|error| Error::after(error.into_failure(), report.clone()))?;
+        if !status.is_current() {
+            return Err(Error::after(Failure::NotReady { status: Box::new(status) }, report));
+        }
+        Ok(report)
     }
-    Ok(report)
 }

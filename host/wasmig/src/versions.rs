@@ -4,12 +4,15 @@
 //! transaction the executor opened, so a revision and its bookkeeping commit
 //! together. The SQL differs between dialects only in placeholders and types.
 
+use wasmig_graph::valid_table_prefix;
+
 use crate::backend::Backend;
 use crate::sql::{DbError, Dialect, Value};
 
 /// The state of a row of the revisions table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum RowState {
     /// Applied and committed.
     Applied,
@@ -41,6 +44,7 @@ impl RowState {
 /// The kinds of history events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum EventKind {
     Upgrade,
     Downgrade,
@@ -107,30 +111,18 @@ pub struct VersionTables {
     dialect: Dialect,
 }
 
-/// The table prefix must be a plain SQL identifier fragment: it is spliced
-/// into statements, never bound as a parameter.
-pub fn valid_prefix(prefix: &str) -> bool {
-    !prefix.is_empty()
-        && prefix.len() <= 40
-        && prefix.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
-        && !prefix.as_bytes()[0].is_ascii_digit()
-}
-
 pub const TOOL_VERSION: &str = concat!("wasmig ", env!("CARGO_PKG_VERSION"));
 
 impl VersionTables {
-    /// `prefix` must pass [`valid_prefix`] (the project loader checks it).
+    /// `prefix` must pass [`valid_table_prefix`] (the project loader checks it):
+    /// it is spliced into statements, never bound as a parameter.
     pub fn new(prefix: &str, dialect: Dialect) -> Self {
-        assert!(valid_prefix(prefix), "table prefix `{prefix}` was not validated");
+        assert!(valid_table_prefix(prefix), "table prefix `{prefix}` was not validated");
         VersionTables { revisions: format!("{prefix}revisions"), events: format!("{prefix}events"), dialect }
     }
 
     pub fn revisions_table(&self) -> &str {
         &self.revisions
-    }
-
-    pub fn events_table(&self) -> &str {
-        &self.events
     }
 
     fn placeholders(&self, count: usize) -> String {
@@ -399,15 +391,5 @@ mod tests {
             .unwrap();
         assert_eq!(tables.delete(&mut db, "a1").unwrap(), 1);
         assert_eq!(tables.state_of(&mut db, "a1").unwrap(), None);
-    }
-
-    #[test]
-    fn prefixes_are_plain_identifiers() {
-        for good in ["wasmig_", "app_schema_", "v2_"] {
-            assert!(valid_prefix(good), "{good}");
-        }
-        for bad in ["", "1x_", "Wasmig_", "x; DROP TABLE y; --", "a-b", "\"q\""] {
-            assert!(!valid_prefix(bad), "{bad}");
-        }
     }
 }

@@ -79,7 +79,7 @@ pub enum CommandArgs {
     /// Ask revisions whether their effect is in the database (read-only). Exit 3 on a mismatch with the applied set.
     Verify(VerifyArgs),
     /// Upgrade, downgrade or check a fleet of tenant databases or schemas (--tenants SOURCE).
-    Tenants(super::commands::tenants::TenantsArgs),
+    Tenants(TenantsArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -258,4 +258,62 @@ pub struct PlanArgs {
     /// instead of a database; `base` for nothing applied.
     #[arg(long, value_name = "REV,...", value_delimiter = ',')]
     pub from: Option<Vec<String>>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct TenantsArgs {
+    #[command(subcommand)]
+    pub command: TenantsCommandArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommandArgs {
+    /// Apply revisions up to a target (default: every head) on every tenant. Exit 1 if any tenant failed.
+    Upgrade(TenantsUpgradeArgs),
+    /// Revert the applied revisions above a target on every tenant. Exit 1 if any tenant failed.
+    Downgrade(TenantsDowngradeArgs),
+    /// Compare every tenant with the project (no lock, no write). Exit 3 unless every tenant is at heads.
+    Status(FleetArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct TenantsUpgradeArgs {
+    /// heads (default), head, an id or prefix, a label, label@head, +N, REV+N.
+    #[arg(allow_hyphen_values = true)]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// Where each tenant's transactions begin and end.
+    #[arg(long, value_enum, default_value = "per-revision")]
+    pub transaction: TransactionArg,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct TenantsDowngradeArgs {
+    /// base, an id or prefix, a label, -N, REV-N.
+    #[arg(allow_hyphen_values = true)]
+    pub target: String,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// Where each tenant's transactions begin and end.
+    #[arg(long, value_enum, default_value = "per-revision")]
+    pub transaction: TransactionArg,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct FleetArgs {
+    /// The tenants: @FILE (one database URL a line, optionally followed by a
+    /// tenant name), a SQLite glob (sqlite:tenants/*.db), or
+    /// postgres://user@host/db?schemas=PATTERN (schemas LIKE PATTERN).
+    #[arg(long, value_name = "SOURCE")]
+    pub tenants: String,
+    /// Tenants migrated at once (default: the number of CPUs).
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// After a tenant fails, start no other.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Migrate the first K tenants first; the rest only if all K succeed.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    pub canary: Option<u32>,
 }

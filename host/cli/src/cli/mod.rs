@@ -2,6 +2,7 @@
 
 pub mod args;
 mod commands;
+pub mod error;
 pub mod exit;
 pub mod output;
 mod progress;
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use args::{Args, FormatArg};
-use exit::Exit;
+use error::CliError;
 use output::{Format, Output};
 use settings::Settings;
 
@@ -26,11 +27,11 @@ pub fn run() -> ExitCode {
         quiet: args.quiet,
     };
     init_logging(args.quiet, args.verbose);
-    let result = Settings::from_args(args).map_err(anyhow::Error::from).and_then(commands::run);
+    let result = Settings::from_args(args).map_err(CliError::from).and_then(commands::run);
     match result {
         Ok(exit) => exit.into(),
         Err(error) => {
-            let exit = Exit::classify(&error);
+            let exit = error.exit();
             output.error(&error, exit);
             exit.into()
         }

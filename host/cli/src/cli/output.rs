@@ -25,7 +25,7 @@ impl Output {
         &self,
         value: impl FnOnce() -> T,
         render: impl FnOnce(&mut String),
-    ) -> anyhow::Result<()> {
+    ) -> super::error::CliResult<()> {
         let mut text = String::new();
         match self.format {
             Format::Json => {
@@ -38,7 +38,7 @@ impl Output {
     }
 
     /// Prints text as is: for outputs with a format of their own (DOT, Mermaid).
-    pub fn raw(&self, text: &str) -> anyhow::Result<()> {
+    pub fn raw(&self, text: &str) -> super::error::CliResult<()> {
         let mut out = std::io::stdout().lock();
         match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
             // A closed pipe (`wasmig history | head`) is the reader's choice, not a failure.
@@ -57,7 +57,7 @@ impl Output {
     /// Reports a failed command: the message on stderr, and with
     /// `--format json` also a JSON object on stdout so a program reading it
     /// always gets a document.
-    pub fn error(&self, error: &anyhow::Error, exit: super::exit::Exit) {
+    pub fn error(&self, error: &super::error::CliError, exit: super::exit::Exit) {
         let message = error_message(error);
         eprintln!("error: {message}");
         if self.format == Format::Json {
@@ -69,9 +69,10 @@ impl Output {
 
 /// The error and its causes, each cause only when the text before it does
 /// not already say it (our errors usually include their cause's text).
-pub fn error_message(error: &anyhow::Error) -> String {
+pub fn error_message(error: &(dyn std::error::Error + 'static)) -> String {
     let mut message = error.to_string();
-    for cause in error.chain().skip(1) {
+    let causes = std::iter::successors(error.source(), |cause| cause.source());
+    for cause in causes {
         let text = cause.to_string();
         if !message.contains(&text) {
             message.push_str(": ");
@@ -94,8 +95,9 @@ mod tests {
     #[test]
     fn a_cause_already_in_the_message_is_not_repeated() {
         let outer = Outer { source: std::io::Error::other("disk full") };
-        assert_eq!(error_message(&anyhow::Error::new(outer)), "step failed: disk full");
+        assert_eq!(error_message(&outer), "step failed: disk full");
         let wrapped = anyhow::Error::new(std::io::Error::other("disk full")).context("writing the cache");
-        assert_eq!(error_message(&wrapped), "writing the cache: disk full");
+        let wrapped: &(dyn std::error::Error + 'static) = wrapped.as_ref();
+        assert_eq!(error_message(wrapped), "writing the cache: disk full");
     }
 }

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use wasmig::graph::Direction;
-use wasmig::{Progress, StepOutcome, StepReport};
+use wasmig::{Progress, StepReport};
 
 use super::output::{Format, Output};
 
@@ -36,16 +36,7 @@ impl RunProgress {
 }
 
 pub fn step_line(step: &StepReport) -> String {
-    let verb = match step.outcome {
-        StepOutcome::Applied => "applied",
-        StepOutcome::Reverted => "reverted",
-        StepOutcome::Adopted => "adopted",
-        StepOutcome::Stamped => match step.direction {
-            Direction::Up => "stamped",
-            Direction::Down => "unstamped",
-        },
-        StepOutcome::AlreadyDone => "already done by another run:",
-    };
+    let verb = step.outcome.verb(step.direction);
     format!("{verb} {} ({} ms)", step.revision, step.duration_ms)
 }
 

@@ -5,8 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::cli::error::CliResult;
 use anyhow::Context as _;
-use wasmig_graph::{MANIFEST_FILE, Manifest, RevisionKind};
+use wasmig::graph::{MANIFEST_FILE, Manifest, RevisionKind};
 
 /// What a new revision starts as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,11 +85,11 @@ pub fn write_revision(
     migrations_dir: &Path,
     manifest: &Manifest,
     template: Template,
-) -> anyhow::Result<(PathBuf, Vec<PathBuf>)> {
+) -> CliResult<(PathBuf, Vec<PathBuf>)> {
     let dir = migrations_dir.join(directory_name(manifest));
     fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
-    let result = (|| -> anyhow::Result<()> {
+    let result = (|| -> CliResult<()> {
         let mut files = vec![(MANIFEST_FILE, manifest.to_toml())];
         files.extend(template.files(manifest));
         for (name, contents) in files {

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use wasmig::TransactionMode;
-use wasmig_graph::{Direction, RevisionId, Target, check_name};
+use wasmig::fleet::{FleetAction, TenantSource};
+use wasmig::graph::{Direction, RevisionId, Target, check_name};
 
-use super::args::{Args, CommandArgs, FormatArg, ResolvedAs, RunArgs, TransactionArg};
+use super::args::{Args, CommandArgs, FormatArg, ResolvedAs, RunArgs, TenantsArgs, TenantsCommandArgs, TransactionArg};
 use super::exit::UsageError;
 use super::output::{Format, Output};
 use super::scaffold::Template;
@@ -41,7 +42,7 @@ pub enum Command {
     Resolve { revision: String, as_applied: bool },
     Repair { revision: String },
     Verify { revision: Option<String> },
-    Tenants(super::commands::tenants::TenantsRequest),
+    Tenants(TenantsRequest),
 }
 
 /// `upgrade` or `downgrade`, validated.
@@ -193,7 +194,7 @@ impl Settings {
             }
             CommandArgs::Repair(a) => Command::Repair { revision: a.revision },
             CommandArgs::Verify(a) => Command::Verify { revision: a.revision },
-            CommandArgs::Tenants(a) => Command::Tenants(super::commands::tenants::TenantsRequest::from_args(a)?),
+            CommandArgs::Tenants(a) => Command::Tenants(TenantsRequest::from_args(a)?),
         };
         Ok(Settings {
             project_dir: args.directory.unwrap_or_else(|| PathBuf::from(".")),
@@ -225,17 +226,7 @@ fn run_request(direction: Direction, target: Target, adopt: bool, run: RunArgs) 
     } else {
         RunMode::Execute
     };
-    RunRequest {
-        direction,
-        target,
-        adopt,
-        transaction: match run.transaction {
-            TransactionArg::PerRevision => TransactionMode::PerRevision,
-            TransactionArg::All => TransactionMode::All,
-        },
-        mode,
-        tenant: run.tenant,
-    }
+    RunRequest { direction, target, adopt, transaction: transaction_mode(run.transaction), mode, tenant: run.tenant }
 }
 
 fn parse_id(text: &str) -> Result<RevisionId, UsageError> {
@@ -253,4 +244,51 @@ fn nonempty_message(message: String) -> Result<String, UsageError> {
 fn range_end(text: &str, unbounded: &str) -> Option<String> {
     let text = text.trim();
     if text.is_empty() || text == unbounded { None } else { Some(text.to_owned()) }
+}
+
+/// `wasmig tenants ...`, validated.
+#[derive(Debug)]
+pub struct TenantsRequest {
+    pub action: FleetAction,
+    pub source: TenantSource,
+    pub jobs: usize,
+    pub fail_fast: bool,
+    pub canary: usize,
+    pub transaction: TransactionMode,
+}
+
+impl TenantsRequest {
+    pub fn from_args(args: TenantsArgs) -> Result<Self, UsageError> {
+        let target = parse_target;
+        let (action, fleet, transaction) = match args.command {
+            TenantsCommandArgs::Upgrade(a) => (
+                FleetAction::Upgrade(target(a.target.as_deref().unwrap_or("heads"))?),
+                a.fleet,
+                transaction_mode(a.transaction),
+            ),
+            TenantsCommandArgs::Downgrade(a) => {
+                (FleetAction::Downgrade(target(&a.target)?), a.fleet, transaction_mode(a.transaction))
+            }
+            TenantsCommandArgs::Status(fleet) => (FleetAction::Status, fleet, TransactionMode::PerRevision),
+        };
+        let source =
+            TenantSource::parse(&fleet.tenants).map_err(|error| UsageError::new(format!("--tenants: {error}")))?;
+        let jobs =
+            fleet.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |cores| cores.get()), usize::from);
+        Ok(TenantsRequest {
+            action,
+            source,
+            jobs,
+            fail_fast: fleet.fail_fast,
+            canary: fleet.canary.map_or(0, |k| k as usize),
+            transaction,
+        })
+    }
+}
+
+fn transaction_mode(arg: TransactionArg) -> TransactionMode {
+    match arg {
+        TransactionArg::PerRevision => TransactionMode::PerRevision,
+        TransactionArg::All => TransactionMode::All,
+    }
 }

@@ -88,6 +88,7 @@ impl LockGuard for NoLock {
 
 /// Why the migration lock could not be taken.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LockError {
     #[error(
         "another wasmig run holds the migration lock `{key}` on {database}{}; waited {waited:?}. \
@@ -101,6 +102,7 @@ pub enum LockError {
 
 /// Why a database could not be reached.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnectError {
     #[error(
         "`{url}` is not a database URL wasmig knows: {reason}. Use sqlite:path/to/file.db, sqlite::memory: or postgres://user@host/db[?schema=name]"

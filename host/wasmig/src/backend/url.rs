@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
 use super::{Backend, ConnectError};
 
 /// A parsed database URL.
@@ -49,7 +51,12 @@ impl DatabaseUrl {
             let mut kept = Vec::new();
             for pair in query.split('&').filter(|pair| !pair.is_empty()) {
                 match pair.split_once('=') {
-                    Some(("schema", value)) if !value.is_empty() => schema = Some(value.to_owned()),
+                    Some(("schema", value)) if !value.is_empty() => {
+                        let decoded = percent_decode_str(value)
+                            .decode_utf8()
+                            .map_err(|_| bad("`schema=` is not UTF-8 once percent-decoded"))?;
+                        schema = Some(decoded.into_owned());
+                    }
                     Some(("schema", _)) => return Err(bad("`schema=` needs a name")),
                     _ => kept.push(pair),
                 }
@@ -58,6 +65,47 @@ impl DatabaseUrl {
             return Ok(DatabaseUrl::Postgres { conninfo, schema });
         }
         Err(bad("unknown scheme"))
+    }
+
+    /// What a tenant on this database is called by default: the SQLite
+    /// file's stem, the PostgreSQL schema, else the PostgreSQL database.
+    pub fn default_name(&self) -> String {
+        match self {
+            DatabaseUrl::SqliteFile(path) => {
+                path.file_stem().map_or_else(|| path.display().to_string(), |stem| stem.to_string_lossy().into_owned())
+            }
+            DatabaseUrl::SqliteMemory => "memory".to_owned(),
+            DatabaseUrl::Postgres { schema: Some(schema), .. } => schema.clone(),
+            DatabaseUrl::Postgres { conninfo, schema: None } => {
+                let path = conninfo.split_once('?').map_or(conninfo.as_str(), |(base, _)| base);
+                path.rsplit_once('/').map_or(path, |(_, database)| database).to_owned()
+            }
+        }
+    }
+
+    /// The same PostgreSQL server and database, in `schema` (a SQLite URL is returned as it is).
+    pub fn with_schema(&self, schema: &str) -> DatabaseUrl {
+        match self {
+            DatabaseUrl::Postgres { conninfo, .. } => {
+                DatabaseUrl::Postgres { conninfo: conninfo.clone(), schema: Some(schema.to_owned()) }
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// The URL again, password included, for [`DatabaseUrl::parse`]: the
+    /// schema is percent-encoded, so no schema name can add or change a
+    /// connection parameter.
+    pub fn to_url(&self) -> String {
+        match self {
+            DatabaseUrl::SqliteFile(path) => format!("sqlite:{}", path.display()),
+            DatabaseUrl::SqliteMemory => "sqlite::memory:".to_owned(),
+            DatabaseUrl::Postgres { conninfo, schema: None } => conninfo.clone(),
+            DatabaseUrl::Postgres { conninfo, schema: Some(schema) } => {
+                let separator = if conninfo.contains('?') { '&' } else { '?' };
+                format!("{conninfo}{separator}schema={}", utf8_percent_encode(schema, NON_ALPHANUMERIC))
+            }
+        }
     }
 
     /// The URL with any password replaced by `***`, for messages and logs.
@@ -159,6 +207,22 @@ mod tests {
         );
         assert!(matches!(DatabaseUrl::parse("mysql://x"), Err(ConnectError::BadUrl { .. })));
         assert!(matches!(DatabaseUrl::parse("sqlite:"), Err(ConnectError::BadUrl { .. })));
+    }
+
+    #[test]
+    fn schemas_round_trip_without_touching_parameters() {
+        let server = DatabaseUrl::parse("postgres://u:pw@h/db?sslmode=disable").unwrap();
+        for schema in ["tenant_1", "t&hostaddr=127.0.0.2", "t?dbname=other", "100% ü", "a=b"] {
+            let url = server.with_schema(schema).to_url();
+            let DatabaseUrl::Postgres { conninfo, schema: parsed } = DatabaseUrl::parse(&url).unwrap() else {
+                panic!("{url} is a PostgreSQL URL");
+            };
+            assert_eq!(conninfo, "postgres://u:pw@h/db?sslmode=disable", "{url}");
+            assert_eq!(parsed.as_deref(), Some(schema), "{url}");
+        }
+        assert_eq!(DatabaseUrl::parse("postgres://h/db?schema=t_1").unwrap().default_name(), "t_1");
+        assert_eq!(DatabaseUrl::parse("postgres://h/shop?x=1").unwrap().default_name(), "shop");
+        assert_eq!(DatabaseUrl::parse("sqlite:a/acme.db").unwrap().default_name(), "acme");
     }
 
     #[test]

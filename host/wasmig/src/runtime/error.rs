@@ -30,6 +30,7 @@ impl fmt::Display for Hook {
 /// Why a component could not be loaded. `module` names what was loaded: a
 /// revision and its file, or a built-in plugin.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadError {
     #[error("{module} is not a WebAssembly file (it does not start with \\0asm): rebuild it from source")]
     NotWasm { module: String },
@@ -67,6 +68,7 @@ pub enum LoadError {
 /// Why a hook call failed. Every variant leaves the instance dead; the
 /// runtime stays usable and the caller rolls the step back.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HookError {
     #[error(
         "revision {revision}: `{hook}` trapped: {trap}{}",

@@ -4,15 +4,16 @@
 use std::path::Path;
 
 use serde_json::json;
-use wasmig_graph::{Graph, Manifest, Project, Revision, RevisionId, merge_command};
+use wasmig::graph::{Graph, Manifest, Project, Revision, RevisionId, merge_command};
 
-use super::load;
+use super::project::load;
+use crate::cli::error::CliResult;
 use crate::cli::exit::{Exit, UsageError};
 use crate::cli::output::Output;
 use crate::cli::scaffold::{self, Template};
 use crate::cli::settings::NewRevision;
 
-pub fn new(dir: &Path, out: Output, request: NewRevision) -> anyhow::Result<Exit> {
+pub fn new(dir: &Path, out: Output, request: NewRevision) -> CliResult<Exit> {
     let project = load(dir)?;
     let graph = &project.graph;
     let parents =
@@ -37,7 +38,7 @@ pub fn merge(
     message: Option<String>,
     id: Option<RevisionId>,
     revisions: &[String],
-) -> anyhow::Result<Exit> {
+) -> CliResult<Exit> {
     let project = load(dir)?;
     let graph = &project.graph;
     let parents: Vec<RevisionId> = if revisions.is_empty() {
@@ -69,7 +70,7 @@ pub fn merge(
 }
 
 /// The single head, or no parent in an empty project.
-fn default_parent(graph: &Graph) -> anyhow::Result<Vec<RevisionId>> {
+fn default_parent(graph: &Graph) -> CliResult<Vec<RevisionId>> {
     let heads: Vec<RevisionId> = graph.heads().into_iter().map(|r| r.id().clone()).collect();
     if heads.len() > 1 {
         let list = heads.iter().map(RevisionId::as_str).collect::<Vec<_>>().join(", ");
@@ -83,7 +84,7 @@ fn default_parent(graph: &Graph) -> anyhow::Result<Vec<RevisionId>> {
     Ok(heads)
 }
 
-fn resolve_all(graph: &Graph, references: &[String]) -> anyhow::Result<Vec<RevisionId>> {
+fn resolve_all(graph: &Graph, references: &[String]) -> CliResult<Vec<RevisionId>> {
     let mut ids: Vec<RevisionId> = Vec::with_capacity(references.len());
     for reference in references {
         let id = graph.resolve(reference)?.id().clone();
@@ -106,7 +107,7 @@ fn fresh_id(graph: &Graph, requested: Option<RevisionId>) -> RevisionId {
     })
 }
 
-fn create(project: &Project, out: Output, manifest: Manifest, template: Template) -> anyhow::Result<Exit> {
+fn create(project: &Project, out: Output, manifest: Manifest, template: Template) -> CliResult<Exit> {
     let migrations = project.migrations_dir();
     let dir = migrations.join(scaffold::directory_name(&manifest));
     // The graph with the new revision must validate (duplicate id or label,

@@ -5,11 +5,12 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde_json::json;
+use wasmig::graph::{Revision, RevisionKind};
 use wasmig::runtime::{Runtime, RuntimeConfig, default_cache_dir};
 use wasmig_build::{BuildOptions, BuildOutcome, Language, Toolchains, default_tools_dir};
-use wasmig_graph::{Revision, RevisionKind};
 
-use super::load;
+use super::project::load;
+use crate::cli::error::CliResult;
 use crate::cli::exit::{Exit, UsageError};
 use crate::cli::output::Output;
 use crate::cli::settings::BuildRequest;
@@ -45,7 +46,7 @@ impl<'a> Built<'a> {
     }
 }
 
-pub fn build(dir: &Path, out: Output, request: BuildRequest) -> anyhow::Result<Exit> {
+pub fn build(dir: &Path, out: Output, request: BuildRequest) -> CliResult<Exit> {
     let project = load(dir)?;
     let graph = &project.graph;
     let selected: Vec<&Revision> = if request.revisions.is_empty() {

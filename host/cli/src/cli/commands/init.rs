@@ -5,12 +5,13 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use serde_json::json;
-use wasmig_graph::{CONFIG_FILE, ProjectConfig};
+use wasmig::graph::{CONFIG_FILE, ProjectConfig};
 
+use crate::cli::error::CliResult;
 use crate::cli::exit::{Exit, UsageError};
 use crate::cli::output::Output;
 
-pub fn init(dir: &Path, out: Output) -> anyhow::Result<Exit> {
+pub fn init(dir: &Path, out: Output) -> CliResult<Exit> {
     let config_path = dir.join(CONFIG_FILE);
     if config_path.exists() {
         return Err(UsageError::new(format!(

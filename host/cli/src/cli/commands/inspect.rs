@@ -1,13 +1,14 @@
 //! `heads`, `branches`, `history` and `show`: reading the graph.
 
 use serde_json::json;
-use wasmig_graph::{AppliedSet, Project, Resolved, RevisionId, Target, merge_command};
+use wasmig::graph::{AppliedSet, Project, Resolved, RevisionId, Target, merge_command};
 
-use super::{RevisionView, id_list};
+use super::project::{RevisionView, id_list};
+use crate::cli::error::CliResult;
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
 
-pub fn heads(project: &Project, out: Output, check: bool) -> anyhow::Result<Exit> {
+pub fn heads(project: &Project, out: Output, check: bool) -> CliResult<Exit> {
     let graph = &project.graph;
     let heads: Vec<RevisionView> = graph.heads().into_iter().map(|r| RevisionView::new(graph, r)).collect();
     out.emit(
@@ -26,7 +27,7 @@ pub fn heads(project: &Project, out: Output, check: bool) -> anyhow::Result<Exit
     Ok(Exit::Success)
 }
 
-pub fn branches(project: &Project, out: Output) -> anyhow::Result<Exit> {
+pub fn branches(project: &Project, out: Output) -> CliResult<Exit> {
     let graph = &project.graph;
     let points: Vec<RevisionView> = graph.branch_points().into_iter().map(|r| RevisionView::new(graph, r)).collect();
     let labels: Vec<_> = graph
@@ -70,9 +71,9 @@ pub fn history(
     lower: Option<&str>,
     upper: Option<&str>,
     verbose: bool,
-) -> anyhow::Result<Exit> {
+) -> CliResult<Exit> {
     let graph = &project.graph;
-    let bound = |text: Option<&str>| -> anyhow::Result<Vec<RevisionId>> {
+    let bound = |text: Option<&str>| -> CliResult<Vec<RevisionId>> {
         let Some(text) = text else {
             return Ok(Vec::new());
         };
@@ -124,7 +125,7 @@ pub fn history(
     Ok(Exit::Success)
 }
 
-pub fn show(project: &Project, out: Output, reference: &str) -> anyhow::Result<Exit> {
+pub fn show(project: &Project, out: Output, reference: &str) -> CliResult<Exit> {
     let graph = &project.graph;
     let target = Target::parse(reference)?;
     let id = match graph.resolve_target(&target, &AppliedSet::empty())? {

@@ -1,66 +1,19 @@
 //! `upgrade`, `downgrade`, `stamp`, `resolve` and `repair`: the commands that change a database.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use serde_json::json;
-use wasmig::backend::ConnectError;
 use wasmig::graph::{AppliedSet, Direction, Target};
-use wasmig::runtime::{Runtime, RuntimeConfig, default_cache_dir};
-use wasmig::versions::AppliedRow;
-use wasmig::{Database, Migrator, Project, RunOptions, RunReport};
+use wasmig::{Migrator, RunOptions, RunReport};
 
-use crate::cli::exit::{Exit, UsageError};
+use super::connection::{connect, migrator, read_applied};
+use crate::cli::error::CliResult;
+use crate::cli::exit::Exit;
 use crate::cli::output::Output;
 use crate::cli::progress::{RunProgress, step_line};
 use crate::cli::settings::{RunMode, RunRequest};
 
-/// The project and the runtime every database command uses.
-pub fn migrator(dir: &Path) -> anyhow::Result<Migrator> {
-    let project = Arc::new(Project::open(dir)?);
-    let runtime = Arc::new(Runtime::new(RuntimeConfig { cache_dir: default_cache_dir() })?);
-    Ok(Migrator::new(project, runtime))
-}
-
-/// The database URL: `--database`/`DATABASE_URL`, else the project's `[database] url`.
-pub fn database_url(migrator: &Migrator, given: Option<&str>) -> anyhow::Result<String> {
-    given.map(str::to_owned).or_else(|| migrator.project().config().database.url.clone()).ok_or_else(|| {
-        UsageError::new("no database: pass --database URL, set DATABASE_URL, or set [database] url in wasmig.toml")
-            .into()
-    })
-}
-
-pub fn connect(migrator: &Migrator, given: Option<&str>) -> anyhow::Result<Database> {
-    let url = database_url(migrator, given)?;
-    Ok(Database::connect_with(&url, migrator.project().lock_timeout())?)
-}
-
-/// For commands that only read: a SQLite file that does not exist is an
-/// error, not an empty file left behind.
-pub fn connect_existing(migrator: &Migrator, given: Option<&str>) -> anyhow::Result<Database> {
-    let url = database_url(migrator, given)?;
-    Ok(Database::connect_existing(&url, migrator.project().lock_timeout())?)
-}
-
-/// The database's applied rows, for commands that only read, and how to name
-/// the database: a SQLite file that does not exist yet has none (and stays
-/// uncreated).
-pub fn read_applied(migrator: &Migrator, given: Option<&str>) -> anyhow::Result<(String, Vec<AppliedRow>)> {
-    match connect_existing(migrator, given) {
-        Ok(mut db) => {
-            let rows = migrator.applied_rows(db.backend().as_mut())?;
-            Ok((db.describe(), rows))
-        }
-        Err(error) => match error.downcast_ref::<ConnectError>() {
-            Some(ConnectError::MissingDatabase { database }) => {
-                Ok((format!("{database} (not created yet)"), Vec::new()))
-            }
-            _ => Err(error),
-        },
-    }
-}
-
-pub fn run(dir: &Path, database: Option<&str>, out: Output, request: RunRequest) -> anyhow::Result<Exit> {
+pub fn run(dir: &Path, database: Option<&str>, out: Output, request: RunRequest) -> CliResult<Exit> {
     let migrator = migrator(dir)?;
     let options = RunOptions { transaction: request.transaction, adopt: request.adopt, tenant: request.tenant.clone() };
     match &request.mode {
@@ -71,8 +24,8 @@ pub fn run(dir: &Path, database: Option<&str>, out: Output, request: RunRequest)
     let mut db = connect(&migrator, database)?;
     let mut progress = RunProgress::new(out);
     let result = match request.direction {
-        Direction::Up => migrator.upgrade(db.backend(), &request.target, &options, &mut progress),
-        Direction::Down => migrator.downgrade(db.backend(), &request.target, &options, &mut progress),
+        Direction::Up => migrator.upgrade(&mut db, &request.target, &options, &mut progress),
+        Direction::Down => migrator.downgrade(&mut db, &request.target, &options, &mut progress),
     };
     progress.finish();
     let report = result?;
@@ -80,7 +33,7 @@ pub fn run(dir: &Path, database: Option<&str>, out: Output, request: RunRequest)
     Ok(Exit::Success)
 }
 
-fn print_report(out: Output, report: &RunReport, direction: Direction, target: &Target) -> anyhow::Result<()> {
+fn print_report(out: Output, report: &RunReport, direction: Direction, target: &Target) -> CliResult<()> {
     let verb = match direction {
         Direction::Up => "upgrade",
         Direction::Down => "downgrade",
@@ -98,10 +51,10 @@ fn print_report(out: Output, report: &RunReport, direction: Direction, target: &
     )
 }
 
-fn dry_run(migrator: &Migrator, database: Option<&str>, out: Output, request: &RunRequest) -> anyhow::Result<Exit> {
+fn dry_run(migrator: &Migrator, database: Option<&str>, out: Output, request: &RunRequest) -> CliResult<Exit> {
     let (database, rows) = read_applied(migrator, database)?;
     let applied: AppliedSet = rows.into_iter().map(|row| row.revision).collect();
-    let graph = migrator.project().graph();
+    let graph = migrator.graph();
     let plan = graph.plan(&applied, &request.target, request.direction)?;
     out.emit(
         || json!({ "dry_run": true, "database": database, "plan": plan }),
@@ -129,23 +82,23 @@ fn offline_sql(
     request: &RunRequest,
     from: &[String],
     options: &RunOptions,
-) -> anyhow::Result<Exit> {
-    let dialect = match database.map(str::to_owned).or_else(|| migrator.project().config().database.url.clone()) {
+) -> CliResult<Exit> {
+    let dialect = match database.map(str::to_owned).or_else(|| migrator.project().config.database.url.clone()) {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             wasmig::sql::Dialect::Postgres
         }
         _ => wasmig::sql::Dialect::Sqlite,
     };
-    let applied = super::plan::applied_from_heads_of(migrator.project().graph(), from)?;
+    let applied = super::plan::applied_from_heads_of(migrator.graph(), from)?;
     let script = migrator.offline_sql(&applied, &request.target, request.direction, dialect, options)?;
     out.emit(|| json!({ "dialect": dialect.name(), "sql": script }), |text| text.push_str(&script))?;
     Ok(Exit::Success)
 }
 
-pub fn stamp(dir: &Path, database: Option<&str>, out: Output, target: &Target) -> anyhow::Result<Exit> {
+pub fn stamp(dir: &Path, database: Option<&str>, out: Output, target: &Target) -> CliResult<Exit> {
     let migrator = migrator(dir)?;
     let mut db = connect(&migrator, database)?;
-    let report = migrator.stamp(db.backend(), target)?;
+    let report = migrator.stamp(&mut db, target)?;
     out.emit(
         || json!({ "command": "stamp", "target": target.to_string(), "database": report.database, "steps": report.steps }),
         |text| {
@@ -158,16 +111,10 @@ pub fn stamp(dir: &Path, database: Option<&str>, out: Output, target: &Target) -
     Ok(Exit::Success)
 }
 
-pub fn resolve(
-    dir: &Path,
-    database: Option<&str>,
-    out: Output,
-    revision: &str,
-    as_applied: bool,
-) -> anyhow::Result<Exit> {
+pub fn resolve(dir: &Path, database: Option<&str>, out: Output, revision: &str, as_applied: bool) -> CliResult<Exit> {
     let migrator = migrator(dir)?;
     let mut db = connect(&migrator, database)?;
-    migrator.resolve(db.backend(), revision, as_applied)?;
+    migrator.resolve(&mut db, revision, as_applied)?;
     let outcome = if as_applied { "applied" } else { "reverted" };
     out.emit(
         || json!({ "command": "resolve", "revision": revision, "as": outcome }),
@@ -176,10 +123,10 @@ pub fn resolve(
     Ok(Exit::Success)
 }
 
-pub fn repair(dir: &Path, database: Option<&str>, out: Output, revision: &str) -> anyhow::Result<Exit> {
+pub fn repair(dir: &Path, database: Option<&str>, out: Output, revision: &str) -> CliResult<Exit> {
     let migrator = migrator(dir)?;
     let mut db = connect(&migrator, database)?;
-    migrator.repair(db.backend(), revision)?;
+    migrator.repair(&mut db, revision)?;
     out.emit(
         || json!({ "command": "repair", "revision": revision }),
         |text| {

@@ -3,9 +3,10 @@
 //! `depends_on` links are dashed.
 
 use serde_json::json;
-use wasmig_graph::{Graph, Revision};
+use wasmig::graph::{Graph, Revision};
 
-use super::RevisionView;
+use super::project::RevisionView;
+use crate::cli::error::CliResult;
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
 use crate::cli::settings::Picture;
@@ -13,7 +14,7 @@ use crate::cli::settings::Picture;
 /// Longest message shown inside a node.
 const LABEL_CHARS: usize = 40;
 
-pub fn graph(project: &wasmig_graph::Project, out: Output, picture: Picture) -> anyhow::Result<Exit> {
+pub fn graph(project: &wasmig::graph::Project, out: Output, picture: Picture) -> CliResult<Exit> {
     let graph = &project.graph;
     match picture {
         Picture::Dot => out.raw(&dot(graph))?,

@@ -4,13 +4,14 @@
 use serde_json::json;
 use std::path::Path;
 
-use wasmig_graph::{AppliedSet, Direction, Graph, PlanError, Project, ResolveError, Resolved, Target};
+use wasmig::graph::{AppliedSet, Direction, Graph, PlanError, Project, ResolveError, Resolved, Target};
 
+use crate::cli::error::CliResult;
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
 use crate::cli::settings::PlanRequest;
 
-pub fn plan(project: &Project, out: Output, request: PlanRequest, database: Option<&str>) -> anyhow::Result<Exit> {
+pub fn plan(project: &Project, out: Output, request: PlanRequest, database: Option<&str>) -> CliResult<Exit> {
     let graph = &project.graph;
     let database = database.map(str::to_owned).or_else(|| project.config.database.url.clone());
     let assumed_empty = request.from.is_none() && database.is_none();
@@ -18,8 +19,8 @@ pub fn plan(project: &Project, out: Output, request: PlanRequest, database: Opti
         (Some(heads), _) => applied_from_heads_of(graph, heads)?,
         (None, Some(url)) => {
             // The applied set as the database records it; no lock, no write.
-            let migrator = super::migrate::migrator(Path::new("."))?;
-            let (_, rows) = super::migrate::read_applied(&migrator, Some(&url))?;
+            let migrator = super::connection::migrator(Path::new("."))?;
+            let (_, rows) = super::connection::read_applied(&migrator, Some(&url))?;
             rows.into_iter().map(|row| row.revision).collect()
         }
         (None, None) => {
@@ -74,7 +75,7 @@ pub fn plan(project: &Project, out: Output, request: PlanRequest, database: Opti
 /// `label@head`; `base` for nothing); their ancestors count as applied.
 /// Names that resolve to nothing are reported as applied revisions the
 /// project does not know.
-pub(super) fn applied_from_heads_of(graph: &Graph, heads: &[String]) -> anyhow::Result<AppliedSet> {
+pub(super) fn applied_from_heads_of(graph: &Graph, heads: &[String]) -> CliResult<AppliedSet> {
     let mut applied = AppliedSet::empty();
     let mut unknown = Vec::new();
     for head in heads {

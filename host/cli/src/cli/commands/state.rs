@@ -5,11 +5,12 @@ use std::path::Path;
 use serde_json::json;
 use wasmig::RunOptions;
 
-use super::migrate::{connect_existing, migrator, read_applied};
+use super::connection::{connect_existing, migrator, read_applied};
+use crate::cli::error::CliResult;
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
 
-pub fn status(dir: &Path, database: Option<&str>, out: Output) -> anyhow::Result<Exit> {
+pub fn status(dir: &Path, database: Option<&str>, out: Output) -> CliResult<Exit> {
     let migrator = migrator(dir)?;
     // A database that does not exist yet is simply behind by everything.
     let (database, rows) = read_applied(&migrator, database)?;
@@ -69,10 +70,10 @@ fn list(ids: &[String]) -> String {
     if ids.is_empty() { "base (nothing)".to_owned() } else { ids.join(", ") }
 }
 
-pub fn current(dir: &Path, database: Option<&str>, out: Output) -> anyhow::Result<Exit> {
+pub fn current(dir: &Path, database: Option<&str>, out: Output) -> CliResult<Exit> {
     let migrator = migrator(dir)?;
     let mut db = connect_existing(&migrator, database)?;
-    let status = migrator.status(db.backend().as_mut())?;
+    let status = migrator.status(&mut db)?;
     out.emit(
         || json!({ "database": status.database, "current": status.current, "unknown": status.unknown }),
         |text| {
@@ -90,10 +91,10 @@ pub fn current(dir: &Path, database: Option<&str>, out: Output) -> anyhow::Resul
     Ok(Exit::Success)
 }
 
-pub fn verify(dir: &Path, database: Option<&str>, out: Output, revision: Option<&str>) -> anyhow::Result<Exit> {
+pub fn verify(dir: &Path, database: Option<&str>, out: Output, revision: Option<&str>) -> CliResult<Exit> {
     let migrator = migrator(dir)?;
     let mut db = connect_existing(&migrator, database)?;
-    let reports = migrator.verify(db.backend(), revision, &RunOptions::default())?;
+    let reports = migrator.verify(&mut db, revision, &RunOptions::default())?;
     let mismatches = reports.iter().filter(|report| report.mismatch).count();
     out.emit(
         || json!({ "revisions": reports, "mismatches": mismatches }),

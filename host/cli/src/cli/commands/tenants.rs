@@ -1,135 +1,24 @@
 //! `wasmig tenants upgrade|downgrade|status`: one run over a fleet of tenant databases or schemas, its progress and its report.
-//!
-//! The arguments, their validation and the command live here together so
-//! that the shared `args.rs`/`settings.rs` carry one variant each.
 
 use std::io::IsTerminal;
 use std::path::Path;
 
-use clap::{Args as ClapArgs, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use wasmig::RunOptions;
 use wasmig::fleet::{
-    Fleet, FleetAction, FleetError, FleetEvent, FleetProgress, FleetReport, TenantOutcome, TenantReport, TenantSource,
+    Fleet, FleetAction, FleetEvent, FleetProgress, FleetReport, TenantOutcome, TenantReport, TenantSource,
 };
-use wasmig::graph::Target;
-use wasmig::{RunOptions, TransactionMode};
 
-use crate::cli::args::TransactionArg;
-use crate::cli::exit::{Exit, UsageError};
+use crate::cli::error::CliResult;
+use crate::cli::exit::Exit;
 use crate::cli::output::{Format, Output};
+use crate::cli::settings::TenantsRequest;
 
-#[derive(Debug, ClapArgs)]
-pub struct TenantsArgs {
-    #[command(subcommand)]
-    pub command: TenantsCommandArgs,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TenantsCommandArgs {
-    /// Apply revisions up to a target (default: every head) on every tenant. Exit 1 if any tenant failed.
-    Upgrade(TenantsUpgradeArgs),
-    /// Revert the applied revisions above a target on every tenant. Exit 1 if any tenant failed.
-    Downgrade(TenantsDowngradeArgs),
-    /// Compare every tenant with the project (no lock, no write). Exit 3 unless every tenant is at heads.
-    Status(FleetArgs),
-}
-
-#[derive(Debug, ClapArgs)]
-pub struct TenantsUpgradeArgs {
-    /// heads (default), head, an id or prefix, a label, label@head, +N, REV+N.
-    #[arg(allow_hyphen_values = true)]
-    pub target: Option<String>,
-    #[command(flatten)]
-    pub fleet: FleetArgs,
-    /// Where each tenant's transactions begin and end.
-    #[arg(long, value_enum, default_value = "per-revision")]
-    pub transaction: TransactionArg,
-}
-
-#[derive(Debug, ClapArgs)]
-pub struct TenantsDowngradeArgs {
-    /// base, an id or prefix, a label, -N, REV-N.
-    #[arg(allow_hyphen_values = true)]
-    pub target: String,
-    #[command(flatten)]
-    pub fleet: FleetArgs,
-    /// Where each tenant's transactions begin and end.
-    #[arg(long, value_enum, default_value = "per-revision")]
-    pub transaction: TransactionArg,
-}
-
-#[derive(Debug, ClapArgs)]
-pub struct FleetArgs {
-    /// The tenants: @FILE (one database URL a line, optionally followed by a
-    /// tenant name), a SQLite glob (sqlite:tenants/*.db), or
-    /// postgres://user@host/db?schemas=PATTERN (schemas LIKE PATTERN).
-    #[arg(long, value_name = "SOURCE")]
-    pub tenants: String,
-    /// Tenants migrated at once (default: the number of CPUs).
-    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub jobs: Option<u16>,
-    /// After a tenant fails, start no other.
-    #[arg(long)]
-    pub fail_fast: bool,
-    /// Migrate the first K tenants first; the rest only if all K succeed.
-    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
-    pub canary: Option<u32>,
-}
-
-/// `wasmig tenants ...`, validated.
-#[derive(Debug)]
-pub struct TenantsRequest {
-    pub action: FleetAction,
-    pub source: TenantSource,
-    pub jobs: usize,
-    pub fail_fast: bool,
-    pub canary: usize,
-    pub transaction: TransactionMode,
-}
-
-impl TenantsRequest {
-    pub fn from_args(args: TenantsArgs) -> Result<Self, UsageError> {
-        let target = |text: &str| Target::parse(text).map_err(|error| UsageError::new(error.to_string()));
-        let transaction_mode = |arg: TransactionArg| match arg {
-            TransactionArg::PerRevision => TransactionMode::PerRevision,
-            TransactionArg::All => TransactionMode::All,
-        };
-        let (action, fleet, transaction) = match args.command {
-            TenantsCommandArgs::Upgrade(a) => (
-                FleetAction::Upgrade(target(a.target.as_deref().unwrap_or("heads"))?),
-                a.fleet,
-                transaction_mode(a.transaction),
-            ),
-            TenantsCommandArgs::Downgrade(a) => {
-                (FleetAction::Downgrade(target(&a.target)?), a.fleet, transaction_mode(a.transaction))
-            }
-            TenantsCommandArgs::Status(fleet) => (FleetAction::Status, fleet, TransactionMode::PerRevision),
-        };
-        let source =
-            TenantSource::parse(&fleet.tenants).map_err(|error| UsageError::new(format!("--tenants: {error}")))?;
-        let jobs =
-            fleet.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |cores| cores.get()), usize::from);
-        Ok(TenantsRequest {
-            action,
-            source,
-            jobs,
-            fail_fast: fleet.fail_fast,
-            canary: fleet.canary.map_or(0, |k| k as usize),
-            transaction,
-        })
-    }
-}
-
-pub fn run(dir: &Path, out: Output, request: TenantsRequest) -> anyhow::Result<Exit> {
-    let migrator = super::migrate::migrator(dir)?;
-    let tenants = request.source.tenants().map_err(|error| match error {
-        // The server or the file system failed while listing: exit 1.
-        FleetError::Connect(_) | FleetError::ListSchemas { .. } | FleetError::GlobRead { .. } => {
-            anyhow::Error::new(error)
-        }
-        // The source itself is wrong: nothing ran, the user has something to fix (exit 2).
-        other => anyhow::Error::new(UsageError::new(format!("--tenants: {other}"))),
-    })?;
+pub fn run(dir: &Path, out: Output, request: TenantsRequest) -> CliResult<Exit> {
+    let migrator = super::connection::migrator(dir)?;
+    // A wrong source is the user's to fix (exit 2); a server or a file
+    // system that failed while listing is not (exit 1): FleetError::kind.
+    let tenants = request.source.tenants()?;
     let fleet = Fleet::new(migrator)
         .jobs(request.jobs)
         .fail_fast(request.fail_fast)
@@ -229,7 +118,7 @@ fn tenant_line(tenant: &TenantReport) -> String {
     line
 }
 
-fn print_report(out: Output, source: &TenantSource, report: &FleetReport) -> anyhow::Result<()> {
+fn print_report(out: Output, source: &TenantSource, report: &FleetReport) -> CliResult<()> {
     out.emit(
         || {
             let mut document = serde_json::to_value(report).expect("a fleet report serialises");

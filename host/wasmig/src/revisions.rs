@@ -1,30 +1,18 @@
-//! A project as the runner sees it: the validated graph, plus the module and the limits each revision runs with.
+//! The project's revisions as the runner sees them: the module, the checksum and the limits each one runs with.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wasmig_graph::{Graph, ProjectConfig, Revision, RevisionId, RevisionKind};
+use wasmig_graph::{Graph, Project, ProjectConfig, Revision, RevisionId, RevisionKind};
 
 use crate::checksum::{self, ChecksumError, MODULE_FILE};
 use crate::runtime::{Builtin, LoadError, Module, ModuleHash, Runtime, SandboxLimits, module_hash};
-use crate::versions::valid_prefix;
-
-/// Why a project cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ProjectError {
-    #[error(transparent)]
-    Load(#[from] wasmig_graph::ProjectError),
-    #[error(
-        "{path}: table_prefix `{prefix}` must be lowercase letters, digits and `_`, not starting with a digit \
-         (it becomes part of the version tables' names)"
-    )]
-    BadTablePrefix { prefix: String, path: PathBuf },
-}
 
 /// Why a revision's module cannot be had.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ModuleError {
     #[error(
         "revision {revision} is a component revision but {path} does not exist: build it with `wasmig build {revision}`"
@@ -36,17 +24,17 @@ pub enum ModuleError {
     Load(#[from] LoadError),
 }
 
-/// A loaded, validated project.
+/// A loaded, validated project and what was learned from its revisions' files.
 ///
 /// A component revision's `revision.wasm` is read and hashed once per
 /// project (and its clones): a fleet of a thousand tenants, or a Python
 /// revision of 20 MB, does not read and hash it per tenant and per use. The
 /// project is a snapshot: a `revision.wasm` replaced while the process runs
 /// is seen by the next process.
-#[derive(Debug, Clone)]
-pub struct Project {
-    inner: wasmig_graph::Project,
-    components: Arc<Mutex<HashMap<RevisionId, ComponentFile>>>,
+#[derive(Debug)]
+pub(crate) struct Revisions {
+    inner: Project,
+    components: Mutex<HashMap<RevisionId, ComponentFile>>,
 }
 
 /// What was learned from reading a component revision's `revision.wasm`.
@@ -56,18 +44,15 @@ struct ComponentFile {
     checksum: String,
 }
 
-impl Project {
+impl Revisions {
     /// Loads `dir/wasmig.toml` and the revision manifests, and validates the graph.
     /// Reads no module and no SQL file.
-    pub fn open(dir: impl AsRef<Path>) -> Result<Self, ProjectError> {
-        let inner = wasmig_graph::load(dir)?;
-        if !valid_prefix(&inner.config.table_prefix) {
-            return Err(ProjectError::BadTablePrefix {
-                prefix: inner.config.table_prefix.clone(),
-                path: inner.root.join(wasmig_graph::CONFIG_FILE),
-            });
-        }
-        Ok(Project { inner, components: Arc::new(Mutex::new(HashMap::new())) })
+    pub(crate) fn open(dir: impl AsRef<Path>) -> Result<Self, wasmig_graph::ProjectError> {
+        Ok(Revisions { inner: wasmig_graph::load(dir)?, components: Mutex::new(HashMap::new()) })
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.inner
     }
 
     pub fn graph(&self) -> &Graph {

@@ -1,0 +1,235 @@
+//! Resolving against a [`Graph`]: a revision reference (id, unique prefix
+//! or branch label) to one revision, and a parsed [`Target`] plus the
+//! applied set to the revisions it names ([`Resolved`]), or the
+//! [`ResolveError`] saying why it names none.
+
+use crate::applied::AppliedSet;
+use crate::graph::{Graph, Ix};
+use crate::id::RevisionId;
+use crate::message::{IdList, merge_command};
+use crate::revision::Revision;
+use crate::target::{Anchor, Target};
+
+/// Ids and prefixes shorter than this never match by prefix (as in Alembic).
+pub const MIN_PREFIX_LEN: usize = 4;
+
+/// What a target names once resolved against a graph and an applied set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// Nothing applied.
+    Base,
+    /// These revisions (and, for an upgrade, their ancestors). Empty only for
+    /// `head`/`heads` of an empty project.
+    Revisions(Vec<RevisionId>),
+}
+
+/// A revision reference or target does not name what the user meant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResolveError {
+    #[error("no revision or branch label matches `{value}`{hint}; `wasmig history` lists the revisions")]
+    Unknown { value: String, hint: String },
+
+    #[error("`{value}` is a prefix of several revisions: {}; type more characters", IdList(matches))]
+    AmbiguousPrefix { value: String, matches: Vec<RevisionId> },
+
+    #[error(
+        "`{value}` is both the branch label of `{label_revision}` and a prefix of revision(s) {}; use `{label_revision}` or the full id you mean",
+        IdList(prefix_matches)
+    )]
+    PrefixAlsoLabel { value: String, label_revision: RevisionId, prefix_matches: Vec<RevisionId> },
+
+    #[error("no branch label `{label}`; `wasmig branches` lists the labels")]
+    UnknownLabel { label: String },
+
+    #[error(
+        "branch `{label}` has several heads: {}; name one of them, or merge them with `{}`",
+        IdList(heads),
+        merge_command(heads)
+    )]
+    LabelSeveralHeads { label: String, heads: Vec<RevisionId> },
+
+    #[error("`head` is ambiguous: the project has {} heads ({}); target one of them, use `heads` for all, or merge them with `{}`", heads.len(), IdList(heads), merge_command(heads))]
+    SeveralHeads { heads: Vec<RevisionId> },
+
+    #[error(
+        "`{target}` moves past a head: `{reached}` has no child{}; use `head` or a smaller step",
+        if *steps_left == 1 { String::new() } else { format!(" and {steps_left} steps remain") }
+    )]
+    PastHead { target: String, reached: RevisionId, steps_left: u64 },
+
+    #[error("`{target}` moves below base; use `base` or a smaller step")]
+    PastBase { target: String },
+
+    #[error(
+        "`{target}` is ambiguous: from {} the next step {} could be any of {}; name the revision instead",
+        at.as_ref().map_or("base".to_owned(), |a| format!("`{a}`")),
+        if *up { "up" } else { "down" },
+        IdList(options)
+    )]
+    AmbiguousStep { target: String, at: Option<RevisionId>, up: bool, options: Vec<RevisionId> },
+
+    #[error(
+        "`{target}` counts from the current head, but the applied set has several heads ({}); use `REV+N` or `REV-N` from one of them",
+        IdList(heads)
+    )]
+    SeveralCurrentHeads { target: String, heads: Vec<RevisionId> },
+}
+
+impl Graph {
+    /// The revision a reference names: an exact id, a unique prefix of at
+    /// least [`MIN_PREFIX_LEN`] characters, or a branch label (the revision
+    /// that declares it). A prefix that is also a label is an error.
+    pub fn resolve(&self, reference: &str) -> Result<&Revision, ResolveError> {
+        self.resolve_ix(reference).map(|ix| self.rev(ix))
+    }
+
+    fn resolve_ix(&self, reference: &str) -> Result<Ix, ResolveError> {
+        if let Some(ix) = self.ix(reference) {
+            return Ok(ix);
+        }
+        let prefix_matches: Vec<Ix> =
+            if reference.len() >= MIN_PREFIX_LEN { self.prefix_range(reference) } else { Vec::new() };
+        let label = self.label_ix(reference);
+        match (label, prefix_matches.as_slice()) {
+            (Some(l), []) => Ok(l),
+            (Some(l), matches) => Err(ResolveError::PrefixAlsoLabel {
+                value: reference.to_owned(),
+                label_revision: self.rev(l).id().clone(),
+                prefix_matches: self.ids(matches),
+            }),
+            (None, [one]) => Ok(*one),
+            (None, []) => {
+                let hint = if reference.len() < MIN_PREFIX_LEN && !self.prefix_range(reference).is_empty() {
+                    format!(" (prefixes need at least {MIN_PREFIX_LEN} characters)")
+                } else {
+                    String::new()
+                };
+                Err(ResolveError::Unknown { value: reference.to_owned(), hint })
+            }
+            (None, matches) => {
+                Err(ResolveError::AmbiguousPrefix { value: reference.to_owned(), matches: self.ids(matches) })
+            }
+        }
+    }
+
+    /// Resolves a target to the revisions it names, given what is applied
+    /// (needed only for `+N` / `-N`).
+    pub fn resolve_target(&self, target: &Target, applied: &AppliedSet) -> Result<Resolved, ResolveError> {
+        let text = target.to_string();
+        let point = match target {
+            Target::Head => self.single_head()?.map(Point::At).unwrap_or(Point::Nothing),
+            Target::Heads => {
+                return Ok(Resolved::Revisions(self.heads().into_iter().map(|r| r.id().clone()).collect()));
+            }
+            Target::Base => Point::Base,
+            Target::Revision(r) => Point::At(self.resolve_ix(r)?),
+            Target::LabelHead(l) => Point::At(self.label_head_ix(l)?),
+            Target::Relative { anchor, steps } => {
+                let start = self.anchor_point(anchor, applied, &text)?;
+                self.step(start, *steps, &text)?
+            }
+        };
+        Ok(match point {
+            Point::Base => Resolved::Base,
+            Point::Nothing => Resolved::Revisions(Vec::new()),
+            Point::At(ix) => Resolved::Revisions(vec![self.rev(ix).id().clone()]),
+        })
+    }
+
+    fn single_head(&self) -> Result<Option<Ix>, ResolveError> {
+        let heads: Vec<Ix> = (0..self.len() as Ix).filter(|&ix| self.children_ix(ix).is_empty()).collect();
+        match heads.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(*one)),
+            many => Err(ResolveError::SeveralHeads { heads: self.ids(many) }),
+        }
+    }
+
+    fn label_head_ix(&self, label: &str) -> Result<Ix, ResolveError> {
+        let heads = self.label_heads(label).ok_or_else(|| ResolveError::UnknownLabel { label: label.to_owned() })?;
+        match heads.as_slice() {
+            [one] => Ok(self.ix(one.id().as_str()).expect("a label head is in the graph")),
+            many => Err(ResolveError::LabelSeveralHeads {
+                label: label.to_owned(),
+                heads: many.iter().map(|r| r.id().clone()).collect(),
+            }),
+        }
+    }
+
+    fn anchor_point(&self, anchor: &Anchor, applied: &AppliedSet, text: &str) -> Result<Point, ResolveError> {
+        Ok(match anchor {
+            Anchor::Base => Point::Base,
+            Anchor::Head => self.single_head()?.map(Point::At).unwrap_or(Point::Base),
+            Anchor::Revision(r) => Point::At(self.resolve_ix(r)?),
+            Anchor::LabelHead(l) => Point::At(self.label_head_ix(l)?),
+            Anchor::Current => {
+                let heads = self.applied_heads_ix(applied);
+                match heads.as_slice() {
+                    [] => Point::Base,
+                    [one] => Point::At(*one),
+                    many => {
+                        return Err(ResolveError::SeveralCurrentHeads {
+                            target: text.to_owned(),
+                            heads: self.ids(many),
+                        });
+                    }
+                }
+            }
+        })
+    }
+
+    /// Walks `steps` edges through parents (down) or children (up); a step
+    /// with more than one way to go is refused rather than guessed.
+    fn step(&self, start: Point, steps: i64, text: &str) -> Result<Point, ResolveError> {
+        let up = steps > 0;
+        let mut at = start;
+        let mut left = steps.unsigned_abs();
+        while left > 0 {
+            let options: Vec<Ix> = match at {
+                Point::Base if up => (0..self.len() as Ix).filter(|&ix| self.parents_ix(ix).is_empty()).collect(),
+                Point::Base | Point::Nothing => {
+                    return Err(ResolveError::PastBase { target: text.to_owned() });
+                }
+                Point::At(ix) if up => self.children_ix(ix).to_vec(),
+                Point::At(ix) => self.parents_ix(ix).to_vec(),
+            };
+            let here = match at {
+                Point::At(ix) => Some(self.rev(ix).id().clone()),
+                _ => None,
+            };
+            at = match options.as_slice() {
+                [] if up => {
+                    return Err(match here {
+                        Some(reached) => ResolveError::PastHead { target: text.to_owned(), reached, steps_left: left },
+                        None => ResolveError::Unknown {
+                            value: text.to_owned(),
+                            hint: " (the project has no revisions)".to_owned(),
+                        },
+                    });
+                }
+                [] => Point::Base,
+                [one] => Point::At(*one),
+                many => {
+                    return Err(ResolveError::AmbiguousStep {
+                        target: text.to_owned(),
+                        at: here,
+                        up,
+                        options: self.ids(many),
+                    });
+                }
+            };
+            left -= 1;
+        }
+        Ok(at)
+    }
+}
+
+/// Where a walk through the graph stands while a target is resolved.
+#[derive(Debug, Clone, Copy)]
+enum Point {
+    Base,
+    /// `head` of a project with no revisions.
+    Nothing,
+    At(Ix),
+}

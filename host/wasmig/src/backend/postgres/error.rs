@@ -1,0 +1,41 @@
+//! Mapping tokio-postgres errors to the contract's [`DbError`].
+
+use std::error::Error as StdError;
+
+use crate::sql::DbError;
+
+/// Turns a tokio-postgres error into the contract's error: the SQLSTATE and
+/// the server's message with its detail and hint, or (no server involved,
+/// such as a refused connection) no code and the whole cause chain.
+pub(super) fn db_error(error: tokio_postgres::Error) -> DbError {
+    match error.as_db_error() {
+        Some(server) => {
+            let mut message = server.message().to_owned();
+            if let Some(detail) = server.detail() {
+                message.push_str("\nDETAIL: ");
+                message.push_str(detail);
+            }
+            if let Some(hint) = server.hint() {
+                message.push_str("\nHINT: ");
+                message.push_str(hint);
+            }
+            DbError { code: Some(server.code().code().to_owned()), message }
+        }
+        None => DbError { code: None, message: error_chain(&error) },
+    }
+}
+
+/// An error's message followed by those of its causes that it does not already contain.
+pub(super) fn error_chain(error: &dyn StdError) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}

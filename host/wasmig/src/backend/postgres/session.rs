@@ -1,0 +1,191 @@
+//! Connecting: one blocking connection (a tokio current-thread runtime driving a tokio-postgres client), opened, set up and closed.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
+use tokio_postgres::{Client, Config, NoTls};
+
+use super::error::db_error;
+use crate::backend::ConnectError;
+use crate::sql::DbError;
+
+/// How long a connection attempt may take when the URL sets no `connect_timeout`.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long closing a connection waits for the server to take the goodbye.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+pub(super) const SPAWN_BLOCKING_ADVICE: &str = "wasmig's PostgreSQL backend blocks its thread while it waits for the server, \
+     which a thread driving async tasks must not do: call wasmig through `tokio::task::spawn_blocking` or from a plain thread";
+
+/// Opens the backend's connection with a libpq-style URL or key=value
+/// string and sets the session up; with `schema`, the schema must exist and
+/// becomes the session's `search_path`. Returns the session, the parsed
+/// configuration (password included: the lock opens a second connection
+/// with it) and the schema: the one given, else the server's `current_schema()`.
+/// `display` names the database in errors.
+pub(super) fn connect(
+    conninfo: &str,
+    schema: Option<&str>,
+    display: &str,
+) -> Result<(Session, Config, Option<String>), ConnectError> {
+    let open_error = |source: DbError| ConnectError::Open { database: display.to_owned(), source };
+    let mut config: Config = conninfo.parse().map_err(|error: tokio_postgres::Error| ConnectError::BadUrl {
+        url: display.to_owned(),
+        reason: error.to_string(),
+    })?;
+    if config.get_application_name().is_none() {
+        config.application_name("wasmig");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+    }
+    let session = Session::open(&config).map_err(|error| match error {
+        OpenError::InsideAsyncRuntime => ConnectError::InsideAsyncRuntime { database: display.to_owned() },
+        OpenError::Db(source) => open_error(source),
+    })?;
+    // The transaction guard reads `'...\'...'` the way PostgreSQL does
+    // with this setting on (the default since 9.1); make sure it is, for
+    // this session only.
+    session
+        .block_on(session.client().batch_execute("SET standard_conforming_strings = on"))
+        .map_err(db_error)
+        .map_err(open_error)?;
+
+    let schema = match schema {
+        Some(schema) => {
+            let exists = session
+                .block_on(
+                    session
+                        .client()
+                        .query_one("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", &[&schema]),
+                )
+                .map_err(db_error)
+                .map_err(open_error)?
+                .get::<_, bool>(0);
+            if !exists {
+                return Err(ConnectError::MissingSchema { schema: schema.to_owned(), database: display.to_owned() });
+            }
+            // Session-local: the role's and the database's settings are left alone.
+            session
+                .block_on(session.client().batch_execute(&format!("SET search_path TO {}", quote_identifier(schema))))
+                .map_err(db_error)
+                .map_err(open_error)?;
+            Some(schema.to_owned())
+        }
+        None => session
+            .block_on(session.client().query_one("SELECT current_schema()::text", &[]))
+            .map_err(db_error)
+            .map_err(open_error)?
+            .get::<_, Option<String>>(0),
+    };
+    Ok((session, config, schema))
+}
+
+/// `"name"` with embedded quotes doubled, for SQL text.
+fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// One connection and the runtime that drives it.
+pub(super) struct Session {
+    /// `Option` only so that `Drop` can take them by value.
+    runtime: Option<Runtime>,
+    client: Option<Client>,
+    connection: Option<JoinHandle<()>>,
+}
+
+pub(super) enum OpenError {
+    InsideAsyncRuntime,
+    Db(DbError),
+}
+
+impl Session {
+    pub(super) fn open(config: &Config) -> Result<Self, OpenError> {
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().map_err(|error| {
+                OpenError::Db(DbError { code: None, message: format!("cannot start the I/O runtime: {error}") })
+            })?;
+        if !blocking_allowed(&runtime) {
+            runtime.shutdown_background();
+            return Err(OpenError::InsideAsyncRuntime);
+        }
+        let (client, connection) =
+            runtime.block_on(config.connect(NoTls)).map_err(|error| OpenError::Db(db_error(error)))?;
+        // The connection makes progress whenever this runtime's `block_on` runs.
+        let connection = runtime.spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!("PostgreSQL connection ended: {error}");
+            }
+        });
+        Ok(Session { runtime: Some(runtime), client: Some(client), connection: Some(connection) })
+    }
+
+    pub(super) fn client(&self) -> &Client {
+        self.client.as_ref().expect("the client lives until the session drops")
+    }
+
+    fn runtime(&self) -> &Runtime {
+        self.runtime.as_ref().expect("the runtime lives until the session drops")
+    }
+
+    pub(super) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime().block_on(future)
+    }
+
+    pub(super) fn can_block(&self) -> bool {
+        blocking_allowed(self.runtime())
+    }
+
+    /// Runs a future on this connection's runtime, or says why it cannot.
+    pub(super) fn run<T>(&self, future: impl Future<Output = Result<T, tokio_postgres::Error>>) -> Result<T, DbError> {
+        if !self.can_block() {
+            return Err(DbError::host(SPAWN_BLOCKING_ADVICE));
+        }
+        self.block_on(future).map_err(db_error)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Without its client the connection task says goodbye and ends.
+        drop(self.client.take());
+        let (Some(runtime), Some(connection)) = (self.runtime.take(), self.connection.take()) else {
+            return;
+        };
+        if !std::thread::panicking() && blocking_allowed(&runtime) {
+            let _closed = runtime.block_on(async { tokio::time::timeout(CLOSE_WAIT, connection).await });
+        }
+        // Never blocks, so dropping a session cannot panic in async code;
+        // the socket closes with the dropped task.
+        runtime.shutdown_background();
+    }
+}
+
+/// Whether this thread may block on `runtime`. A thread driving async tasks
+/// may not; a `spawn_blocking` thread is inside a runtime's context too but
+/// may. tokio offers no query for the difference, so inside a runtime's
+/// context this tries an empty `block_on`, which panics exactly where a real
+/// one would (the panic message is printed, then caught).
+fn blocking_allowed(runtime: &Runtime) -> bool {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return true;
+    }
+    if std::thread::panicking() {
+        // A second panic while unwinding would abort the process.
+        return false;
+    }
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(async {}))).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_identifier("we\"ird"), "\"we\"\"ird\"");
+    }
+}

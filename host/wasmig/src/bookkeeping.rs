@@ -1,0 +1,101 @@
+//! The host's own writes: the version tables of one connection, inside transaction envelopes that roll back on any failure.
+//!
+//! Every command that writes (the apply loop, stamp, repair, resolve, the
+//! creation of the tables) goes through [`Bookkeeper`]: one place owns
+//! BEGIN / COMMIT / ROLLBACK and turns the backend's errors into typed
+//! [`Failure`]s that name the database and the action.
+
+use crate::backend::Backend;
+use crate::error::Failure;
+use crate::sql::DbError;
+use crate::versions::{AppliedRow, EventKind, NewEvent, RowState, VersionTables};
+
+/// One connection and its version tables, as the host's bookkeeping uses them.
+///
+/// Holds the backend as a `Box` because a running hook borrows it whole
+/// (the runtime lends the box to the wasmtime store for the call).
+pub(crate) struct Bookkeeper<'a> {
+    pub(crate) db: &'a mut Box<dyn Backend>,
+    pub(crate) tables: VersionTables,
+    pub(crate) database: String,
+}
+
+impl<'a> Bookkeeper<'a> {
+    pub(crate) fn new(db: &'a mut Box<dyn Backend>, table_prefix: &str) -> Self {
+        let tables = VersionTables::new(table_prefix, db.dialect());
+        let database = db.describe();
+        Bookkeeper { db, tables, database }
+    }
+
+    /// Maps a backend error of `action` to a failure naming this database.
+    pub(crate) fn failed(&self, action: impl Into<String>) -> impl FnOnce(DbError) -> Failure {
+        Failure::db(&self.database, action)
+    }
+
+    /// The applied rows, or none when the tables do not exist yet.
+    pub(crate) fn applied_rows(&mut self) -> Result<Vec<AppliedRow>, Failure> {
+        if !self.tables.exists(self.db.as_mut()).map_err(self.failed("looking for the version tables"))? {
+            return Ok(Vec::new());
+        }
+        self.read_rows()
+    }
+
+    pub(crate) fn read_rows(&mut self) -> Result<Vec<AppliedRow>, Failure> {
+        self.tables.read(self.db.as_mut()).map_err(self.failed("reading the applied set"))
+    }
+
+    /// Creates the version tables if they are missing, in their own transaction.
+    pub(crate) fn ensure_tables(&mut self) -> Result<(), Failure> {
+        if self.tables.exists(self.db.as_mut()).map_err(self.failed("looking for the version tables"))? {
+            return Ok(());
+        }
+        self.in_transaction(|books| {
+            books.tables.create(books.db.as_mut()).map_err(books.failed("creating the version tables"))
+        })
+    }
+
+    /// The recorded state of one revision, read inside the current transaction.
+    pub(crate) fn state_of(&mut self, revision: &str) -> Result<Option<RowState>, Failure> {
+        self.tables
+            .state_of(self.db.as_mut(), revision)
+            .map_err(self.failed(format!("re-reading the state of {revision}")))
+    }
+
+    /// Appends one event to the events table.
+    pub(crate) fn record(&mut self, event: &NewEvent<'_>) -> Result<(), Failure> {
+        let action = match event.kind {
+            EventKind::Fail => "recording the failure",
+            _ => "recording an event",
+        };
+        self.tables.record(self.db.as_mut(), event).map_err(self.failed(action))
+    }
+}
+
+impl<'a> Envelope<'a> for Bookkeeper<'a> {
+    fn books(&mut self) -> &mut Bookkeeper<'a> {
+        self
+    }
+}
+
+/// Whatever holds a [`Bookkeeper`] can run a body inside one transaction of its connection.
+pub(crate) trait Envelope<'a>: Sized {
+    fn books(&mut self) -> &mut Bookkeeper<'a>;
+
+    /// BEGIN, `body`, COMMIT; ROLLBACK on any error, and the first error wins.
+    fn in_transaction<T>(&mut self, body: impl FnOnce(&mut Self) -> Result<T, Failure>) -> Result<T, Failure> {
+        let books = self.books();
+        books.db.begin().map_err(books.failed("beginning a transaction"))?;
+        let result = body(self).and_then(|value| {
+            let books = self.books();
+            books.db.commit().map_err(books.failed("committing"))?;
+            Ok(value)
+        });
+        let books = self.books();
+        if result.is_err()
+            && let Err(error) = books.db.rollback()
+        {
+            tracing::error!(database = %books.database, "rolling back after a failure also failed: {error}");
+        }
+        result
+    }
+}

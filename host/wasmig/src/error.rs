@@ -1,0 +1,279 @@
+//! The crate's one error type: what went wrong ([`Failure`]), its [`ErrorKind`], and what had committed before it.
+//!
+//! Every public operation (open, connect, plan, status, upgrade, fleet
+//! listing, ...) returns [`Error`], so `?` works across all of them. A caller
+//! that must react (an exit code, a retry, a fleet dashboard) matches on
+//! [`Error::kind`], never on message text or on the concrete source type.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::backend::{ConnectError, LockError};
+use crate::checksum::ChecksumError;
+use crate::fleet::FleetError;
+use crate::report::RunReport;
+use crate::revisions::ModuleError;
+use crate::runtime::{EngineError, HookError, LoadError};
+use crate::sql::DbError;
+use crate::status::Status;
+use crate::versions::RowState;
+
+/// What kind of thing went wrong: a stable classification for exit codes,
+/// retries and reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request was wrong (a target, a URL, a plan through a merge
+    /// revision, a tenant source): nothing was done; the caller must fix it.
+    Usage,
+    /// The project on disk is invalid (manifests, the graph, `wasmig.toml`).
+    Project,
+    /// The database could not be reached or opened.
+    Connect,
+    /// Another run holds the migration lock.
+    Lock,
+    /// A statement of the host's own (bookkeeping, transactions) failed.
+    Database,
+    /// A revision failed: its module, its files or one of its hooks.
+    Revision,
+    /// The database's recorded state needs an operator first (dirty,
+    /// checksum drift, a revision that is not applied or not dirty).
+    State,
+    /// `ensure_ready` finished but the database is not at the project's heads.
+    NotReady,
+    /// The WebAssembly engine could not be set up.
+    Engine,
+    /// A bug in wasmig itself (a panic caught at a fleet tenant's boundary).
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Usage => "usage",
+            ErrorKind::Project => "project",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Lock => "lock",
+            ErrorKind::Database => "database",
+            ErrorKind::Revision => "revision",
+            ErrorKind::State => "state",
+            ErrorKind::NotReady => "not-ready",
+            ErrorKind::Engine => "engine",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an operation stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Failure {
+    #[error(transparent)]
+    Project(#[from] wasmig_graph::ProjectError),
+    #[error(transparent)]
+    Graph(#[from] wasmig_graph::GraphError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Plan(#[from] wasmig_graph::PlanError),
+    #[error(transparent)]
+    Resolve(#[from] wasmig_graph::ResolveError),
+    #[error(transparent)]
+    Target(#[from] wasmig_graph::TargetError),
+    #[error(transparent)]
+    Fleet(#[from] FleetError),
+    #[error(transparent)]
+    Checksum(#[from] ChecksumError),
+    #[error(transparent)]
+    Module(#[from] ModuleError),
+    #[error(transparent)]
+    Hook(#[from] HookError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{database}: {action} failed: {source}")]
+    Db { database: String, action: String, source: DbError },
+    #[error(
+        "revision {revision} is marked {} in {table}: a non-transactional step stopped halfway. Check the database by hand, \
+         then record what is true with `wasmig resolve {revision} --as applied` or `wasmig resolve {revision} --as reverted`",
+        state.as_str()
+    )]
+    Dirty { revision: String, state: RowState, table: String },
+    #[error(
+        "checksum drift: {} changed since {}: {}. Restore the original files, or accept the change with `wasmig repair {}` (audited)",
+        if revisions.len() == 1 { "applied revision" } else { "applied revisions" },
+        if revisions.len() == 1 { "it was applied" } else { "they were applied" },
+        revisions.join(", "),
+        revisions.first().map(String::as_str).unwrap_or("REV")
+    )]
+    Drift { revisions: Vec<String> },
+    #[error(
+        "revision {revision} has `transactional = false` and cannot run inside `--transaction all`; \
+         run the plan with the default per-revision transactions"
+    )]
+    NonTransactionalInAll { revision: String },
+    #[error("revision {revision} is not applied, so there is nothing to {action}")]
+    NotApplied { revision: String, action: &'static str },
+    #[error("revision {revision} is not dirty (its state is {}); `wasmig resolve` is only for revisions a non-transactional step left dirty", state.as_str())]
+    NotDirty { revision: String, state: RowState },
+    #[error(
+        "{} is not at the project's heads after upgrading (pending: [{}], unknown applied: [{}], dirty: [{}], drift: [{}]); run `wasmig status` there",
+        status.database, status.pending.join(", "), status.unknown.join(", "), status.dirty.join(", "), status.drift.join(", ")
+    )]
+    NotReady { status: Box<Status> },
+}
+
+impl Failure {
+    /// The classification callers act on.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Failure::Project(_) | Failure::Graph(_) => ErrorKind::Project,
+            Failure::Connect(ConnectError::BadUrl { .. }) => ErrorKind::Usage,
+            Failure::Connect(_) => ErrorKind::Connect,
+            Failure::Lock(LockError::Timeout { .. }) => ErrorKind::Lock,
+            Failure::Lock(_) => ErrorKind::Database,
+            Failure::Plan(_) | Failure::Resolve(_) | Failure::Target(_) | Failure::NonTransactionalInAll { .. } => {
+                ErrorKind::Usage
+            }
+            Failure::Fleet(error) => error.kind(),
+            Failure::Checksum(_) | Failure::Module(_) | Failure::Hook(_) => ErrorKind::Revision,
+            Failure::Engine(_) => ErrorKind::Engine,
+            Failure::Db { .. } => ErrorKind::Database,
+            Failure::Dirty { .. } | Failure::Drift { .. } | Failure::NotApplied { .. } | Failure::NotDirty { .. } => {
+                ErrorKind::State
+            }
+            Failure::NotReady { .. } => ErrorKind::NotReady,
+        }
+    }
+
+    /// Maps a host statement's error to a failure naming the database and the action.
+    pub(crate) fn db(database: &str, action: impl Into<String>) -> impl FnOnce(DbError) -> Failure {
+        let database = database.to_owned();
+        let action = action.into();
+        move |source| Failure::Db { database, action, source }
+    }
+}
+
+impl From<LoadError> for Failure {
+    fn from(error: LoadError) -> Self {
+        Failure::Module(ModuleError::Load(error))
+    }
+}
+
+// Beside `Failure::kind` rather than in `fleet::source`, so that the tenant
+// listing does not depend on the crate's error type.
+impl FleetError {
+    /// A source that is wrong is the caller's to fix (usage); a server or a
+    /// file system that failed while listing is not.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            FleetError::Connect(ConnectError::BadUrl { .. }) => ErrorKind::Usage,
+            FleetError::Connect(_) => ErrorKind::Connect,
+            FleetError::ListSchemas { .. } => ErrorKind::Database,
+            FleetError::GlobRead { .. } => ErrorKind::Connect,
+            FleetError::BadSource { .. }
+            | FleetError::ReadList { .. }
+            | FleetError::BadLine { .. }
+            | FleetError::Glob { .. }
+            | FleetError::Empty { .. }
+            | FleetError::DuplicateTenant { .. } => ErrorKind::Usage,
+        }
+    }
+}
+
+/// An operation that stopped: why, and for the commands that commit step by
+/// step (upgrade, downgrade, stamp), the report of what had committed.
+///
+/// One pointer wide: `Result<T, Error>` stays as cheap as `T` on the success path.
+#[derive(Debug)]
+pub struct Error(Box<Stopped>);
+
+#[derive(Debug)]
+struct Stopped {
+    failure: Failure,
+    committed: Option<RunReport>,
+}
+
+impl Error {
+    pub(crate) fn after(failure: impl Into<Failure>, committed: RunReport) -> Self {
+        Error(Box::new(Stopped { failure: failure.into(), committed: Some(committed) }))
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.0.failure.kind()
+    }
+
+    pub fn failure(&self) -> &Failure {
+        &self.0.failure
+    }
+
+    pub fn into_failure(self) -> Failure {
+        self.0.failure
+    }
+
+    /// What had committed before the failure: `Some` (possibly with no step)
+    /// for the commands that commit, `None` for those that never do (open,
+    /// connect, plan, status, verify, repair, resolve).
+    pub fn committed(&self) -> Option<&RunReport> {
+        self.0.committed.as_ref()
+    }
+
+    /// The steps that changed the database before the failure.
+    pub fn committed_steps(&self) -> usize {
+        self.committed().map_or(0, |report| report.changed().count())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.failure)?;
+        if let Some(committed) = &self.0.committed {
+            let changed: Vec<&str> = committed.changed().map(|step| step.revision.as_str()).collect();
+            if !changed.is_empty() {
+                write!(f, "\n(committed before the failure: {} step(s): {})", changed.len(), changed.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0.failure)
+    }
+}
+
+impl<T: Into<Failure>> From<T> for Error {
+    fn from(failure: T) -> Self {
+        Error(Box::new(Stopped { failure: failure.into(), committed: None }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_classify_without_downcasting() {
+        let bad_url = Error::from(ConnectError::BadUrl { url: "x".into(), reason: "y".into() });
+        assert_eq!(bad_url.kind(), ErrorKind::Usage);
+        let dirty = Error::after(
+            Failure::Dirty { revision: "a".into(), state: RowState::DirtyUp, table: "t".into() },
+            RunReport::default(),
+        );
+        assert_eq!(dirty.kind(), ErrorKind::State);
+        assert!(dirty.committed().is_some());
+        let plan = Error::from(wasmig_graph::TargetError::Empty);
+        assert_eq!(plan.kind(), ErrorKind::Usage);
+        assert!(plan.committed().is_none());
+    }
+}

@@ -1,0 +1,175 @@
+//! What a fleet run says: per-tenant reports with typed failures, the run's report, and the events it sends as it goes.
+
+use std::sync::mpsc;
+
+use serde::Serialize;
+
+use super::source::Tenant;
+use crate::error::ErrorKind;
+use crate::report::StepReport;
+use crate::status::Status;
+
+/// How one tenant's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum TenantOutcome {
+    Ok,
+    Failed,
+    /// Never started: `fail_fast` after a failure, or a failed canary wave.
+    Skipped,
+}
+
+impl TenantOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantOutcome::Ok => "ok",
+            TenantOutcome::Failed => "failed",
+            TenantOutcome::Skipped => "skipped",
+        }
+    }
+}
+
+/// What happened to one tenant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TenantReport {
+    pub tenant: String,
+    /// The database, without any password.
+    pub database: String,
+    pub outcome: TenantOutcome,
+    /// Revisions this run applied (upgrade) or reverted (downgrade), in
+    /// order; for a failed tenant, those that committed before the failure.
+    pub revisions: Vec<String>,
+    /// Steps another runner had done first (concurrent runs on one tenant).
+    pub already_done: usize,
+    pub duration_ms: u64,
+    /// Why the tenant failed, or why it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What kind of failure `error` is (none for a skipped tenant): what a
+    /// platform acts on, e.g. retrying lock timeouts and paging on revision failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<ErrorKind>,
+    /// The `status` action's finding, without the applied rows (`wasmig status`
+    /// on the tenant lists them): a fleet report stays small for 10,000 tenants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
+impl TenantReport {
+    pub(super) fn skipped(tenant: &Tenant, reason: &str) -> Self {
+        TenantReport {
+            tenant: tenant.name.clone(),
+            database: tenant.database(),
+            outcome: TenantOutcome::Skipped,
+            revisions: Vec::new(),
+            already_done: 0,
+            duration_ms: 0,
+            error: Some(reason.to_owned()),
+            error_kind: None,
+            status: None,
+        }
+    }
+}
+
+/// What a fleet run did: one report per tenant, in the order the tenants were given.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FleetReport {
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    pub tenants: Vec<TenantReport>,
+    /// Distinct modules the project's revisions run (the built-in plugins count once each).
+    pub modules: usize,
+    /// Components compiled by Cranelift during this run (at most `modules`).
+    pub compiled: usize,
+    /// Components loaded from the disk cache during this run instead.
+    pub loaded_from_disk: usize,
+    pub duration_ms: u64,
+}
+
+impl FleetReport {
+    pub fn count(&self, outcome: TenantOutcome) -> usize {
+        self.tenants.iter().filter(|tenant| tenant.outcome == outcome).count()
+    }
+
+    pub fn failed(&self) -> impl Iterator<Item = &TenantReport> {
+        self.tenants.iter().filter(|tenant| tenant.outcome == TenantOutcome::Failed)
+    }
+
+    pub fn tenant(&self, name: &str) -> Option<&TenantReport> {
+        self.tenants.iter().find(|tenant| tenant.tenant == name)
+    }
+
+    /// Every tenant ran and succeeded (none failed, none skipped).
+    pub fn all_ok(&self) -> bool {
+        self.tenants.iter().all(|tenant| tenant.outcome == TenantOutcome::Ok)
+    }
+
+    /// The `status` action found every tenant at the project's heads.
+    pub fn all_at_heads(&self) -> bool {
+        self.tenants.iter().all(|tenant| tenant.status.as_ref().is_some_and(Status::is_current))
+    }
+
+    /// Tenant-revisions (steps changed) per second of the whole run.
+    pub fn revisions_per_second(&self) -> f64 {
+        let steps: usize = self.tenants.iter().map(|tenant| tenant.revisions.len()).sum();
+        steps as f64 / (self.duration_ms.max(1) as f64 / 1000.0)
+    }
+}
+
+/// What a fleet run says as it goes.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+// One event per tenant and step, moved once into the listener: boxing the
+// report would cost an allocation per tenant and buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum FleetEvent {
+    /// The run starts; `tenants` is known when the tenants came as a sized collection.
+    Planned {
+        tenants: Option<usize>,
+    },
+    Started {
+        tenant: String,
+    },
+    /// One step of a tenant committed.
+    Step {
+        tenant: String,
+        step: StepReport,
+    },
+    /// A tenant ended (ok, failed or skipped).
+    Finished(TenantReport),
+}
+
+/// Hears a fleet run's events, from every worker thread: a closure
+/// (`|event: FleetEvent| ...`), an `mpsc` sender, or [`NoFleetProgress`].
+pub trait FleetProgress: Sync {
+    fn event(&self, event: FleetEvent);
+}
+
+impl<F: Fn(FleetEvent) + Sync> FleetProgress for F {
+    fn event(&self, event: FleetEvent) {
+        self(event)
+    }
+}
+
+impl FleetProgress for mpsc::Sender<FleetEvent> {
+    fn event(&self, event: FleetEvent) {
+        // A receiver that hung up stopped listening; the run goes on.
+        let _ = self.send(event);
+    }
+}
+
+impl FleetProgress for mpsc::SyncSender<FleetEvent> {
+    fn event(&self, event: FleetEvent) {
+        let _ = self.send(event);
+    }
+}
+
+/// Progress nobody watches.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoFleetProgress;
+
+impl FleetProgress for NoFleetProgress {
+    fn event(&self, _: FleetEvent) {}
+}

@@ -1,0 +1,294 @@
+//! The fleet's scheduler: a canary wave, then `jobs` worker threads pulling tenants from one queue, each tenant run isolated from the others.
+
+use std::collections::HashSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use wasmig_graph::{Direction, Target};
+
+use super::report::{FleetEvent, FleetProgress, FleetReport, TenantOutcome, TenantReport};
+use super::source::Tenant;
+use crate::error::{Error, ErrorKind};
+use crate::migrator::Migrator;
+use crate::options::RunOptions;
+use crate::progress::Progress;
+use crate::report::{StepOutcome, StepReport};
+
+/// What a fleet run does to each tenant.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum FleetAction {
+    Upgrade(Target),
+    Downgrade(Target),
+    /// Reads where each tenant stands (no lock, no write).
+    Status,
+}
+
+impl FleetAction {
+    pub fn name(&self) -> &'static str {
+        match self {
+            FleetAction::Upgrade(_) => "upgrade",
+            FleetAction::Downgrade(_) => "downgrade",
+            FleetAction::Status => "status",
+        }
+    }
+
+    fn target(&self) -> Option<&Target> {
+        match self {
+            FleetAction::Upgrade(target) | FleetAction::Downgrade(target) => Some(target),
+            FleetAction::Status => None,
+        }
+    }
+}
+
+/// Runs one migrator over many tenants. Build it, then [`Fleet::run`].
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    migrator: Migrator,
+    jobs: usize,
+    fail_fast: bool,
+    canary: usize,
+    options: RunOptions,
+}
+
+impl Fleet {
+    /// One tenant at a time, no fail-fast, no canary, per-revision transactions.
+    pub fn new(migrator: Migrator) -> Self {
+        Fleet { migrator, jobs: 1, fail_fast: false, canary: 0, options: RunOptions::default() }
+    }
+
+    /// At most `jobs` tenants at once (at least 1), each on its own thread and connection.
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.jobs = jobs.max(1);
+        self
+    }
+
+    /// After a tenant fails, start no other (those running finish).
+    pub fn fail_fast(mut self, fail_fast: bool) -> Self {
+        self.fail_fast = fail_fast;
+        self
+    }
+
+    /// Migrate the first `tenants` first; the rest only if all of them succeed.
+    pub fn canary(mut self, tenants: usize) -> Self {
+        self.canary = tenants;
+        self
+    }
+
+    /// Transaction mode and adoption for every tenant (`tenant` is set per tenant).
+    pub fn run_options(mut self, options: RunOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    pub fn migrator(&self) -> &Migrator {
+        &self.migrator
+    }
+
+    /// Runs `action` on every tenant (a collection or a lazy iterator) and
+    /// reports on each. Never stops at a tenant's failure unless `fail_fast`.
+    pub fn run<I>(&self, tenants: I, action: &FleetAction, progress: &dyn FleetProgress) -> FleetReport
+    where
+        I: IntoIterator<Item = Tenant>,
+        I::IntoIter: Send,
+    {
+        let started = Instant::now();
+        let before = self.migrator.runtime().stats();
+        let modules = match action {
+            FleetAction::Status => 0,
+            _ => self.load_modules(),
+        };
+        let mut tenants = tenants.into_iter();
+        let known = match tenants.size_hint() {
+            (low, Some(high)) if low == high => Some(low),
+            _ => None,
+        };
+        progress.event(FleetEvent::Planned { tenants: known });
+        let stop = AtomicBool::new(false);
+        let mut reports = Vec::new();
+        let mut canary_failed = Vec::new();
+        if self.canary > 0 {
+            let wave: Vec<Tenant> = tenants.by_ref().take(self.canary).collect();
+            let wave_reports = self.wave(wave.into_iter(), action, progress, &stop);
+            canary_failed = wave_reports
+                .iter()
+                .filter(|report| report.outcome != TenantOutcome::Ok)
+                .map(|report| report.tenant.clone())
+                .collect();
+            reports.extend(wave_reports);
+        }
+        if canary_failed.is_empty() {
+            reports.extend(self.wave(tenants, action, progress, &stop));
+        } else {
+            let reason = format!("not started: the canary wave failed ({})", canary_failed.join(", "));
+            for tenant in tenants {
+                let report = TenantReport::skipped(&tenant, &reason);
+                progress.event(FleetEvent::Finished(report.clone()));
+                reports.push(report);
+            }
+        }
+        let after = self.migrator.runtime().stats();
+        FleetReport {
+            action: action.name(),
+            target: action.target().map(ToString::to_string),
+            tenants: reports,
+            modules,
+            compiled: after.compiled.saturating_sub(before.compiled),
+            loaded_from_disk: after.loaded_from_disk.saturating_sub(before.loaded_from_disk),
+            duration_ms: started.elapsed().as_millis() as u64,
+        }
+    }
+
+    /// Loads every module of the project once, before any worker asks for
+    /// one; returns how many distinct modules there are. A module that does
+    /// not load is left for the tenants' runs to report.
+    fn load_modules(&self) -> usize {
+        let revisions = self.migrator.revisions();
+        let mut hashes = HashSet::new();
+        for revision in revisions.graph().topological_order() {
+            match revisions.module(self.migrator.runtime(), revision) {
+                Ok(module) => {
+                    hashes.insert(*module.hash());
+                }
+                Err(error) => tracing::warn!(revision = %revision.id(), "{error}"),
+            }
+        }
+        hashes.len()
+    }
+
+    /// Runs tenants from `tenants` on up to `jobs` threads until the queue is
+    /// empty or (with `fail_fast`) a tenant failed; reports every tenant, in
+    /// queue order, those never started as skipped.
+    fn wave(
+        &self,
+        tenants: impl Iterator<Item = Tenant> + Send,
+        action: &FleetAction,
+        progress: &dyn FleetProgress,
+        stop: &AtomicBool,
+    ) -> Vec<TenantReport> {
+        let queue = Mutex::new(tenants.enumerate());
+        let done: Mutex<Vec<(usize, TenantReport)>> = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..self.jobs {
+                scope.spawn(|| {
+                    loop {
+                        if stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let Some((index, tenant)) = queue.lock().expect("tenant queue poisoned").next() else {
+                            break;
+                        };
+                        let report = self.one(&tenant, action, progress);
+                        if report.outcome == TenantOutcome::Failed && self.fail_fast {
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                        progress.event(FleetEvent::Finished(report.clone()));
+                        done.lock().expect("fleet reports poisoned").push((index, report));
+                    }
+                });
+            }
+        });
+        let mut done = done.into_inner().expect("fleet reports poisoned");
+        let failed: Vec<String> = done
+            .iter()
+            .filter(|(_, report)| report.outcome == TenantOutcome::Failed)
+            .map(|(_, report)| report.tenant.clone())
+            .collect();
+        let reason = format!("not started: --fail-fast after {} failed", failed.join(", "));
+        for (index, tenant) in queue.into_inner().expect("tenant queue poisoned") {
+            let report = TenantReport::skipped(&tenant, &reason);
+            progress.event(FleetEvent::Finished(report.clone()));
+            done.push((index, report));
+        }
+        done.sort_by_key(|(index, _)| *index);
+        done.into_iter().map(|(_, report)| report).collect()
+    }
+
+    /// One tenant's run; a panic inside it (a bug) fails that tenant only.
+    fn one(&self, tenant: &Tenant, action: &FleetAction, progress: &dyn FleetProgress) -> TenantReport {
+        progress.event(FleetEvent::Started { tenant: tenant.name.clone() });
+        let started = Instant::now();
+        let mut report = TenantReport {
+            tenant: tenant.name.clone(),
+            database: tenant.database(),
+            outcome: TenantOutcome::Ok,
+            revisions: Vec::new(),
+            already_done: 0,
+            duration_ms: 0,
+            error: None,
+            error_kind: None,
+            status: None,
+        };
+        let ran = catch_unwind(AssertUnwindSafe(|| self.migrate(tenant, action, progress, &mut report)));
+        let failure = match ran {
+            Ok(result) => result.err().map(|error| (error.kind(), error.failure().to_string())),
+            Err(panic) => Some((
+                ErrorKind::Internal,
+                format!(
+                    "wasmig panicked while migrating this tenant (a bug; please report it): {}",
+                    panic
+                        .downcast_ref::<&str>()
+                        .map(|text| text.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default()
+                ),
+            )),
+        };
+        if let Some((kind, message)) = failure {
+            report.outcome = TenantOutcome::Failed;
+            report.error = Some(message);
+            report.error_kind = Some(kind);
+        }
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        report
+    }
+
+    fn migrate(
+        &self,
+        tenant: &Tenant,
+        action: &FleetAction,
+        progress: &dyn FleetProgress,
+        report: &mut TenantReport,
+    ) -> Result<(), Error> {
+        let migrator = &self.migrator;
+        let mut database = migrator.connect(&tenant.url)?;
+        let options = RunOptions { tenant: Some(tenant.name.clone()), ..self.options.clone() };
+        let mut steps = TenantProgress { tenant: &tenant.name, progress };
+        let result = match action {
+            FleetAction::Upgrade(target) => migrator.upgrade(&mut database, target, &options, &mut steps),
+            FleetAction::Downgrade(target) => migrator.downgrade(&mut database, target, &options, &mut steps),
+            FleetAction::Status => {
+                let mut status = migrator.status(&mut database)?;
+                status.applied = Vec::new();
+                report.status = Some(status);
+                return Ok(());
+            }
+        };
+        let committed = match &result {
+            Ok(run) => Some(run),
+            Err(error) => error.committed(),
+        };
+        if let Some(committed) = committed {
+            report.revisions = committed.changed().map(|step| step.revision.clone()).collect();
+            report.already_done =
+                committed.steps.iter().filter(|step| step.outcome == StepOutcome::AlreadyDone).count();
+        }
+        result.map(drop)
+    }
+}
+
+/// Forwards one tenant's steps to the fleet's progress.
+struct TenantProgress<'a> {
+    tenant: &'a str,
+    progress: &'a dyn FleetProgress,
+}
+
+impl Progress for TenantProgress<'_> {
+    fn step_finished(&mut self, step: &StepReport) {
+        self.progress.event(FleetEvent::Step { tenant: self.tenant.to_owned(), step: step.clone() });
+    }
+
+    fn step_started(&mut self, _revision: &str, _direction: Direction) {}
+}

@@ -1,0 +1,56 @@
+//! Where a database stands against the project: `status` and `verify` reports.
+
+use serde::Serialize;
+
+use crate::versions::AppliedRow;
+
+/// What `status` found. Read without the lock and without creating tables.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Status {
+    pub database: String,
+    /// The verdict of [`Status::is_current`], for JSON readers.
+    pub at_heads: bool,
+    /// The project's heads.
+    pub heads: Vec<String>,
+    /// The heads of the database's applied set.
+    pub current: Vec<String>,
+    /// Revisions to apply to reach the project's heads, in plan order.
+    pub pending: Vec<String>,
+    /// Applied revisions this project does not know.
+    pub unknown: Vec<String>,
+    /// Revisions a non-transactional step left half done.
+    pub dirty: Vec<String>,
+    /// Applied revisions whose files changed since (empty with `checksum = "off"`).
+    pub drift: Vec<String>,
+    /// Whether drift stops runs (`checksum = "error"`) or is only reported (`"warn"`).
+    pub drift_blocks: bool,
+    /// Every version row; empty in a fleet report, which stays small.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<AppliedRow>,
+}
+
+impl Status {
+    /// At the project's heads, nothing dirty, nothing unknown, no drift
+    /// (drift counts only when the project's checksum policy is `error`).
+    pub fn is_current(&self) -> bool {
+        self.at_heads
+    }
+
+    pub(crate) fn verdict(&self) -> bool {
+        self.pending.is_empty()
+            && self.unknown.is_empty()
+            && self.dirty.is_empty()
+            && (self.drift.is_empty() || !self.drift_blocks)
+    }
+}
+
+/// What `verify` found for one revision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyReport {
+    pub revision: String,
+    pub applied: bool,
+    pub verdict: Option<&'static str>,
+    /// The verdict contradicts the applied set (applied but absent, or
+    /// present but not applied).
+    pub mismatch: bool,
+}
