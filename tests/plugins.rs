@@ -11,6 +11,9 @@ fn context(dir: &std::path::Path) -> HookContext {
         tenant: None,
         assets_dir: Some(dir.to_path_buf()),
         limits: SandboxLimits::default(),
+        protected_tables: Vec::new(),
+        role: None,
+        capabilities: Default::default(),
     }
 }
 

@@ -228,7 +228,15 @@ fn a_second_runtime_over_the_same_cache_compiles_nothing() {
     // What the cache gave back runs.
     let database = cache.path().join("run.db");
     let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open(&database, Duration::from_secs(5)).unwrap());
-    let context = HookContext { revision_id: "r".into(), tenant: None, assets_dir: None, limits: limits() };
+    let context = HookContext {
+        revision_id: "r".into(),
+        tenant: None,
+        assets_dir: None,
+        limits: limits(),
+        protected_tables: Vec::new(),
+        role: None,
+        capabilities: Default::default(),
+    };
     second.up(&module, &context, &mut db).unwrap();
 }
 

@@ -37,6 +37,9 @@ impl HookScene {
             tenant: Some("acme".into()),
             assets_dir: Some(self.dir.path().join("revision")),
             limits,
+            protected_tables: Vec::new(),
+            role: None,
+            capabilities: Default::default(),
         }
     }
 

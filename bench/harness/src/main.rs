@@ -41,6 +41,9 @@ fn context(dir: Option<&Path>) -> HookContext {
         tenant: None,
         assets_dir: dir.map(Path::to_path_buf),
         limits: SandboxLimits::default(),
+        protected_tables: Vec::new(),
+        role: None,
+        capabilities: Default::default(),
     }
 }
 

@@ -19,6 +19,7 @@
 //! assert!(matches!(refused, GuardError::TransactionControl { keyword: "COMMIT", line: 1, column: 22, .. }));
 //! ```
 
+mod capability;
 mod check;
 mod dialect;
 mod error;
@@ -27,6 +28,7 @@ mod lexer;
 mod position;
 mod splitter;
 
+pub use capability::{Capabilities, Capability, UnknownCapability};
 pub use check::{Statement, check_script, check_statement, split_statements};
 pub use dialect::Dialect;
 pub use error::GuardError;

@@ -89,6 +89,12 @@ impl Migrator {
         format!("wasmig:{}:{}", db.schema().unwrap_or(""), self.revisions.config().table_prefix)
     }
 
+    /// The version tables, which only the host writes.
+    fn protected_tables(&self) -> Vec<String> {
+        let prefix = &self.revisions.config().table_prefix;
+        vec![format!("{prefix}revisions"), format!("{prefix}events")]
+    }
+
     /// The applied rows, or none when the version tables do not exist yet.
     pub fn applied_rows(&self, db: &mut Database) -> Result<Vec<AppliedRow>, Error> {
         Ok(self.books(db).applied_rows()?)
@@ -280,6 +286,9 @@ impl Migrator {
                 tenant: options.tenant.clone(),
                 assets_dir: Some(revision.dir.clone()),
                 limits: self.revisions.limits_for(revision),
+                protected_tables: self.protected_tables(),
+                role: None,
+                capabilities: Default::default(),
             },
         })
     }

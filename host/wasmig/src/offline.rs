@@ -7,12 +7,12 @@
 //! answered without a database and fails with a clear error.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sqlparser::dialect::{Dialect as ParserDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::tokenizer::{Token, Tokenizer};
 
-use crate::backend::{Backend, LockError, LockGuard};
+use crate::backend::{Backend, HookSession, LockError, LockGuard, SessionBreach};
 use crate::sql::{DbError, Dialect, Rows, Value};
 
 /// Records statements into a script shared with the caller.
@@ -77,11 +77,13 @@ impl Backend for OfflineBackend {
         Ok(())
     }
 
-    fn begin_hook(&mut self, _deadline: Instant) -> Result<(), DbError> {
+    fn begin_hook(&mut self, _session: &HookSession) -> Result<(), DbError> {
         Ok(())
     }
 
-    fn end_hook(&mut self) {}
+    fn end_hook(&mut self) -> Result<(), SessionBreach> {
+        Ok(())
+    }
 
     fn begin(&mut self) -> Result<(), DbError> {
         self.push("BEGIN");

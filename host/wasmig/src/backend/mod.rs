@@ -5,14 +5,16 @@
 //! (`versions.rs`), not in a second executor.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::sql::{DbError, Dialect, Rows, Value};
 
+pub mod hook;
 pub mod postgres;
 pub mod sqlite;
 pub mod url;
 
+pub use hook::{HookSession, SessionBreach};
 pub use url::DatabaseUrl;
 
 /// A database connection as the runtime (for a guest's hooks) and the
@@ -39,13 +41,17 @@ pub trait Backend: Send {
     /// Runs several statements without parameters.
     fn execute_script(&mut self, sql: &str) -> Result<(), DbError>;
 
-    /// A hook starts: its statements must stop at `deadline` (fuel and epochs
-    /// do not count time spent in the database, so the backend bounds it:
-    /// SQLite with a progress handler, PostgreSQL with `statement_timeout`).
-    fn begin_hook(&mut self, deadline: Instant) -> Result<(), DbError>;
+    /// A hook starts: until [`Backend::end_hook`], every statement is the
+    /// guest's and runs under `session` (its deadline, result budget,
+    /// protected tables; fuel and epochs do not count time spent in the
+    /// database, so the backend bounds it).
+    fn begin_hook(&mut self, session: &HookSession) -> Result<(), DbError>;
 
-    /// The hook ended, however it ended.
-    fn end_hook(&mut self);
+    /// The hook ended, however it ended. `Err` when the guest's statements
+    /// left the session otherwise than the host set it (its transaction
+    /// ended, a guarded setting, the role or the search path changed): the
+    /// step must fail and roll back.
+    fn end_hook(&mut self) -> Result<(), SessionBreach>;
 
     /// Opens the transaction of one step (or of a whole plan). SQLite takes
     /// the write lock at once (`BEGIN IMMEDIATE`), so that the applied set
@@ -148,10 +154,12 @@ impl Backend for Lent {
     fn execute_script(&mut self, _: &str) -> Result<(), DbError> {
         Err(DbError::host(LENT))
     }
-    fn begin_hook(&mut self, _: Instant) -> Result<(), DbError> {
+    fn begin_hook(&mut self, _: &HookSession) -> Result<(), DbError> {
         Err(DbError::host(LENT))
     }
-    fn end_hook(&mut self) {}
+    fn end_hook(&mut self) -> Result<(), SessionBreach> {
+        Ok(())
+    }
     fn begin(&mut self) -> Result<(), DbError> {
         Err(DbError::host(LENT))
     }

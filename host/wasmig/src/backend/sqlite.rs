@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql};
 
-use super::{Backend, LockError, LockGuard, NoLock};
+use super::{Backend, HookSession, LockError, LockGuard, NoLock, SessionBreach};
 use crate::sql::{DbError, Dialect, Rows, Value};
 
 /// How many SQLite virtual-machine steps run between two deadline checks.
@@ -115,7 +115,8 @@ impl Backend for SqliteBackend {
         self.connection.execute_batch(sql).map_err(db_error)
     }
 
-    fn begin_hook(&mut self, deadline: Instant) -> Result<(), DbError> {
+    fn begin_hook(&mut self, session: &HookSession) -> Result<(), DbError> {
+        let deadline = session.deadline;
         self.connection.progress_handler(PROGRESS_STEPS, Some(move || Instant::now() >= deadline)).map_err(db_error)
     }
 
@@ -148,10 +149,11 @@ impl Backend for SqliteBackend {
         Ok(Box::new(NoLock))
     }
 
-    fn end_hook(&mut self) {
+    fn end_hook(&mut self) -> Result<(), SessionBreach> {
         if let Err(error) = self.connection.progress_handler(PROGRESS_STEPS, None::<fn() -> bool>) {
             tracing::warn!("cannot remove the SQLite deadline handler: {error}");
         }
+        Ok(())
     }
 }
 

@@ -102,6 +102,12 @@ pub enum HookError {
 
     #[error("revision {revision}: the database refused to start `{hook}`: {reason}")]
     Backend { revision: String, hook: Hook, reason: String },
+
+    #[error(
+        "revision {revision}: `{hook}` changed what the host owns: {reason}; the step was rolled back and nothing was recorded. \
+         A revision may not end the transaction or change session settings, the role or the search path"
+    )]
+    SessionBreach { revision: String, hook: Hook, reason: String },
 }
 
 impl HookError {
@@ -115,7 +121,8 @@ impl HookError {
             | HookError::TransactionControl { revision, .. }
             | HookError::Guest { revision, .. }
             | HookError::Instantiate { revision, .. }
-            | HookError::Backend { revision, .. } => revision,
+            | HookError::Backend { revision, .. }
+            | HookError::SessionBreach { revision, .. } => revision,
         }
     }
 }

@@ -26,7 +26,7 @@ pub use error::{EngineError, Hook, HookError, LoadError};
 pub use host::GuestLog;
 pub use limits::SandboxLimits;
 
-use crate::backend::{Backend, Lent};
+use crate::backend::{Backend, HookSession, Lent};
 use bindings::{Revision, RevisionPre};
 use host::HostState;
 use limits::{LimitHit, Limiter};
@@ -112,6 +112,12 @@ pub struct HookContext {
     /// The revision's directory, the only place `asset` reads from.
     pub assets_dir: Option<PathBuf>,
     pub limits: SandboxLimits,
+    /// Tables only the host writes (the version tables): the guest may read them.
+    pub protected_tables: Vec<String>,
+    /// PostgreSQL: the role the guest's statements run as, set by the host.
+    pub role: Option<String>,
+    /// Statement classes the project opted into (`[sandbox] capabilities`).
+    pub capabilities: wasmig_sqlguard::Capabilities,
 }
 
 /// What a successful hook call returns.
@@ -335,7 +341,15 @@ impl Runtime {
         store.set_epoch_deadline(self.ticker.ticks_for(context.limits.timeout));
         store.epoch_deadline_trap();
 
-        let result = match store.data_mut().db.begin_hook(deadline) {
+        let session = HookSession {
+            deadline,
+            protected_tables: context.protected_tables.clone(),
+            max_result_bytes: context.limits.memory_bytes,
+            read_only: hook == Hook::Verify,
+            role: context.role.clone(),
+            capabilities: context.capabilities.clone(),
+        };
+        let result = match store.data_mut().db.begin_hook(&session) {
             Err(error) => Err(HookError::Backend { revision: revision.clone(), hook, reason: error.to_string() }),
             Ok(()) => match module.pre.instantiate(&mut store) {
                 Err(error) => Err(self.classify(error, &store, &revision, hook, &context.limits, true)),
@@ -346,8 +360,13 @@ impl Runtime {
             },
         };
         let mut state = store.into_data();
-        state.db.end_hook();
+        let breach = state.db.end_hook();
         *db = state.db;
+        // Whatever the guest's own outcome, a session the host can no longer
+        // trust fails the step before anything is recorded.
+        if let Err(breach) = breach {
+            return Err(HookError::SessionBreach { revision, hook, reason: breach.0 });
+        }
 
         // The backend stops a statement at the deadline and the guest sees
         // that as a database error; the cause is the budget all the same.

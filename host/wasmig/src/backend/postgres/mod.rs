@@ -39,13 +39,13 @@ mod lock;
 mod session;
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio_postgres::Config;
 
 use self::connection::Connection;
 pub use self::lock::{PostgresLock, advisory_lock_id};
-use super::{Backend, ConnectError, LockError, LockGuard};
+use super::{Backend, ConnectError, HookSession, LockError, LockGuard, SessionBreach};
 use crate::sql::{DbError, Dialect, Rows, Value};
 
 /// A connection to a PostgreSQL database, optionally confined to one schema.
@@ -104,15 +104,16 @@ impl Backend for PostgresBackend {
         self.connection.execute_script(sql)
     }
 
-    fn begin_hook(&mut self, deadline: Instant) -> Result<(), DbError> {
-        self.connection.begin_hook(deadline);
+    fn begin_hook(&mut self, session: &HookSession) -> Result<(), DbError> {
+        self.connection.begin_hook(session.deadline);
         Ok(())
     }
 
-    fn end_hook(&mut self) {
+    fn end_hook(&mut self) -> Result<(), SessionBreach> {
         if let Err(error) = self.connection.end_hook() {
             tracing::debug!(database = %self.display, "cannot reset the hook's statement_timeout: {error}");
         }
+        Ok(())
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
