@@ -15,6 +15,9 @@ the contenders so that disk and load drift hit them alike:
            generator; SQLite only, PostgreSQL with PG=1 needs psycopg2).
 
 Prints medians (wall seconds) and the ratios wasmig/floor and wasmig/alembic.
+`WASMIG_BIN=path` runs a prebuilt wasmig instead of building this checkout;
+`BEFORE_BIN=path` adds another build (e.g. the previous commit's) as a
+contender in the same rounds, for a before/after comparison.
 Both backends: SQLite files under a temp dir (default durability), and fresh
 databases on the local PostgreSQL server (127.0.0.1:5432, user postgres).
 """
@@ -60,9 +63,16 @@ def alembic_env():
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    sh("cargo", "build", "--release", "--quiet", "-p", "wasmig-cli", "-p", "wasmig-bench", cwd=ROOT)
-    wasmig = os.path.join(TARGET, "release", "wasmig")
-    bench = os.path.join(TARGET, "release", "wasmig-bench")
+    if os.environ.get("WASMIG_BIN"):
+        wasmig = os.environ["WASMIG_BIN"]
+        bench = os.environ.get("BENCH_BIN") or os.path.join(TARGET, "release", "wasmig-bench")
+    else:
+        sh("cargo", "build", "--release", "--quiet", "-p", "wasmig-cli", "-p", "wasmig-bench", cwd=ROOT)
+        wasmig = os.path.join(TARGET, "release", "wasmig")
+        bench = os.path.join(TARGET, "release", "wasmig-bench")
+    contenders = {"wasmig": wasmig}
+    if os.environ.get("BEFORE_BIN"):
+        contenders["before"] = os.environ["BEFORE_BIN"]
     work = tempfile.mkdtemp(prefix="wasmig-runner-bench-")
     project = os.path.join(work, "project")
     write_chain_project(project, n)
@@ -73,11 +83,13 @@ def main():
         subprocess.run([alembic, "heads"], cwd=os.path.join(work, "alembic"), check=True, stdout=subprocess.DEVNULL)
 
     # Warm the component cache once, as a deployed runner has it.
-    subprocess.run([wasmig, "-C", project, "--database", f"sqlite:{work}/warm.db", "upgrade", "+1"], check=True, env=env, stdout=subprocess.DEVNULL)
+    for who, binary in contenders.items():
+        subprocess.run([binary, "-C", project, "--database", f"sqlite:{work}/warm-{who}.db", "upgrade", "+1"], check=True, env=env, stdout=subprocess.DEVNULL)
     results = {}
     for r in range(rounds):
-        db = os.path.join(work, f"w{r}.db")
-        results.setdefault(("sqlite", "wasmig"), []).append(timed([wasmig, "-C", project, "--database", f"sqlite:{db}", "-q", "upgrade"], env))
+        for who, binary in contenders.items():
+            db = os.path.join(work, f"{who}{r}.db")
+            results.setdefault(("sqlite", who), []).append(timed([binary, "-C", project, "--database", f"sqlite:{db}", "-q", "upgrade"], env))
         results.setdefault(("sqlite", "floor"), []).append(timed([bench, "floor", f"sqlite:{work}/f{r}.db", str(n)]))
         if alembic:
             adir = os.path.join(work, "alembic")
@@ -87,12 +99,12 @@ def main():
             started = time.perf_counter()
             subprocess.run([alembic, "upgrade", "head"], cwd=adir, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             results.setdefault(("sqlite", "alembic"), []).append(time.perf_counter() - started)
-        for who in ("wasmig", "floor"):
+        for who in (*contenders, "floor"):
             name = f"wasmig_bench_{who}_{os.getpid()}_{r}"
             psql(f"CREATE DATABASE {name}")
             try:
-                if who == "wasmig":
-                    t = timed([wasmig, "-C", project, "--database", f"{PG}/{name}", "-q", "upgrade"], env)
+                if who in contenders:
+                    t = timed([contenders[who], "-C", project, "--database", f"{PG}/{name}", "-q", "upgrade"], env)
                 else:
                     t = timed([bench, "floor", f"{PG}/{name}", str(n)])
                 results.setdefault(("postgres", who), []).append(t)
@@ -104,6 +116,9 @@ def main():
         w = statistics.median(results[(backend, "wasmig")])
         f = statistics.median(results[(backend, "floor")])
         line = f"{backend:9} wasmig {w:7.3f}  floor {f:7.3f}  wasmig/floor {w / f:5.2f}"
+        if (backend, "before") in results:
+            b = statistics.median(results[(backend, "before")])
+            line += f"  before {b:7.3f}  before/floor {b / f:5.2f}"
         if (backend, "alembic") in results:
             a = statistics.median(results[(backend, "alembic")])
             line += f"  alembic {a:7.3f}  wasmig/alembic {w / a:5.2f}"

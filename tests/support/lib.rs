@@ -37,12 +37,14 @@ pub enum Fixture {
     Swallow,
     Fails,
     SlowSql,
+    /// Logs 20,000 long lines and one of 1 MiB, then creates `fixture_flood`.
+    Flood,
     /// Built for wasm32-wasip2: imports WASI.
     Wasi,
 }
 
 impl Fixture {
-    pub const ALL: [Fixture; 10] = [
+    pub const ALL: [Fixture; 11] = [
         Fixture::Good,
         Fixture::Trap,
         Fixture::Spin,
@@ -52,6 +54,7 @@ impl Fixture {
         Fixture::Swallow,
         Fixture::Fails,
         Fixture::SlowSql,
+        Fixture::Flood,
         Fixture::Wasi,
     ];
 
@@ -66,6 +69,7 @@ impl Fixture {
             Fixture::Swallow => "swallow",
             Fixture::Fails => "fails",
             Fixture::SlowSql => "slow-sql",
+            Fixture::Flood => "flood",
             Fixture::Wasi => "wasi",
         }
     }

@@ -1,7 +1,10 @@
 //! Project settings: the `wasmig.toml` at a project's root, its defaults,
-//! and the rule for `table_prefix` that serde cannot express.
+//! and the rule for `table_prefix` that serde cannot express. `[sandbox]` is
+//! in the `sandbox` module.
 
 use serde::{Deserialize, Serialize};
+
+use crate::sandbox::SandboxConfig;
 
 /// The file name of the project settings.
 pub const CONFIG_FILE: &str = "wasmig.toml";
@@ -79,46 +82,11 @@ pub struct DatabaseConfig {
     pub url: Option<String>,
 }
 
-/// Sandbox limits as written; the runtime interprets them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SandboxConfig {
-    #[serde(default = "default_memory_mb")]
-    pub memory_mb: u64,
-    #[serde(default = "default_timeout_ms")]
-    pub timeout_ms: u64,
-    pub max_tables: Option<u64>,
-    pub max_instances: Option<u64>,
-    #[serde(default = "default_lock_timeout_ms")]
-    pub lock_timeout_ms: u64,
-}
-
 fn default_migrations_dir() -> String {
     "migrations".to_owned()
 }
 fn default_table_prefix() -> String {
     "wasmig_".to_owned()
-}
-fn default_memory_mb() -> u64 {
-    256
-}
-fn default_timeout_ms() -> u64 {
-    30_000
-}
-fn default_lock_timeout_ms() -> u64 {
-    60_000
-}
-
-impl Default for SandboxConfig {
-    fn default() -> Self {
-        Self {
-            memory_mb: default_memory_mb(),
-            timeout_ms: default_timeout_ms(),
-            max_tables: None,
-            max_instances: None,
-            lock_timeout_ms: default_lock_timeout_ms(),
-        }
-    }
 }
 
 impl Default for ProjectConfig {
@@ -161,6 +129,13 @@ timeout_ms = 30000
 # max_tables = 100
 # max_instances = 100
 lock_timeout_ms = 60000
+# Statement classes the SQL guard refuses unless listed here (docs/SQL-GUARD.md);
+# each use is recorded in the events table. Only for revisions you trust:
+# "server-files", "programs", "remote-databases", "roles", "server-settings", "extensions".
+# capabilities = []
+# PostgreSQL: the role revisions' statements run as; {tenant} becomes the
+# tenant's name (which must then give a plain lowercase role name).
+# role = "tenant_{tenant}"
 
 [build]
 # The cargo profile `wasmig build` builds Rust revisions with.
@@ -188,6 +163,17 @@ mod tests {
     }
 
     #[test]
+    fn the_templates_commented_sandbox_keys_parse() {
+        // Uncommenting the examples in the template gives valid settings.
+        let uncommented = ProjectConfig::template()
+            .replace("# capabilities = []", "capabilities = []")
+            .replace("# role = ", "role = ");
+        let config = ProjectConfig::from_toml(&uncommented).unwrap();
+        assert!(config.sandbox.capabilities.is_empty());
+        assert!(config.sandbox.role.is_some());
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(ProjectConfig::from_toml("migration_dir = \"x\"").is_err());
         assert!(ProjectConfig::from_toml("[sandbox]\nmemory = 1").is_err());
@@ -210,9 +196,11 @@ mod tests {
     #[test]
     fn reads_every_field() {
         let config = ProjectConfig::from_toml(
-            "migrations_dir = \"db\"\ntable_prefix = \"t_\"\nchecksum = \"warn\"\n[database]\nurl = \"sqlite://x\"\n[sandbox]\nmemory_mb = 64\ntimeout_ms = 5\nmax_tables = 2\nmax_instances = 3\nlock_timeout_ms = 7\n",
+            "migrations_dir = \"db\"\ntable_prefix = \"t_\"\nchecksum = \"warn\"\n[database]\nurl = \"sqlite://x\"\n[sandbox]\nmemory_mb = 64\ntimeout_ms = 5\nmax_tables = 2\nmax_instances = 3\nlock_timeout_ms = 7\ncapabilities = [\"roles\"]\nrole = \"tenant_{tenant}\"\n",
         )
         .unwrap();
+        assert!(config.sandbox.capabilities.allows(wasmig_sqlguard::Capability::Roles));
+        assert_eq!(config.sandbox.role.as_ref().unwrap().role_for(Some("acme")).unwrap(), "tenant_acme");
         assert_eq!(config.migrations_dir, "db");
         assert_eq!(config.checksum, ChecksumPolicy::Warn);
         assert_eq!(config.database.url.as_deref(), Some("sqlite://x"));

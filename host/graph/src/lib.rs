@@ -8,8 +8,9 @@
 //! modules listed before it:
 //!
 //! - leaves: `id` (revision ids, [`IdError`]), `message` (shared pieces of
-//!   error messages), `config` (`wasmig.toml`), `applied` (the applied
-//!   set), `direction` (up or down);
+//!   error messages), `sandbox` (`[sandbox]`: limits, capabilities, the role
+//!   template), `applied` (the applied set), `direction` (up or down);
+//! - `config` (`wasmig.toml`, using `sandbox`);
 //! - `revision` (one `revision.toml`) and `target` (the target grammar,
 //!   [`TargetError`]);
 //! - `graph` (the validated [`Graph`], [`GraphError`], its queries);
@@ -27,18 +28,18 @@ mod plan;
 mod project;
 mod resolve;
 mod revision;
+mod sandbox;
 mod target;
 
 pub use applied::AppliedSet;
-pub use config::{
-    BuildConfig, CONFIG_FILE, ChecksumPolicy, DatabaseConfig, ProjectConfig, SandboxConfig, valid_table_prefix,
-};
+pub use config::{BuildConfig, CONFIG_FILE, ChecksumPolicy, DatabaseConfig, ProjectConfig, valid_table_prefix};
 pub use direction::Direction;
 pub use graph::{Graph, GraphError};
 pub use id::{GENERATED_ID_LEN, IdError, MAX_ID_LEN, RESERVED_WORDS, RevisionId, check_name};
 pub use message::merge_command;
 pub use plan::{BlockingMerge, Plan, PlanError, Step};
-pub use project::{Project, ProjectError, load, load_config, read_revisions};
+pub use project::{MAX_SETTINGS_FILE_BYTES, Project, ProjectError, load, load_config, read_revisions};
 pub use resolve::{MIN_PREFIX_LEN, ResolveError, Resolved};
 pub use revision::{MANIFEST_FILE, Manifest, Revision, RevisionKind, RevisionSandbox};
+pub use sandbox::{RoleError, RoleTemplate, SandboxConfig, TENANT_PLACEHOLDER, valid_role_name};
 pub use target::{Anchor, Target, TargetError};

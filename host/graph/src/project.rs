@@ -19,6 +19,23 @@ pub enum ProjectError {
     #[error("cannot read {}: {source}", show(path))]
     Io { path: PathBuf, source: std::io::Error },
 
+    /// A settings file (`wasmig.toml`, `revision.toml`) that is not a regular file, or a
+    /// symlink to something that is not: wasmig never reads a FIFO (it would wait forever)
+    /// or a device (`/dev/zero` never ends).
+    #[error(
+        "{} is {kind}, not a regular file; wasmig reads settings only from regular files (a symlink must point to one)",
+        show(path)
+    )]
+    NotAFile { path: PathBuf, kind: &'static str },
+
+    /// A settings file larger than [`MAX_SETTINGS_FILE_BYTES`].
+    #[error(
+        "{} is larger than {} KiB, which no wasmig.toml or revision.toml needs; it is not read",
+        show(path),
+        MAX_SETTINGS_FILE_BYTES / 1024
+    )]
+    TooLarge { path: PathBuf },
+
     #[error("invalid project settings in {}: {source}", show(path))]
     Config { path: PathBuf, source: toml::de::Error },
 
@@ -64,18 +81,24 @@ impl Project {
     }
 }
 
+/// The largest `wasmig.toml` or `revision.toml` wasmig reads.
+pub const MAX_SETTINGS_FILE_BYTES: u64 = 1024 * 1024;
+
 /// Reads `dir/wasmig.toml` and checks the settings serde cannot: the
-/// `table_prefix` must pass [`valid_table_prefix`].
+/// `table_prefix` must pass [`valid_table_prefix`]. (Capability names and the
+/// role template are checked while the file is parsed.)
 pub fn load_config(dir: &Path) -> Result<ProjectConfig, ProjectError> {
     let path = dir.join(CONFIG_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let mut buffer = Vec::new();
+    match read_settings_file(&path, &mut buffer) {
+        Ok(()) => {}
+        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(ProjectError::NoProject { dir: dir.to_path_buf() });
         }
-        Err(source) => return Err(ProjectError::Io { path, source }),
-    };
-    let config = match ProjectConfig::from_toml(&text) {
+        Err(error) => return Err(error.into_project_error(path)),
+    }
+    let text = utf8(&buffer, &path)?;
+    let config = match ProjectConfig::from_toml(text) {
         Ok(config) => config,
         Err(source) => return Err(ProjectError::Config { path, source }),
     };
@@ -162,19 +185,14 @@ fn read_manifests(dirs: Vec<PathBuf>) -> Result<Vec<Revision>, ProjectError> {
     for dir in dirs {
         let manifest_path = dir.join(MANIFEST_FILE);
         buffer.clear();
-        match read_small_file(&manifest_path, &mut buffer) {
+        match read_settings_file(&manifest_path, &mut buffer) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ProjectError::MissingManifest { dir });
             }
-            Err(source) => {
-                return Err(ProjectError::Io { path: manifest_path, source });
-            }
+            Err(error) => return Err(error.into_project_error(manifest_path)),
         }
-        let text = std::str::from_utf8(&buffer).map_err(|e| ProjectError::Io {
-            path: manifest_path.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8: {e}")),
-        })?;
+        let text = utf8(&buffer, &manifest_path)?;
         let manifest = Manifest::from_toml(text)
             .map_err(|source| ProjectError::Manifest { path: manifest_path.clone(), source })?;
         revisions.push(Revision { manifest, dir, manifest_path });
@@ -182,27 +200,87 @@ fn read_manifests(dirs: Vec<PathBuf>) -> Result<Vec<Revision>, ProjectError> {
     Ok(revisions)
 }
 
-/// open + read until EOF + close: `fs::read` would also stat and seek, which
-/// is a third of the system calls for a file this small.
-fn read_small_file(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<()> {
+fn utf8<'b>(bytes: &'b [u8], path: &Path) -> Result<&'b str, ProjectError> {
+    std::str::from_utf8(bytes).map_err(|e| ProjectError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8: {e}")),
+    })
+}
+
+/// Why a settings file was not read.
+#[derive(Debug)]
+enum ReadError {
+    Io(std::io::Error),
+    NotAFile(&'static str),
+    TooLarge,
+}
+
+impl ReadError {
+    fn into_project_error(self, path: PathBuf) -> ProjectError {
+        match self {
+            ReadError::Io(source) => ProjectError::Io { path, source },
+            ReadError::NotAFile(kind) => ProjectError::NotAFile { path, kind },
+            ReadError::TooLarge => ProjectError::TooLarge { path },
+        }
+    }
+}
+
+/// Reads a settings file into `buffer`: only a regular file (a symlink is followed, and what
+/// it points to must be one), at most [`MAX_SETTINGS_FILE_BYTES`]. The type is checked before
+/// opening, since opening a FIFO already blocks; the read is capped as well, in case the file
+/// grows or is swapped after the check.
+///
+/// stat + open + read until a short read + close: `fs::read` would also seek, and reading
+/// until a zero-byte read would add a `read` per manifest (10,000 on a 10,000-revision project).
+fn read_settings_file(path: &Path, buffer: &mut Vec<u8>) -> Result<(), ReadError> {
     use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
+    let metadata = std::fs::metadata(path).map_err(ReadError::Io)?;
+    if !metadata.is_file() {
+        return Err(ReadError::NotAFile(describe(&metadata.file_type())));
+    }
+    if metadata.len() > MAX_SETTINGS_FILE_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    let mut file = std::fs::File::open(path).map_err(ReadError::Io)?.take(MAX_SETTINGS_FILE_BYTES + 1);
     let mut chunk = [0u8; 8192];
     loop {
         match file.read(&mut chunk) {
-            Ok(0) => return Ok(()),
-            // A regular file returns less than asked only at its end: one
-            // `read` per manifest instead of two (10,000 fewer system calls
-            // on a 10,000-revision project).
+            Ok(0) => break,
+            // A regular file returns less than asked only at its end (or at the cap).
             Ok(n) if n < chunk.len() => {
                 buffer.extend_from_slice(&chunk[..n]);
-                return Ok(());
+                break;
             }
             Ok(n) => buffer.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(ReadError::Io(e)),
         }
     }
+    if buffer.len() as u64 > MAX_SETTINGS_FILE_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    Ok(())
+}
+
+/// What a file that is not a regular file is, for the error message.
+fn describe(file_type: &std::fs::FileType) -> &'static str {
+    if file_type.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_char_device() || file_type.is_block_device() {
+            return "a device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    "a special file"
 }
 
 #[cfg(test)]
@@ -231,6 +309,95 @@ mod tests {
             )
         );
         assert!(matches!(load_config(dir.path()), Err(ProjectError::BadTablePrefix { .. })));
+    }
+
+    /// A project whose only revision's manifest is `manifest` (created by `make`).
+    fn project_with_manifest(make: impl FnOnce(&Path)) -> tempfile::TempDir {
+        let dir = project_with("");
+        let revision = dir.path().join("migrations/0001_first");
+        std::fs::create_dir(&revision).unwrap();
+        make(&revision.join(MANIFEST_FILE));
+        dir
+    }
+
+    /// `load`, on a thread: a read that blocks fails the test instead of hanging it.
+    fn load_within_seconds(dir: &Path) -> Result<Project, ProjectError> {
+        let dir = dir.to_path_buf();
+        let (send, receive) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = send.send(load(&dir));
+        });
+        receive.recv_timeout(std::time::Duration::from_secs(10)).expect("loading the project blocked")
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        let status = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+        assert!(status.success());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_manifest_or_config_is_refused_without_blocking() {
+        let dir = project_with_manifest(mkfifo);
+        let err = load_within_seconds(dir.path()).unwrap_err();
+        let ProjectError::NotAFile { path, kind } = &err else { panic!("{err:?}") };
+        assert_eq!((path.file_name().unwrap(), *kind), (std::ffi::OsStr::new(MANIFEST_FILE), "a FIFO"));
+        assert!(err.to_string().contains("revision.toml is a FIFO, not a regular file"), "{err}");
+
+        let dir = tempfile::tempdir().unwrap();
+        mkfifo(&dir.path().join(CONFIG_FILE));
+        let err = load_within_seconds(dir.path()).unwrap_err();
+        assert!(matches!(err, ProjectError::NotAFile { kind: "a FIFO", .. }), "{err:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_to_a_device_is_refused_and_one_to_a_file_is_read() {
+        let dir = project_with_manifest(|path| std::os::unix::fs::symlink("/dev/zero", path).unwrap());
+        let err = load_within_seconds(dir.path()).unwrap_err();
+        assert!(matches!(err, ProjectError::NotAFile { kind: "a device", .. }), "{err:?}");
+
+        let dir = project_with_manifest(|path| {
+            let real = path.with_file_name("real.toml");
+            std::fs::write(&real, "id = \"0001\"\nmessage = \"first\"\nparents = []\n").unwrap();
+            std::os::unix::fs::symlink(&real, path).unwrap();
+        });
+        assert_eq!(load_within_seconds(dir.path()).unwrap().graph.len(), 1);
+    }
+
+    #[test]
+    fn a_directory_or_an_oversized_file_is_refused_naming_it() {
+        let dir = project_with_manifest(|path| std::fs::create_dir(path).unwrap());
+        let err = load(dir.path()).unwrap_err();
+        assert!(matches!(err, ProjectError::NotAFile { kind: "a directory", .. }), "{err:?}");
+
+        let dir = project_with_manifest(|path| {
+            let padding = "#".repeat(MAX_SETTINGS_FILE_BYTES as usize);
+            std::fs::write(path, format!("id = \"0001\"\nmessage = \"x\"\nparents = []\n{padding}")).unwrap();
+        });
+        let err = load(dir.path()).unwrap_err();
+        let ProjectError::TooLarge { path } = &err else { panic!("{err:?}") };
+        assert!(path.ends_with("0001_first/revision.toml"), "{path:?}");
+        assert!(err.to_string().contains("is larger than 1024 KiB"), "{err}");
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), " ".repeat(MAX_SETTINGS_FILE_BYTES as usize + 1)).unwrap();
+        assert!(matches!(load(dir.path()), Err(ProjectError::TooLarge { .. })));
+        // Exactly at the cap is fine.
+        std::fs::write(dir.path().join(CONFIG_FILE), " ".repeat(MAX_SETTINGS_FILE_BYTES as usize)).unwrap();
+        assert!(load_config(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_capability_is_refused_on_load_naming_the_file() {
+        let dir = project_with("[sandbox]\ncapabilities = [\"server-files\", \"root\"]\n");
+        let err = load(dir.path()).unwrap_err();
+        assert!(matches!(err, ProjectError::Config { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains(CONFIG_FILE) && message.contains("`root` is not a capability"), "{message}");
+        let dir = project_with("[sandbox]\nrole = \"tenant-{tenant}\"\n");
+        assert!(load(dir.path()).unwrap_err().to_string().contains("[sandbox] role `tenant-{tenant}`"));
     }
 
     #[test]

@@ -2,8 +2,11 @@
 
 use thiserror::Error;
 
+use crate::class::StatementClass;
+
 /// Why the guard refused SQL. Positions are 1-based; columns count characters, not bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum GuardError {
     /// A statement that starts, ends or nests a transaction.
     #[error(
@@ -19,6 +22,65 @@ pub enum GuardError {
         /// Column of the statement's first token.
         column: usize,
         /// The statement's first characters (about 60), on one line.
+        statement: String,
+    },
+
+    /// A statement the policy refuses ([`crate::Policy`]): it belongs to `class`, and the
+    /// project has not opted into the class's capability (or the class has none).
+    #[error(
+        "line {line}, column {column}: `{statement}` is refused: it {} (`{keyword}`{}); {}",
+        class.description(),
+        subject.as_deref().map(|subject| format!(" {subject}")).unwrap_or_default(),
+        class.remedy()
+    )]
+    Refused {
+        /// What the statement does.
+        class: StatementClass,
+        /// The command or function that puts it in the class, in canonical spelling:
+        /// `SET`, `set_config`, `COPY ... PROGRAM`, `CREATE EXTENSION`, `ATTACH`, `PRAGMA`, ...
+        keyword: &'static str,
+        /// The name the statement gives it, lower case, when there is one: the setting of a
+        /// `SET`, the extension of a `CREATE EXTENSION`, the language, the PRAGMA.
+        subject: Option<String>,
+        /// Line of the refused keyword or function.
+        line: usize,
+        /// Column of the refused keyword or function.
+        column: usize,
+        /// The statement's first characters (about 60), on one line.
+        statement: String,
+    },
+
+    /// A statement that would write, alter, lock, reference or build a view on one of the
+    /// host's own tables (the version tables); reading them in a query is fine.
+    #[error(
+        "line {line}, column {column}: `{statement}` is refused: `{table}` is wasmig's own \
+         bookkeeping; a revision may read it in a query (SELECT ... FROM {table}) but not write, \
+         alter, lock or reference it, or build a view or table named after it"
+    )]
+    ProtectedTable {
+        /// The protected table, as the caller named it.
+        table: String,
+        /// Line of the table's name in the statement.
+        line: usize,
+        /// Column of the table's name in the statement.
+        column: usize,
+        /// The statement's first characters.
+        statement: String,
+    },
+
+    /// `DROP SCHEMA` / `ALTER SCHEMA` of the schema that holds the host's tables.
+    #[error(
+        "line {line}, column {column}: `{statement}` is refused: schema `{schema}` holds wasmig's \
+         own tables; a revision may not drop, rename or give it away"
+    )]
+    ProtectedSchema {
+        /// The protected schema, as the caller named it.
+        schema: String,
+        /// Line of the schema's name in the statement.
+        line: usize,
+        /// Column of the schema's name in the statement.
+        column: usize,
+        /// The statement's first characters.
         statement: String,
     },
 

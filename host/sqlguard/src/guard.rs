@@ -13,13 +13,13 @@ const TWO_WORD_COMMANDS: [(&str, &str, &str); 2] =
     [("START", "TRANSACTION", "START TRANSACTION"), ("PREPARE", "TRANSACTION", "PREPARE TRANSACTION")];
 
 /// The transaction-control command that the statement starting at `lexemes[first]` runs, if
-/// any. `lexemes[first]` must be significant (not trivia).
+/// any.
 pub(crate) fn transaction_keyword(sql: &str, lexemes: &[Lexeme], first: usize) -> Option<&'static str> {
     let head = lexemes[first];
     if let Some(keyword) = FIRST_WORDS.into_iter().find(|keyword| head.is_keyword(sql, keyword)) {
         return Some(keyword);
     }
-    let second = lexemes[first + 1..].iter().find(|lexeme| !lexeme.is_trivia());
+    let second = lexemes.get(first + 1);
     TWO_WORD_COMMANDS
         .into_iter()
         .find(|(word, next, _)| head.is_keyword(sql, word) && second.is_some_and(|s| s.is_keyword(sql, next)))

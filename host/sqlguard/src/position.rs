@@ -25,6 +25,15 @@ impl<'a> LineIndex<'a> {
     }
 }
 
+/// The 1-based line and column of the byte `offset` of `text`, without an index: for the
+/// one or two positions an error or a capability use reports.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    let line = before.bytes().filter(|&byte| byte == b'\n').count() + 1;
+    (line, before[line_start..].chars().count() + 1)
+}
+
 /// Follows the tokenizer's (line, column) positions through the text to recover byte offsets.
 /// Tokens arrive in order, so the cursor only moves forward: linear in the text's length.
 #[derive(Debug)]
@@ -91,6 +100,15 @@ mod tests {
         assert_eq!(index.line_column(3), (2, 1));
         assert_eq!(index.line_column(5), (2, 2)); // after the two-byte `ç`
         assert_eq!(index.line_column(7), (3, 1));
+    }
+
+    #[test]
+    fn line_column_without_an_index_agrees_with_the_index() {
+        let text = "ab\nçd\n";
+        let index = LineIndex::new(text);
+        for offset in [0, 3, 5, 7] {
+            assert_eq!(line_column(text, offset), index.line_column(offset));
+        }
     }
 
     #[test]

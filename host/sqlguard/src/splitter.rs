@@ -10,7 +10,7 @@
 use crate::dialect::Dialect;
 use crate::lexer::{Lexeme, LexemeKind};
 
-/// One statement: indices into the lexeme list of its first and last significant lexemes.
+/// One statement: indices into the (significant) lexeme list of its first and last lexemes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RawStatement {
     pub(crate) first: usize,
@@ -20,17 +20,16 @@ pub(crate) struct RawStatement {
     pub(crate) inner_starts: Vec<usize>,
 }
 
-/// The statements of `lexemes`; empty statements (`;;`, only comments) are left out.
+/// The statements of `lexemes` (significant lexemes only, as [`crate::lexer::lex`] returns
+/// them); empty statements (`;;`, only comments) are left out.
 pub(crate) fn split(sql: &str, lexemes: &[Lexeme], dialect: Dialect) -> Vec<RawStatement> {
-    let significant: Vec<usize> = (0..lexemes.len()).filter(|&index| !lexemes[index].is_trivia()).collect();
     let mut statements = Vec::new();
     let mut current: Option<RawStatement> = None;
     let mut tracker = BodyTracker::new(dialect);
     let mut after_inner_semicolon = false;
-    for (position, &index) in significant.iter().enumerate() {
-        let lexeme = lexemes[index];
-        let previous = position.checked_sub(1).map(|p| lexemes[significant[p]]);
-        let next = significant.get(position + 1).map(|&n| lexemes[n]);
+    for (index, &lexeme) in lexemes.iter().enumerate() {
+        let previous = index.checked_sub(1).map(|p| lexemes[p]);
+        let next = lexemes.get(index + 1).copied();
         if lexeme.kind == LexemeKind::Semicolon {
             if tracker.semicolon_ends_statement() {
                 statements.extend(current.take());

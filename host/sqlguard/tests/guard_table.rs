@@ -141,6 +141,7 @@ fn verdict(result: Result<(), GuardError>) -> Expect {
         Err(GuardError::SeveralStatements { count, .. }) => Several(count),
         Err(GuardError::NoStatement) => NoStatement,
         Err(GuardError::Tokenize { .. }) => Unreadable,
+        Err(other) => panic!("the transaction-only guard refused with {other:?}"),
     }
 }
 

@@ -143,19 +143,19 @@ impl Run<'_, '_> {
                 return Ok(StepReport::new(revision, step.direction, StepOutcome::AlreadyDone, 0, &[]));
             }
         }
-        let (outcome, logs) = match step.direction {
+        let (outcome, logs, capabilities) = match step.direction {
             Direction::Up => {
                 let adopted = options.adopt && self.verify_present(step)?;
                 if adopted {
-                    (StepOutcome::Adopted, Vec::new())
+                    (StepOutcome::Adopted, Vec::new(), Vec::new())
                 } else {
                     let done = self.runtime.up(&step.module, &step.context, self.books.db)?;
-                    (StepOutcome::Applied, done.logs)
+                    (StepOutcome::Applied, done.logs, done.capability_uses)
                 }
             }
             Direction::Down => {
                 let done = self.runtime.down(&step.module, &step.context, self.books.db)?;
-                (StepOutcome::Reverted, done.logs)
+                (StepOutcome::Reverted, done.logs, done.capability_uses)
             }
         };
         let elapsed = started.elapsed().as_millis() as i64;
@@ -166,12 +166,29 @@ impl Run<'_, '_> {
             Direction::Down => self.books.tables.delete(self.books.db.as_mut(), revision).map(drop),
         }
         .map_err(self.books.failed(format!("recording {revision}")))?;
-        self.event(event_kind(outcome, step.direction), revision, elapsed, None, None)?;
+        let detail = capabilities_detail(&capabilities);
+        self.event(event_kind(outcome, step.direction), revision, elapsed, None, detail.as_deref())?;
         Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs))
     }
 
+    /// `--adopt`: whether the revision's effect is already there, asked in a
+    /// read-only scope (a verify may only look, as in `wasmig verify`): a
+    /// savepoint of the step's transaction, or for a non-transactional step
+    /// a read-only transaction of its own.
     fn verify_present(&mut self, step: &PreparedStep) -> Result<bool, Failure> {
-        let verdict = self.runtime.verify(&step.module, &step.context, self.books.db)?.value;
+        if step.transactional {
+            self.books.enter_read_only()?;
+        } else {
+            self.books.db.begin_read_only().map_err(self.books.failed("beginning a read-only verify transaction"))?;
+        }
+        let verdict = self.runtime.verify(&step.module, &step.context, self.books.db);
+        let left = if step.transactional {
+            self.books.leave_read_only()
+        } else {
+            self.books.db.rollback().map_err(self.books.failed("rolling back a verify transaction"))
+        };
+        let verdict = verdict?.value;
+        left?;
         Ok(verdict == Verdict::Present)
     }
 
@@ -209,11 +226,17 @@ impl Run<'_, '_> {
         if !marked {
             return Ok(StepReport::new(revision, step.direction, StepOutcome::AlreadyDone, 0, &[]));
         }
-        let (outcome, logs): (StepOutcome, Vec<GuestLog>) = match step.direction {
-            Direction::Up if options.adopt && self.verify_present(step)? => (StepOutcome::Adopted, Vec::new()),
-            Direction::Up => (StepOutcome::Applied, self.runtime.up(&step.module, &step.context, self.books.db)?.logs),
+        let (outcome, logs, capabilities): (StepOutcome, Vec<GuestLog>, Vec<String>) = match step.direction {
+            Direction::Up if options.adopt && self.verify_present(step)? => {
+                (StepOutcome::Adopted, Vec::new(), Vec::new())
+            }
+            Direction::Up => {
+                let done = self.runtime.up(&step.module, &step.context, self.books.db)?;
+                (StepOutcome::Applied, done.logs, done.capability_uses)
+            }
             Direction::Down => {
-                (StepOutcome::Reverted, self.runtime.down(&step.module, &step.context, self.books.db)?.logs)
+                let done = self.runtime.down(&step.module, &step.context, self.books.db)?;
+                (StepOutcome::Reverted, done.logs, done.capability_uses)
             }
         };
         let elapsed = started.elapsed().as_millis() as i64;
@@ -227,7 +250,11 @@ impl Run<'_, '_> {
                 Direction::Down => run.books.tables.delete(run.books.db.as_mut(), revision).map(drop),
             }
             .map_err(run.books.failed(format!("clearing the dirty marker of {revision}")))?;
-            run.event(event_kind(outcome, step.direction), revision, elapsed, None, Some("transactional = false"))
+            let detail = match capabilities_detail(&capabilities) {
+                Some(used) => format!("transactional = false; {used}"),
+                None => "transactional = false".to_owned(),
+            };
+            run.event(event_kind(outcome, step.direction), revision, elapsed, None, Some(&detail))
         })?;
         Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs))
     }
@@ -271,6 +298,11 @@ fn new_row(step: &PreparedStep, state: RowState, execution_ms: i64) -> NewRow<'_
         state,
         execution_ms,
     }
+}
+
+/// The event's note of what the project's capabilities let a revision do.
+fn capabilities_detail(uses: &[String]) -> Option<String> {
+    (!uses.is_empty()).then(|| format!("capabilities used: {}", uses.join("; ")))
 }
 
 fn event_kind(outcome: StepOutcome, direction: Direction) -> EventKind {

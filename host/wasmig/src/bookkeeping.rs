@@ -7,7 +7,7 @@
 
 use crate::backend::Backend;
 use crate::error::Failure;
-use crate::sql::DbError;
+use crate::sql::{DbError, Dialect};
 use crate::versions::{AppliedRow, EventKind, NewEvent, RowState, VersionTables};
 
 /// One connection and its version tables, as the host's bookkeeping uses them.
@@ -59,6 +59,28 @@ impl<'a> Bookkeeper<'a> {
         self.tables
             .state_of(self.db.as_mut(), revision)
             .map_err(self.failed(format!("re-reading the state of {revision}")))
+    }
+
+    /// Inside the step's transaction, a scope in which the database refuses
+    /// writes: `upgrade --adopt` runs a revision's `verify` there, under the
+    /// same rule as `wasmig verify`. A savepoint makes it undoable whatever
+    /// the hook did; [`Bookkeeper::leave_read_only`] rolls back to it.
+    pub(crate) fn enter_read_only(&mut self) -> Result<(), Failure> {
+        let sql = match self.db.dialect() {
+            Dialect::Sqlite => "SAVEPOINT wasmig_read_only; PRAGMA query_only = ON",
+            // Going from read-write to read-only is allowed at any point of
+            // a transaction; the savepoint's rollback restores the setting.
+            Dialect::Postgres => "SAVEPOINT wasmig_read_only; SET LOCAL transaction_read_only = on",
+        };
+        self.db.execute_script(sql).map_err(self.failed("entering a read-only scope for verify"))
+    }
+
+    pub(crate) fn leave_read_only(&mut self) -> Result<(), Failure> {
+        let sql = match self.db.dialect() {
+            Dialect::Sqlite => "PRAGMA query_only = OFF; ROLLBACK TO wasmig_read_only; RELEASE wasmig_read_only",
+            Dialect::Postgres => "ROLLBACK TO SAVEPOINT wasmig_read_only; RELEASE SAVEPOINT wasmig_read_only",
+        };
+        self.db.execute_script(sql).map_err(self.failed("leaving the read-only scope of verify"))
     }
 
     /// Appends one event to the events table.

@@ -16,6 +16,30 @@ use wasmig_graph::{Revision, RevisionKind};
 pub const SQL_ASSETS: [&str; 3] = ["up.sql", "down.sql", "verify.sql"];
 /// The file of a component revision.
 pub const MODULE_FILE: &str = "revision.wasm";
+/// The largest `revision.wasm` read (an interpreter's component is about 40 MB).
+pub const MAX_MODULE_BYTES: u64 = 256 * 1024 * 1024;
+/// The largest SQL file of a revision read (the same cap as a guest's `asset`).
+pub const MAX_SQL_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a revision's file only if it is a regular file (a link to one is
+/// fine) of at most `cap` bytes: a FIFO would hang the run and a link to
+/// `/dev/zero` would grow memory without bound.
+pub(crate) fn read_revision_file(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file (a revision's files are plain files)"));
+    }
+    if meta.len() > cap {
+        return Err(std::io::Error::other(format!("{} bytes, over the limit of {cap} bytes", meta.len())));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)?.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(std::io::Error::other(format!("over the limit of {cap} bytes")));
+    }
+    Ok(bytes)
+}
 
 /// A revision file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +60,8 @@ pub fn revision_checksum(revision: &Revision) -> Result<String, ChecksumError> {
     let mut payload = Vec::with_capacity(files.len());
     for name in files {
         let path = revision.dir.join(name);
-        match std::fs::read(&path) {
+        let cap = if *name == MODULE_FILE { MAX_MODULE_BYTES } else { MAX_SQL_FILE_BYTES };
+        match read_revision_file(&path, cap) {
             Ok(bytes) => payload.push((*name, bytes)),
             // A missing optional file (down.sql, verify.sql) is part of what the revision is.
             Err(error) if error.kind() == std::io::ErrorKind::NotFound && revision.kind() == RevisionKind::Sql => {}
@@ -107,6 +132,21 @@ mod tests {
         std::fs::write(dir.path().join(MODULE_FILE), b"\0asm component").unwrap();
         assert_eq!(revision_checksum(&revision).unwrap(), component_checksum(&revision, b"\0asm component"));
         assert_ne!(revision_checksum(&revision).unwrap(), component_checksum(&revision, b"\0asm other"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("up.sql")).unwrap();
+        let error = revision_checksum(&sql_revision(dir.path())).unwrap_err();
+        assert!(error.to_string().contains("not a regular file"), "{error}");
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let error = read_revision_file(&fifo, 10).unwrap_err();
+        assert!(error.to_string().contains("not a regular file"), "{error}");
+        std::fs::write(dir.path().join("big"), vec![b'x'; 11]).unwrap();
+        assert!(read_revision_file(&dir.path().join("big"), 10).unwrap_err().to_string().contains("limit"));
     }
 
     #[test]

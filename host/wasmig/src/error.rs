@@ -80,6 +80,9 @@ pub enum Failure {
     Project(#[from] wasmig_graph::ProjectError),
     #[error(transparent)]
     Graph(#[from] wasmig_graph::GraphError),
+    /// `[sandbox] role` gives no valid role for this tenant.
+    #[error(transparent)]
+    Role(#[from] wasmig_graph::RoleError),
     #[error(transparent)]
     Connect(#[from] ConnectError),
     #[error(transparent)]
@@ -136,7 +139,7 @@ impl Failure {
     /// The classification callers act on.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Failure::Project(_) | Failure::Graph(_) => ErrorKind::Project,
+            Failure::Project(_) | Failure::Graph(_) | Failure::Role(_) => ErrorKind::Project,
             Failure::Connect(ConnectError::BadUrl { .. }) => ErrorKind::Usage,
             Failure::Connect(_) => ErrorKind::Connect,
             Failure::Lock(LockError::Timeout { .. }) => ErrorKind::Lock,

@@ -194,6 +194,8 @@ impl Migrator {
             Ok(steps) => steps,
             Err(failure) => {
                 let report = RunReport { database: books.database.clone(), steps: Vec::new() };
+                drop(lock);
+                db.remove_if_untouched();
                 return Err(Error::after(failure, report));
             }
         };
@@ -273,6 +275,8 @@ impl Migrator {
         options: &RunOptions,
     ) -> Result<PreparedStep, Failure> {
         let module = self.revisions.module(&self.runtime, revision)?;
+        let sandbox = &self.revisions.config().sandbox;
+        let role = sandbox.role.as_ref().map(|template| template.role_for(options.tenant.as_deref())).transpose()?;
         Ok(PreparedStep {
             revision: revision.id().clone(),
             kind: revision.kind().as_str(),
@@ -287,8 +291,8 @@ impl Migrator {
                 assets_dir: Some(revision.dir.clone()),
                 limits: self.revisions.limits_for(revision),
                 protected_tables: self.protected_tables(),
-                role: None,
-                capabilities: Default::default(),
+                role,
+                capabilities: sandbox.capabilities.clone(),
             },
         })
     }

@@ -93,7 +93,8 @@ impl Revisions {
             return Ok(known.checksum);
         }
         let path = revision.dir.join(MODULE_FILE);
-        let bytes = std::fs::read(&path).map_err(|source| checksum::read_error(revision, &path, source))?;
+        let bytes = checksum::read_revision_file(&path, checksum::MAX_MODULE_BYTES)
+            .map_err(|source| checksum::read_error(revision, &path, source))?;
         Ok(self.remember_component(revision, &bytes).checksum)
     }
 
@@ -126,11 +127,13 @@ impl Revisions {
                     return Ok(module);
                 }
                 let path = revision.dir.join(MODULE_FILE);
-                let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
-                    std::io::ErrorKind::NotFound => {
-                        ModuleError::Missing { revision: revision.id().to_string(), path: path.clone() }
+                let bytes = checksum::read_revision_file(&path, checksum::MAX_MODULE_BYTES).map_err(|source| {
+                    match source.kind() {
+                        std::io::ErrorKind::NotFound => {
+                            ModuleError::Missing { revision: revision.id().to_string(), path: path.clone() }
+                        }
+                        _ => ModuleError::Unreadable { path: path.clone(), source },
                     }
-                    _ => ModuleError::Unreadable { path: path.clone(), source },
                 })?;
                 let known = self.remember_component(revision, &bytes);
                 let relative = path.strip_prefix(self.root()).unwrap_or(&path);

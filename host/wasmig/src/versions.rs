@@ -3,11 +3,23 @@
 //! Every statement here goes through [`Backend`], inside whatever
 //! transaction the executor opened, so a revision and its bookkeeping commit
 //! together. The SQL differs between dialects only in placeholders and types.
+//!
+//! Every statement names its tables with their schema: on PostgreSQL the
+//! backend's [`Backend::schema`] (`"tenant".wasmig_revisions`), on SQLite
+//! `main`. Neither a revision's `search_path` nor a same-named table in
+//! another schema (or a TEMP one, which both engines search first) can
+//! redirect the host's rows. The offline PostgreSQL script, which has no
+//! database to ask, names them bare, as does its header for both dialects.
 
 use wasmig_graph::valid_table_prefix;
 
 use crate::backend::Backend;
 use crate::sql::{DbError, Dialect, Value};
+
+/// `"name"` with embedded quotes doubled, for SQL text.
+fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
 
 /// The state of a row of the revisions table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -142,8 +154,33 @@ impl VersionTables {
         }
     }
 
-    /// The statements that create both tables when they are missing.
+    /// `table` as the host's statements on `db` name it: schema-qualified.
+    fn qualified(&self, table: &str, db: &dyn Backend) -> String {
+        match (self.dialect, db.schema()) {
+            (Dialect::Postgres, Some(schema)) => format!("{}.{table}", quote_identifier(schema)),
+            // No schema: a PostgreSQL session whose search path names none
+            // that exists (creating a table fails there anyway), or the
+            // offline script.
+            (Dialect::Postgres, None) => table.to_owned(),
+            (Dialect::Sqlite, _) => format!("main.{table}"),
+        }
+    }
+
+    fn revisions_in(&self, db: &dyn Backend) -> String {
+        self.qualified(&self.revisions, db)
+    }
+
+    fn events_in(&self, db: &dyn Backend) -> String {
+        self.qualified(&self.events, db)
+    }
+
+    /// The statements that create both tables when they are missing, named
+    /// bare (for the offline script: whoever runs it chooses the schema).
     pub fn create_sql(&self) -> String {
+        self.create_sql_named(&self.revisions, &self.events)
+    }
+
+    fn create_sql_named(&self, revisions: &str, events: &str) -> String {
         // SQLite: the events' rowid grows with each insert and rows are never
         // deleted, so AUTOINCREMENT (an extra table written per insert) buys
         // nothing; the revisions table is one b-tree keyed by id (WITHOUT
@@ -181,41 +218,48 @@ impl VersionTables {
              \x20   detail TEXT,\n\
              \x20   tool_version TEXT NOT NULL\n\
              );\n",
-            revisions = self.revisions,
-            events = self.events,
         )
     }
 
     /// Whether the revisions table exists (read-only commands do not create it).
     pub fn exists(&self, db: &mut dyn Backend) -> Result<bool, DbError> {
-        let (sql, name) = match self.dialect {
-            Dialect::Sqlite => {
-                ("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", self.revisions.clone())
-            }
-            Dialect::Postgres => (
-                "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1",
-                self.revisions.clone(),
-            ),
+        let name = Value::Text(self.revisions.clone());
+        let rows = match (self.dialect, db.schema().map(str::to_owned)) {
+            (Dialect::Sqlite, _) => db.query(
+                "SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
+                std::slice::from_ref(&name),
+            )?,
+            (Dialect::Postgres, Some(schema)) => db.query(
+                "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = $2",
+                &[Value::Text(schema), name],
+            )?,
+            (Dialect::Postgres, None) => db.query(
+                "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = pg_catalog.current_schema() \
+                 AND tablename = $1",
+                std::slice::from_ref(&name),
+            )?,
         };
-        let rows = db.query(sql, &[Value::Text(name)])?;
         Ok(matches!(rows.values.first().and_then(|row| row.first()), Some(Value::Integer(count)) if *count > 0))
     }
 
     pub fn create(&self, db: &mut dyn Backend) -> Result<(), DbError> {
-        db.execute_script(&self.create_sql())
+        let sql = self.create_sql_named(&self.revisions_in(db), &self.events_in(db));
+        db.execute_script(&sql)
     }
 
     /// The whole applied set, in one query.
     pub fn read(&self, db: &mut dyn Backend) -> Result<Vec<AppliedRow>, DbError> {
         let applied_at = match self.dialect {
             Dialect::Sqlite => "applied_at",
-            Dialect::Postgres => "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
+            Dialect::Postgres => {
+                "pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+            }
         };
         let rows = db.query(
             &format!(
                 "SELECT revision, checksum, module_hash, kind, state, {applied_at}, execution_ms, tool_version \
                  FROM {} ORDER BY applied_at, revision",
-                self.revisions
+                self.revisions_in(db)
             ),
             &[],
         )?;
@@ -255,7 +299,7 @@ impl VersionTables {
     /// inside its own transaction when no lock serialises runners.
     pub fn state_of(&self, db: &mut dyn Backend, revision: &str) -> Result<Option<RowState>, DbError> {
         let rows = db.query(
-            &format!("SELECT state FROM {} WHERE revision = {}", self.revisions, self.one()),
+            &format!("SELECT state FROM {} WHERE revision = {}", self.revisions_in(db), self.one()),
             &[Value::Text(revision.to_owned())],
         )?;
         Ok(match rows.values.first().and_then(|row| row.first()) {
@@ -268,7 +312,7 @@ impl VersionTables {
         db.execute(
             &format!(
                 "INSERT INTO {} (revision, checksum, module_hash, kind, state, execution_ms, tool_version) VALUES ({})",
-                self.revisions,
+                self.revisions_in(db),
                 self.placeholders(7)
             ),
             &[
@@ -298,7 +342,7 @@ impl VersionTables {
         db.execute(
             &format!(
                 "UPDATE {} SET state = {first}, execution_ms = COALESCE({second}, execution_ms) WHERE revision = {third}",
-                self.revisions
+                self.revisions_in(db)
             ),
             &[
                 Value::Text(state.as_str().to_owned()),
@@ -314,14 +358,14 @@ impl VersionTables {
             Dialect::Postgres => ["$1", "$2"],
         };
         db.execute(
-            &format!("UPDATE {} SET checksum = {first} WHERE revision = {second}", self.revisions),
+            &format!("UPDATE {} SET checksum = {first} WHERE revision = {second}", self.revisions_in(db)),
             &[Value::Text(checksum.to_owned()), Value::Text(revision.to_owned())],
         )
     }
 
     pub fn delete(&self, db: &mut dyn Backend, revision: &str) -> Result<u64, DbError> {
         db.execute(
-            &format!("DELETE FROM {} WHERE revision = {}", self.revisions, self.one()),
+            &format!("DELETE FROM {} WHERE revision = {}", self.revisions_in(db), self.one()),
             &[Value::Text(revision.to_owned())],
         )
     }
@@ -331,7 +375,7 @@ impl VersionTables {
         db.execute(
             &format!(
                 "INSERT INTO {} (event, revision, duration_ms, error, detail, tool_version) VALUES ({})",
-                self.events,
+                self.events_in(db),
                 self.placeholders(6)
             ),
             &[

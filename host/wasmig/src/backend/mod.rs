@@ -129,50 +129,77 @@ pub enum ConnectError {
     InsideAsyncRuntime { database: String },
 }
 
-/// Stands in for the backend while the real one is lent to a running hook.
+/// Stands in for a backend that cannot be used: lent to a running hook, or
+/// closed after a failed run removed the database file it had just created.
 #[derive(Debug)]
-pub(crate) struct Lent;
+pub(crate) struct Unavailable {
+    why: String,
+    dialect: Dialect,
+    database: String,
+}
 
-const LENT: &str = "the backend is lent to a running hook";
+impl Unavailable {
+    /// The real backend is lent to the store of a running hook.
+    pub(crate) fn lent(dialect: Dialect) -> Self {
+        Unavailable { why: "the backend is lent to a running hook".to_owned(), dialect, database: String::new() }
+    }
 
-impl Backend for Lent {
+    /// The run failed before writing anything, and the SQLite file this
+    /// connection had created was removed (the `Database` opens it again on
+    /// its next use).
+    pub(crate) fn removed(dialect: Dialect, database: String) -> Self {
+        let why = "the run failed before writing anything and removed the file it had created".to_owned();
+        Unavailable { why, dialect, database }
+    }
+
+    /// Opening the database again failed.
+    pub(crate) fn failed(dialect: Dialect, database: String, error: ConnectError) -> Self {
+        Unavailable { why: format!("cannot open the database again: {error}"), dialect, database }
+    }
+
+    fn error(&self) -> DbError {
+        DbError::host(self.why.clone())
+    }
+}
+
+impl Backend for Unavailable {
     fn dialect(&self) -> Dialect {
-        unreachable!("{LENT}")
+        self.dialect
     }
     fn describe(&self) -> String {
-        LENT.to_owned()
+        if self.database.is_empty() { self.why.to_owned() } else { self.database.clone() }
     }
     fn schema(&self) -> Option<&str> {
         None
     }
     fn execute(&mut self, _: &str, _: &[Value]) -> Result<u64, DbError> {
-        Err(DbError::host(LENT))
+        Err(self.error())
     }
     fn query(&mut self, _: &str, _: &[Value]) -> Result<Rows, DbError> {
-        Err(DbError::host(LENT))
+        Err(self.error())
     }
     fn execute_script(&mut self, _: &str) -> Result<(), DbError> {
-        Err(DbError::host(LENT))
+        Err(self.error())
     }
     fn begin_hook(&mut self, _: &HookSession) -> Result<(), DbError> {
-        Err(DbError::host(LENT))
+        Err(self.error())
     }
     fn end_hook(&mut self) -> Result<(), SessionBreach> {
         Ok(())
     }
     fn begin(&mut self) -> Result<(), DbError> {
-        Err(DbError::host(LENT))
+        Err(self.error())
     }
     fn begin_read_only(&mut self) -> Result<(), DbError> {
-        Err(DbError::host(LENT))
+        Err(self.error())
     }
     fn commit(&mut self) -> Result<(), DbError> {
-        Err(DbError::host(LENT))
+        Err(self.error())
     }
     fn rollback(&mut self) -> Result<(), DbError> {
-        Err(DbError::host(LENT))
+        Err(self.error())
     }
     fn lock(&mut self, key: &str, _: Duration) -> Result<Box<dyn LockGuard>, LockError> {
-        Err(LockError::Db { key: key.to_owned(), database: LENT.to_owned(), source: DbError::host(LENT) })
+        Err(LockError::Db { key: key.to_owned(), database: self.describe(), source: self.error() })
     }
 }

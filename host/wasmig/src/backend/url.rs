@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
+use super::postgres::environment::{Environment, ProcessEnvironment};
+use super::postgres::params::Params;
 use super::{Backend, ConnectError};
 
 /// A parsed database URL.
@@ -16,7 +18,8 @@ pub enum DatabaseUrl {
     SqliteMemory,
     /// `postgres://user[:password]@host[:port]/db[?schema=name]` (or `postgresql://`).
     Postgres {
-        /// What tokio-postgres is given: the URL without wasmig's own `schema` parameter.
+        /// The libpq-style URL without wasmig's own `schema` parameter; what it
+        /// leaves out comes from the `PG*` environment when connecting.
         conninfo: String,
         schema: Option<String>,
     },
@@ -76,10 +79,7 @@ impl DatabaseUrl {
             }
             DatabaseUrl::SqliteMemory => "memory".to_owned(),
             DatabaseUrl::Postgres { schema: Some(schema), .. } => schema.clone(),
-            DatabaseUrl::Postgres { conninfo, schema: None } => {
-                let path = conninfo.split_once('?').map_or(conninfo.as_str(), |(base, _)| base);
-                path.rsplit_once('/').map_or(path, |(_, database)| database).to_owned()
-            }
+            DatabaseUrl::Postgres { conninfo, schema: None } => postgres_database(conninfo, &ProcessEnvironment),
         }
     }
 
@@ -156,6 +156,12 @@ impl DatabaseUrl {
             }
         }
     }
+}
+
+/// The database a PostgreSQL URL opens, as libpq decides: the URL's, else
+/// `PGDATABASE`, else the user name (the URL's, `PGUSER`, the OS user).
+fn postgres_database(conninfo: &str, env: &dyn Environment) -> String {
+    Params::parse(conninfo).ok().and_then(|params| params.database(env)).unwrap_or_default()
 }
 
 /// Hides the password of a `scheme://user:password@host` URL.

@@ -108,6 +108,7 @@ impl TenantSource {
             for pair in query.split('&').filter(|pair| !pair.is_empty()) {
                 match pair.split_once('=') {
                     Some(("schemas", "")) => return Err(bad("`schemas=` needs a LIKE pattern, e.g. schemas=tenant_%")),
+                    // A LIKE pattern, taken as written: `%` is its wildcard, not an escape.
                     Some(("schemas", value)) => pattern = Some(value.to_owned()),
                     Some(("schema", _)) => {
                         return Err(bad("give either `schema=` (one database) or `schemas=` (a fleet), not both"));
@@ -214,7 +215,10 @@ fn postgres_schemas(url: &str, pattern: &str) -> Result<Vec<Tenant>, FleetError>
     let mut server = PostgresBackend::connect(conninfo, None, database.clone())?;
     let rows = server
         .query(
-            "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname LIKE $1 ORDER BY nspname",
+            // The server's own schemas are never tenants, whatever the pattern.
+            "SELECT nspname::text FROM pg_catalog.pg_namespace \
+             WHERE nspname LIKE $1 AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' \
+             ORDER BY nspname",
             &[Value::Text(pattern.to_owned())],
         )
         .map_err(|source| FleetError::ListSchemas { pattern: pattern.to_owned(), database, source })?;

@@ -7,15 +7,20 @@ use std::path::{Component as PathComponent, Path, PathBuf};
 use wasmtime::Result as WasmResult;
 
 use super::bindings::{self, DbError, LogLevel, SqlDialect, Value, context, db, types};
+use wasmig_sqlguard::{Approval, Capabilities, GuardError, Policy};
+
 use super::limits::Limiter;
 use crate::backend::Backend;
 use crate::sql::{self, Dialect};
 
 /// Assets are read whole into host memory; this bounds what a guest can ask for.
 pub(crate) const MAX_ASSET_BYTES: u64 = 64 * 1024 * 1024;
-/// Log lines kept per hook, and the bytes kept of each: a guest cannot flood the host.
+/// Log lines a hook may write, the bytes kept of each, and the bytes of all
+/// of them together: past either cap lines are dropped (counted, not
+/// written to stderr), so a guest cannot flood the host's log or memory.
 const MAX_LOG_LINES: usize = 1_000;
 const MAX_LOG_LINE_BYTES: usize = 4_096;
+const MAX_LOG_BYTES: usize = 256 * 1024;
 
 /// One line a revision logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,17 +46,71 @@ pub(crate) struct HostState {
     /// Statements the guard already passed in this hook: a backfill that
     /// runs one statement many times pays for tokenizing it once.
     pub(crate) approved: HashSet<String>,
+    /// Bytes of the log lines written so far in this hook.
+    pub(crate) log_bytes: usize,
+    /// Log lines dropped past the caps.
+    pub(crate) dropped_logs: usize,
+    /// What the statement policy protects and allows in this hook.
+    pub(crate) protected_tables: Vec<String>,
+    pub(crate) protected_schemas: Vec<String>,
+    pub(crate) capabilities: Capabilities,
+    /// Each statement the project's capabilities let through, for the events table.
+    pub(crate) capability_uses: Vec<String>,
 }
 
 impl HostState {
-    /// The guard's verdict on one statement for `execute`/`query`.
+    /// The note that says how many lines the caps dropped, once the hook is over.
+    pub(crate) fn dropped_logs_note(&self) -> Option<GuestLog> {
+        (self.dropped_logs > 0).then(|| GuestLog {
+            level: tracing::Level::WARN,
+            message: format!(
+                "{} log line(s) dropped: a hook may log {MAX_LOG_LINES} lines and {} KiB",
+                self.dropped_logs,
+                MAX_LOG_BYTES / 1024
+            ),
+        })
+    }
+}
+
+impl HostState {
+    fn policy(&self) -> Policy<'_> {
+        Policy::new(self.dialect.guard_dialect())
+            .protect_tables(&self.protected_tables)
+            .protect_schemas(&self.protected_schemas)
+            .with_capabilities(&self.capabilities)
+    }
+
+    /// The statement policy's verdict on one statement for `execute`/`query`.
     fn check_statement(&mut self, sql: &str) -> Result<(), DbError> {
         if self.approved.contains(sql) {
             return Ok(());
         }
-        match wasmig_sqlguard::check_statement(sql, self.dialect.guard_dialect()) {
-            Ok(()) => {
-                self.approved.insert(sql.to_owned());
+        let verdict = self.policy().check_statement(sql);
+        self.take_verdict(sql, verdict, true)
+    }
+
+    /// The statement policy's verdict on a script for `execute-script`.
+    fn check_script(&mut self, sql: &str) -> Result<(), DbError> {
+        let verdict = self.policy().check_script(sql);
+        self.take_verdict(sql, verdict, false)
+    }
+
+    fn take_verdict(&mut self, sql: &str, verdict: Result<Approval, GuardError>, cache: bool) -> Result<(), DbError> {
+        match verdict {
+            // Only plain approvals are cached: every use of a capability is recorded.
+            Ok(approval) if approval.is_plain() => {
+                if cache {
+                    self.approved.insert(sql.to_owned());
+                }
+                Ok(())
+            }
+            Ok(approval) => {
+                for used in &approval.uses {
+                    self.capability_uses.push(format!(
+                        "{} ({} at line {}, column {})",
+                        used.capability, used.keyword, used.line, used.column
+                    ));
+                }
                 Ok(())
             }
             Err(refusal) => Err(self.refuse(refusal.to_string())),
@@ -118,8 +177,8 @@ impl db::Host for HostState {
     }
 
     fn execute_script(&mut self, sql: String) -> WasmResult<Result<(), DbError>> {
-        if let Err(refusal) = wasmig_sqlguard::check_script(&sql, self.dialect.guard_dialect()) {
-            return Ok(Err(self.refuse(refusal.to_string())));
+        if let Err(refused) = self.check_script(&sql) {
+            return Ok(Err(refused));
         }
         Ok(self.db.execute_script(&sql).map_err(to_guest_error))
     }
@@ -174,7 +233,12 @@ impl context::Host for HostState {
             LogLevel::Warn => tracing::Level::WARN,
             LogLevel::Error => tracing::Level::ERROR,
         };
-        let message = truncate(message, MAX_LOG_LINE_BYTES);
+        if self.logs.len() >= MAX_LOG_LINES || self.log_bytes >= MAX_LOG_BYTES {
+            self.dropped_logs += 1;
+            return Ok(());
+        }
+        let message = truncate(message, MAX_LOG_LINE_BYTES.min(MAX_LOG_BYTES - self.log_bytes));
+        self.log_bytes += message.len();
         let revision = self.revision_id.as_str();
         match level {
             tracing::Level::ERROR => tracing::error!(revision, "{message}"),
@@ -186,9 +250,7 @@ impl context::Host for HostState {
         if level == tracing::Level::ERROR {
             self.last_error_log = Some(message.clone());
         }
-        if self.logs.len() < MAX_LOG_LINES {
-            self.logs.push(GuestLog { level, message });
-        }
+        self.logs.push(GuestLog { level, message });
         Ok(())
     }
 }

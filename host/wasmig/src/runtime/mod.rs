@@ -26,7 +26,7 @@ pub use error::{EngineError, Hook, HookError, LoadError};
 pub use host::GuestLog;
 pub use limits::SandboxLimits;
 
-use crate::backend::{Backend, HookSession, Lent};
+use crate::backend::{Backend, HookSession, Unavailable};
 use bindings::{Revision, RevisionPre};
 use host::HostState;
 use limits::{LimitHit, Limiter};
@@ -125,6 +125,8 @@ pub struct HookContext {
 pub struct HookOutcome<T> {
     pub value: T,
     pub logs: Vec<GuestLog>,
+    /// The statements the project's capabilities let through, for the events table.
+    pub capability_uses: Vec<String>,
     pub duration: Duration,
 }
 
@@ -320,8 +322,10 @@ impl Runtime {
         let started = Instant::now();
         let deadline = started + context.limits.timeout;
         let revision = context.revision_id.clone();
-        let backend = std::mem::replace(db, Box::new(Lent));
-        let dialect = backend.dialect();
+        let dialect = db.dialect();
+        // PostgreSQL: the schema of the version tables is the host's too.
+        let protected_schemas: Vec<String> = db.schema().map(str::to_owned).into_iter().collect();
+        let backend = std::mem::replace(db, Box::new(Unavailable::lent(dialect)));
         let mut store = Store::new(
             &self.engine,
             HostState {
@@ -335,6 +339,12 @@ impl Runtime {
                 refused: None,
                 last_error_log: None,
                 approved: HashSet::new(),
+                log_bytes: 0,
+                dropped_logs: 0,
+                protected_tables: context.protected_tables.clone(),
+                protected_schemas,
+                capabilities: context.capabilities.clone(),
+                capability_uses: Vec::new(),
             },
         );
         store.limiter(|state| &mut state.limiter);
@@ -360,17 +370,24 @@ impl Runtime {
             },
         };
         let mut state = store.into_data();
+        if let Some(note) = state.dropped_logs_note() {
+            tracing::warn!(revision = %revision, "{}", note.message);
+            state.logs.push(note);
+        }
         let breach = state.db.end_hook();
         *db = state.db;
+        // The backend stops a statement at the deadline and the guest sees
+        // that as a database error (on SQLite an interrupted write also ends
+        // the transaction); the cause is the budget all the same.
+        let out_of_time = Instant::now() >= deadline;
         // Whatever the guest's own outcome, a session the host can no longer
         // trust fails the step before anything is recorded.
         if let Err(breach) = breach {
+            if out_of_time {
+                return Err(HookError::Timeout { revision, hook, limit: context.limits.timeout });
+            }
             return Err(HookError::SessionBreach { revision, hook, reason: breach.0 });
         }
-
-        // The backend stops a statement at the deadline and the guest sees
-        // that as a database error; the cause is the budget all the same.
-        let out_of_time = Instant::now() >= deadline;
         let value = match result {
             Err(HookError::Trap { .. } | HookError::Guest { .. }) | Ok(Err(_)) if out_of_time => {
                 return Err(HookError::Timeout { revision, hook, limit: context.limits.timeout });
@@ -383,7 +400,7 @@ impl Runtime {
             Ok(Ok(value)) => value,
             Ok(Err(message)) => return Err(HookError::Guest { revision, hook, message }),
         };
-        Ok(HookOutcome { value, logs: state.logs, duration: started.elapsed() })
+        Ok(HookOutcome { value, logs: state.logs, capability_uses: state.capability_uses, duration: started.elapsed() })
     }
 
     fn classify(
@@ -420,13 +437,17 @@ impl Runtime {
             }
             None if instantiating => HookError::Instantiate { revision, hook, reason: format!("{error:#}") },
             // A host import that trapped on purpose (a refused asset path):
-            // its own message says what happened.
-            None => HookError::Trap {
-                revision,
-                hook,
-                trap: format!("{error:#}"),
-                guest_message: state.last_error_log.clone(),
-            },
+            // its own message says what happened, and comes first; the wasm
+            // backtrace wasmtime wraps around it is for `-v` only.
+            None => {
+                tracing::debug!(revision = %revision, "`{hook}` trapped in a host call: {error:?}");
+                HookError::Trap {
+                    revision,
+                    hook,
+                    trap: error.root_cause().to_string(),
+                    guest_message: state.last_error_log.clone(),
+                }
+            }
         }
     }
 }

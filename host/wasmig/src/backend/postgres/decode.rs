@@ -79,21 +79,106 @@ fn check_column_type(name: &str, ty: &Type) -> Result<(), DbError> {
     }
 }
 
-/// The rows of a query whose `columns` passed [`check_columns`], as wasmig values.
-pub(super) fn decode_rows(columns: &[Column], rows: &[Row]) -> Result<Rows, DbError> {
-    let mut values = Vec::with_capacity(rows.len());
-    for row in rows {
-        let mut record = Vec::with_capacity(columns.len());
-        for (index, column) in columns.iter().enumerate() {
-            let cell: Cell = row.try_get(index).map_err(|error| DbError {
-                code: Some(DbError::HOST_CODE.to_owned()),
-                message: format!("cannot read column `{}`: {}", column.name(), error_chain(&error)),
-            })?;
-            record.push(cell.0);
-        }
-        values.push(record);
+/// How many bytes of decoded values one query may hold in host memory.
+///
+/// Each value counts its payload (text or blob bytes, at least 8 for a
+/// number) plus the size of a [`Value`]; each row the size of its `Vec`.
+/// A cell is measured on its raw bytes before it is copied, so a value that
+/// would not fit is never decoded.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ResultBudget {
+    limit: u64,
+    used: u64,
+}
+
+/// The host memory one held value costs besides its payload.
+const VALUE_OVERHEAD: u64 = std::mem::size_of::<Value>() as u64;
+/// The host memory one held row costs besides its values.
+const ROW_OVERHEAD: u64 = std::mem::size_of::<Vec<Value>>() as u64;
+
+impl ResultBudget {
+    pub(super) fn new(limit: u64) -> Self {
+        ResultBudget { limit, used: 0 }
     }
-    Ok(Rows { columns: columns.iter().map(|column| column.name().to_owned()).collect(), values })
+
+    fn take(&mut self, bytes: u64) -> Result<(), OverBudget> {
+        let used = self.used.saturating_add(bytes);
+        if used > self.limit {
+            return Err(OverBudget);
+        }
+        self.used = used;
+        Ok(())
+    }
+}
+
+/// A result that would hold more than its [`ResultBudget`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct OverBudget;
+
+/// Why one row could not be added to a result.
+#[derive(Debug)]
+pub(super) enum RowError {
+    OverBudget,
+    Decode(DbError),
+}
+
+/// An empty result for a query whose `columns` passed [`check_columns`]:
+/// the column names, counted against `budget`.
+pub(super) fn empty_rows(columns: &[Column], budget: &mut ResultBudget) -> Result<Rows, OverBudget> {
+    let names: Vec<String> = columns.iter().map(|column| column.name().to_owned()).collect();
+    budget.take(names.iter().map(|name| name.len() as u64 + ROW_OVERHEAD).sum())?;
+    Ok(Rows { columns: names, values: Vec::new() })
+}
+
+/// Decodes one row of a query whose `columns` passed [`check_columns`] and
+/// appends it to `rows`, unless it would take `budget` over its limit.
+pub(super) fn push_row(
+    columns: &[Column],
+    row: &Row,
+    rows: &mut Rows,
+    budget: &mut ResultBudget,
+) -> Result<(), RowError> {
+    budget.take(ROW_OVERHEAD).map_err(|OverBudget| RowError::OverBudget)?;
+    let mut record = Vec::with_capacity(columns.len());
+    for (index, column) in columns.iter().enumerate() {
+        let read_error = |error: &dyn StdError| {
+            RowError::Decode(DbError {
+                code: Some(DbError::HOST_CODE.to_owned()),
+                message: format!("cannot read column `{}`: {}", column.name(), error_chain(error)),
+            })
+        };
+        let raw: RawCell<'_> = row.try_get(index).map_err(|error| read_error(&error))?;
+        let payload = raw.0.map_or(0, |bytes| bytes.len() as u64).max(8);
+        budget.take(payload + VALUE_OVERHEAD).map_err(|OverBudget| RowError::OverBudget)?;
+        let cell = match raw.0 {
+            None => Value::Null,
+            Some(bytes) => {
+                <Cell as tokio_postgres::types::FromSql>::from_sql(column.type_(), bytes)
+                    .map_err(|error| read_error(error.as_ref()))?
+                    .0
+            }
+        };
+        record.push(cell);
+    }
+    rows.values.push(record);
+    Ok(())
+}
+
+/// A cell's raw bytes, borrowed from the row: measured before it is decoded.
+struct RawCell<'a>(Option<&'a [u8]>);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for RawCell<'a> {
+    fn from_sql(_ty: &Type, raw: &'a [u8]) -> Result<Self, DecodeError> {
+        Ok(RawCell(Some(raw)))
+    }
+
+    fn from_sql_null(_ty: &Type) -> Result<Self, DecodeError> {
+        Ok(RawCell(None))
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
 }
 
 /// One result value, read from the binary format.

@@ -2,13 +2,14 @@
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use tokio_postgres::Config;
 
 use super::error::db_error;
 use super::session::{OpenError, SPAWN_BLOCKING_ADVICE, Session};
+use super::target::Target;
 use crate::backend::{LockError, LockGuard};
 use crate::sql::DbError;
 
@@ -21,11 +22,14 @@ const LOCK_POLL_JITTER: Duration = Duration::from_millis(50);
 /// `pg_advisory_lock` on the same database.
 const LOCK_NAMESPACE: &[u8] = b"wasmig.lock.v1\0";
 
+/// How long the liveness check of the lock waits for its connection's answer.
+const LIVENESS_WAIT: Duration = Duration::from_secs(5);
+
 /// Takes the migration lock for `key` on a new connection made with
-/// `config`, waiting at most `timeout`. `database` names the database in
+/// `config` (the backend's settings), waiting at most `timeout`. `database` names the database in
 /// errors and in the guard's messages.
 pub(super) fn acquire(
-    config: &Config,
+    config: &Target,
     key: &str,
     timeout: Duration,
     database: &str,
@@ -47,7 +51,8 @@ pub(super) fn acquire(
             .map_err(|error| lock_error(db_error(error)))?
             .get(0);
         if taken {
-            return Ok(PostgresLock { session, lock_id, key: key.to_owned(), database: database.to_owned() });
+            let held = Held { session, lock_id, key: key.to_owned(), database: database.to_owned() };
+            return Ok(PostgresLock { held: Arc::new(held) });
         }
         let now = Instant::now();
         if now >= deadline {
@@ -89,6 +94,11 @@ fn lock_holder(session: &Session, lock_id: i64) -> Option<String> {
 /// Dropping it unlocks and closes that connection; if the process dies the
 /// server releases the lock with the connection.
 pub struct PostgresLock {
+    held: Arc<Held>,
+}
+
+/// The lock's connection; the lock lives exactly as long as it does.
+struct Held {
     session: Session,
     lock_id: i64,
     key: String,
@@ -98,18 +108,82 @@ pub struct PostgresLock {
 impl fmt::Debug for PostgresLock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresLock")
-            .field("key", &self.key)
-            .field("database", &self.database)
-            .field("lock_id", &self.lock_id)
+            .field("key", &self.held.key)
+            .field("database", &self.held.database)
+            .field("lock_id", &self.held.lock_id)
             .finish_non_exhaustive()
     }
 }
 
 impl LockGuard for PostgresLock {}
 
-impl Drop for PostgresLock {
-    fn drop(&mut self) {
+impl PostgresLock {
+    /// Whether the lock is still held, with one round trip on its
+    /// connection. Only that connection ever runs statements, so the lock
+    /// is held exactly as long as the connection is up: it goes only when the
+    /// connection ends (`pg_terminate_backend` by someone with the right,
+    /// a server restart, a network failure).
+    pub fn check_held(&self) -> Result<(), LockError> {
+        self.held.check()
+    }
+
+    /// A handle that checks the lock while it is held, without keeping it.
+    pub(super) fn watch(&self) -> LockWatch {
+        LockWatch(Arc::downgrade(&self.held))
+    }
+}
+
+impl Held {
+    fn check(&self) -> Result<(), LockError> {
+        let lost = |reason: String| LockError::Db {
+            key: self.key.clone(),
+            database: self.database.clone(),
+            source: DbError::host(format!(
+                "the migration lock was lost: {reason}. Another runner may have taken it; nothing more is committed \
+                 by this run. Check the database (`wasmig status`) before running again"
+            )),
+        };
         if !self.session.can_block() {
+            return Err(lost(SPAWN_BLOCKING_ADVICE.to_owned()));
+        }
+        if self.session.client().is_closed() {
+            return Err(lost("its connection is closed".to_owned()));
+        }
+        // A Sync message: the server answers at once, from any state.
+        let answered = self
+            .session
+            .block_on(async { tokio::time::timeout(LIVENESS_WAIT, self.session.client().check_connection()).await });
+        match answered {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(lost(format!("its connection ended ({})", db_error(error)))),
+            Err(_) => Err(lost(format!("its connection did not answer within {LIVENESS_WAIT:?}"))),
+        }
+    }
+}
+
+/// Checks a [`PostgresLock`] from the backend that took it, for as long as the guard lives.
+#[derive(Debug, Clone)]
+pub(super) struct LockWatch(Weak<Held>);
+
+impl LockWatch {
+    /// `Ok` when the lock is held or its guard has been dropped (then there
+    /// is nothing to check); `Err` when the lock was lost while held.
+    pub(super) fn check(&self) -> Result<(), LockError> {
+        match self.0.upgrade() {
+            Some(held) => held.check(),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the guard still lives.
+    pub(super) fn is_live(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if !self.session.can_block() || self.session.client().is_closed() {
             // Closing the connection (Session's drop) releases it all the same.
             return;
         }

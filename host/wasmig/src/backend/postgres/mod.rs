@@ -24,38 +24,69 @@
 //!   keyed by the first 8 bytes of SHA-256("wasmig.lock.v1\0" + key). The
 //!   server scopes advisory locks to the database; the executor's key
 //!   carries the schema and the table prefix.
-//! - TLS is not configured: connections use `NoTls` (`sslmode=require` fails).
+//! - Connections are made as libpq makes them (docs/DATABASE.md, "Connecting"):
+//!   the URL, then the `PG*` environment and `~/.pgpass` for what it leaves
+//!   out; TLS by rustls as `sslmode`/`sslrootcert`/`sslcert` say. The lock's
+//!   connection and cancel requests use the same resolved [`target::Target`].
+//! - The host owns the session: at connect it sets what it relies on
+//!   (`standard_conforming_strings`, `client_encoding`, a writable default,
+//!   the search path) and records the state; during a hook every statement
+//!   travels with a read-back of what decides how the next one is read and
+//!   who it runs as, and the rest is checked before anything commits (a
+//!   revision's `DO` block can run `SET`): a change refuses the hook's
+//!   further statements and fails the step; the session is then replaced.
+//! - A hook's deadline holds whatever a revision sets: `statement_timeout`
+//!   first, then a cancel request at the deadline, then ending the server
+//!   process. A query result is decoded as it streams in, up to the hook's
+//!   memory budget. With a role, statements run as it (`SET LOCAL ROLE`).
+//! - Commits check that the migration lock taken through this backend is
+//!   still held (one round trip on the lock's connection).
 //!
 //! Layout, each file using only those before it: `error`, `bind` and
-//! `decode` (conversions), `session` (opening one blocking connection),
-//! `connection` (the backend's statement cache, hook deadline and
-//! transaction), `lock` (the migration lock on a connection of its own).
+//! `decode` (conversions), `environment` (the settings libpq would use),
+//! `tls` (rustls as `sslmode` asks), `target` (hosts, attempts and TLS
+//! fallbacks), `session` (opening one blocking connection), `state` (the
+//! session state the host relies on), `pipeline` (requests sent together),
+//! `connection` (the backend's statement cache, hook and transaction),
+//! `lock` (the migration lock on a connection of its own).
 
 mod bind;
 mod connection;
 mod decode;
+pub(super) mod environment;
 mod error;
 mod lock;
+pub(super) mod params;
+mod pgpass;
+mod pipeline;
 mod session;
+mod settings;
+mod settings_error;
+mod ssl_settings;
+mod state;
+mod target;
+mod tls;
 
 use std::fmt;
 use std::time::Duration;
 
-use tokio_postgres::Config;
-
 use self::connection::Connection;
+use self::lock::LockWatch;
 pub use self::lock::{PostgresLock, advisory_lock_id};
+use self::target::Target;
 use super::{Backend, ConnectError, HookSession, LockError, LockGuard, SessionBreach};
 use crate::sql::{DbError, Dialect, Rows, Value};
 
 /// A connection to a PostgreSQL database, optionally confined to one schema.
 pub struct PostgresBackend {
     connection: Connection,
-    /// The URL as given, password included: the lock opens a second
-    /// connection with it. Never printed.
-    config: Config,
+    /// The resolved settings, password and TLS included: the lock opens a
+    /// second connection with them. Never printed.
+    config: Target,
     display: String,
     schema: Option<String>,
+    /// The migration lock taken through this backend, checked at each commit while its guard lives.
+    lock: Option<LockWatch>,
 }
 
 impl fmt::Debug for PostgresBackend {
@@ -74,8 +105,11 @@ impl PostgresBackend {
     /// the schema must exist and becomes the session's `search_path`.
     /// `display` names the database in messages and must hold no password.
     pub fn connect(conninfo: &str, schema: Option<&str>, display: String) -> Result<Self, ConnectError> {
+        let pinned = schema.map(str::to_owned);
         let (session, config, schema) = session::connect(conninfo, schema, &display)?;
-        Ok(PostgresBackend { connection: Connection::new(session), config, display, schema })
+        let connection = Connection::new(session, config.clone(), pinned)
+            .map_err(|source| ConnectError::Open { database: display.clone(), source })?;
+        Ok(PostgresBackend { connection, config, display, schema, lock: None })
     }
 }
 
@@ -105,15 +139,14 @@ impl Backend for PostgresBackend {
     }
 
     fn begin_hook(&mut self, session: &HookSession) -> Result<(), DbError> {
-        self.connection.begin_hook(session.deadline);
-        Ok(())
+        self.connection.begin_hook(session.deadline, session.max_result_bytes, session.role.as_deref())
     }
 
     fn end_hook(&mut self) -> Result<(), SessionBreach> {
-        if let Err(error) = self.connection.end_hook() {
-            tracing::debug!(database = %self.display, "cannot reset the hook's statement_timeout: {error}");
-        }
-        Ok(())
+        self.connection.end_hook().map_err(|breach| {
+            tracing::warn!(database = %self.display, "a revision changed the session: {breach}");
+            SessionBreach(breach)
+        })
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
@@ -125,6 +158,20 @@ impl Backend for PostgresBackend {
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
+        // Nothing commits without the lock: a revision (or anyone) that ended
+        // the lock's connection may have let another runner in.
+        if let Some(lock) = &self.lock {
+            if let Err(lost) = lock.check() {
+                let message = lost.to_string();
+                if let Err(error) = self.connection.rollback() {
+                    tracing::warn!(database = %self.display, "rolling back after losing the lock failed: {error}");
+                }
+                return Err(DbError::host(format!("nothing was committed: {message}")));
+            }
+            if !lock.is_live() {
+                self.lock = None;
+            }
+        }
         self.connection.commit()
     }
 
@@ -133,6 +180,8 @@ impl Backend for PostgresBackend {
     }
 
     fn lock(&mut self, key: &str, timeout: Duration) -> Result<Box<dyn LockGuard>, LockError> {
-        Ok(Box::new(lock::acquire(&self.config, key, timeout, &self.display)?))
+        let lock = lock::acquire(&self.config, key, timeout, &self.display)?;
+        self.lock = Some(lock.watch());
+        Ok(Box::new(lock))
     }
 }

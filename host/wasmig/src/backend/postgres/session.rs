@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::Client;
 
 use super::error::db_error;
+use super::settings_error::SettingsError;
+use super::target::Target;
+use super::tls::Connector;
 use crate::backend::ConnectError;
 use crate::sql::DbError;
-
-/// How long a connection attempt may take when the URL sets no `connect_timeout`.
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long closing a connection waits for the server to take the goodbye.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
@@ -21,28 +21,23 @@ pub(super) const SPAWN_BLOCKING_ADVICE: &str = "wasmig's PostgreSQL backend bloc
      which a thread driving async tasks must not do: call wasmig through `tokio::task::spawn_blocking` or from a plain thread";
 
 /// Opens the backend's connection with a libpq-style URL or key=value
-/// string and sets the session up; with `schema`, the schema must exist and
-/// becomes the session's `search_path`. Returns the session, the parsed
-/// configuration (password included: the lock opens a second connection
-/// with it) and the schema: the one given, else the server's `current_schema()`.
-/// `display` names the database in errors.
+/// string (completed from the `PG*` environment and the password file, as
+/// libpq does) and sets the session up; with `schema`, the schema must exist
+/// and becomes the session's `search_path`. Returns the session, the
+/// resolved target (password and TLS settings included: the lock opens a
+/// second connection with it) and the schema: the one given, else the
+/// server's `current_schema()`. `display` names the database in errors.
 pub(super) fn connect(
     conninfo: &str,
     schema: Option<&str>,
     display: &str,
-) -> Result<(Session, Config, Option<String>), ConnectError> {
+) -> Result<(Session, Target, Option<String>), ConnectError> {
     let open_error = |source: DbError| ConnectError::Open { database: display.to_owned(), source };
-    let mut config: Config = conninfo.parse().map_err(|error: tokio_postgres::Error| ConnectError::BadUrl {
-        url: display.to_owned(),
-        reason: error.to_string(),
+    let target = Target::new(conninfo).map_err(|error| match error {
+        SettingsError::Syntax(reason) => ConnectError::BadUrl { url: display.to_owned(), reason },
+        SettingsError::Unusable(message) => open_error(DbError { code: None, message }),
     })?;
-    if config.get_application_name().is_none() {
-        config.application_name("wasmig");
-    }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
-    }
-    let session = Session::open(&config).map_err(|error| match error {
+    let session = Session::open(&target).map_err(|error| match error {
         OpenError::InsideAsyncRuntime => ConnectError::InsideAsyncRuntime { database: display.to_owned() },
         OpenError::Db(source) => open_error(source),
     })?;
@@ -81,7 +76,7 @@ pub(super) fn connect(
             .map_err(open_error)?
             .get::<_, Option<String>>(0),
     };
-    Ok((session, config, schema))
+    Ok((session, target, schema))
 }
 
 /// `"name"` with embedded quotes doubled, for SQL text.
@@ -95,6 +90,8 @@ pub(super) struct Session {
     runtime: Option<Runtime>,
     client: Option<Client>,
     connection: Option<JoinHandle<()>>,
+    /// The TLS connector the connection was opened with, for its cancel requests.
+    connector: Connector,
 }
 
 pub(super) enum OpenError {
@@ -103,7 +100,7 @@ pub(super) enum OpenError {
 }
 
 impl Session {
-    pub(super) fn open(config: &Config) -> Result<Self, OpenError> {
+    pub(super) fn open(target: &Target) -> Result<Self, OpenError> {
         let runtime =
             tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().map_err(|error| {
                 OpenError::Db(DbError { code: None, message: format!("cannot start the I/O runtime: {error}") })
@@ -112,15 +109,23 @@ impl Session {
             runtime.shutdown_background();
             return Err(OpenError::InsideAsyncRuntime);
         }
-        let (client, connection) =
-            runtime.block_on(config.connect(NoTls)).map_err(|error| OpenError::Db(db_error(error)))?;
+        let opened = runtime.block_on(target.connect()).map_err(OpenError::Db)?;
+        let (client, connection, connector) = (opened.client, opened.connection, opened.connector);
         // The connection makes progress whenever this runtime's `block_on` runs.
         let connection = runtime.spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!("PostgreSQL connection ended: {error}");
             }
         });
-        Ok(Session { runtime: Some(runtime), client: Some(client), connection: Some(connection) })
+        Ok(Session { runtime: Some(runtime), client: Some(client), connection: Some(connection), connector })
+    }
+
+    /// The TLS connector for this connection's cancel requests
+    /// (`client().cancel_token().cancel_query(session.cancel_tls())`): the
+    /// same TLS settings as the connection, and the `sslmode` it ended up with.
+    #[allow(dead_code)]
+    pub(super) fn cancel_tls(&self) -> Connector {
+        self.connector.clone()
     }
 
     pub(super) fn client(&self) -> &Client {
