@@ -8,6 +8,13 @@ use crate::sql::DbError;
 /// the server's message with its detail and hint, or (no server involved,
 /// such as a refused connection) no code and the whole cause chain.
 pub(super) fn db_error(error: tokio_postgres::Error) -> DbError {
+    let code = error.as_db_error().map(|server| server.code().code().to_owned());
+    DbError { code, message: message_of(&error) }
+}
+
+/// The server's message with its detail and hint, or (no server involved)
+/// the whole cause chain.
+pub(super) fn message_of(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
         Some(server) => {
             let mut message = server.message().to_owned();
@@ -19,9 +26,9 @@ pub(super) fn db_error(error: tokio_postgres::Error) -> DbError {
                 message.push_str("\nHINT: ");
                 message.push_str(hint);
             }
-            DbError { code: Some(server.code().code().to_owned()), message }
+            message
         }
-        None => DbError { code: None, message: error_chain(&error) },
+        None => error_chain(error),
     }
 }
 

@@ -8,7 +8,7 @@ use tokio_postgres::config::{LoadBalanceHosts, SslMode as WireMode};
 use tokio_postgres::{Client, Config, Connection, Socket};
 
 use super::environment::{Environment, ProcessEnvironment};
-use super::error::error_chain;
+use super::error::{error_chain, message_of};
 use super::params::Params;
 use super::settings::{Endpoint, Host, Settings};
 use super::settings_error::SettingsError;
@@ -166,7 +166,7 @@ impl Target {
     fn describe(&self, endpoint: &Endpoint, failure: &Failure) -> String {
         let error = &failure.error;
         if error.as_db_error().is_some() {
-            return db_error_message(error);
+            return message_of(error);
         }
         let host = match &endpoint.host {
             Host::Tcp(name) => name.as_str(),
@@ -190,25 +190,6 @@ impl Target {
                 .to_owned();
         }
         chain
-    }
-}
-
-/// The server's error with its detail and hint, as `error::db_error` renders it.
-fn db_error_message(error: &tokio_postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(server) => {
-            let mut message = server.message().to_owned();
-            if let Some(detail) = server.detail() {
-                message.push_str("\nDETAIL: ");
-                message.push_str(detail);
-            }
-            if let Some(hint) = server.hint() {
-                message.push_str("\nHINT: ");
-                message.push_str(hint);
-            }
-            message
-        }
-        None => error_chain(error),
     }
 }
 
