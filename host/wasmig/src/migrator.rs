@@ -20,7 +20,7 @@ use crate::report::RunReport;
 use crate::revisions::Revisions;
 use crate::runtime::{HookContext, Runtime, RuntimeConfig, Verdict, default_cache_dir};
 use crate::status::{Status, VerifyReport};
-use crate::versions::{AppliedRow, RowState};
+use crate::versions::{AppliedRow, RowState, table_names};
 
 /// Runs a project's revisions against databases. Cheap to clone and share
 /// across threads: holds the project and the runtime (one engine and one
@@ -91,8 +91,7 @@ impl Migrator {
 
     /// The version tables, which only the host writes.
     fn protected_tables(&self) -> Vec<String> {
-        let prefix = &self.revisions.config().table_prefix;
-        vec![format!("{prefix}revisions"), format!("{prefix}events")]
+        table_names(&self.revisions.config().table_prefix).into()
     }
 
     /// The applied rows, or none when the version tables do not exist yet.
@@ -232,7 +231,7 @@ impl Migrator {
             return Err(Failure::Dirty {
                 revision: row.revision.clone(),
                 state: row.state,
-                table: format!("{}revisions", self.revisions.config().table_prefix),
+                table: table_names(&self.revisions.config().table_prefix)[0].clone(),
             });
         }
         match self.revisions.config().checksum {

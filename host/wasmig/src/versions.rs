@@ -125,12 +125,18 @@ pub struct VersionTables {
 
 pub const TOOL_VERSION: &str = concat!("wasmig ", env!("CARGO_PKG_VERSION"));
 
+/// The unqualified names of the two version tables of `prefix`: revisions, then events.
+pub(crate) fn table_names(prefix: &str) -> [String; 2] {
+    [format!("{prefix}revisions"), format!("{prefix}events")]
+}
+
 impl VersionTables {
     /// `prefix` must pass [`valid_table_prefix`] (the project loader checks it):
     /// it is spliced into statements, never bound as a parameter.
     pub fn new(prefix: &str, dialect: Dialect) -> Self {
         assert!(valid_table_prefix(prefix), "table prefix `{prefix}` was not validated");
-        VersionTables { revisions: format!("{prefix}revisions"), events: format!("{prefix}events"), dialect }
+        let [revisions, events] = table_names(prefix);
+        VersionTables { revisions, events, dialect }
     }
 
     pub fn revisions_table(&self) -> &str {
