@@ -433,10 +433,13 @@ fn a_lock_holder_that_disconnects_releases_the_lock() {
     let mut second = database.connect();
     let key = lock_key(&database);
     let guard = first.lock(&key, Duration::from_secs(5)).unwrap();
-    // What the server does when a runner dies: end its lock connection.
+    // What the server does when a runner dies: end its lock connection (only
+    // this test database's: other tests' runners hold locks on the same server).
     second
         .execute_script(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()",
+            "SELECT pg_terminate_backend(pid) FROM pg_locks \
+             WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() \
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         )
         .unwrap();
     assert!(second.lock(&key, Duration::from_secs(2)).is_ok());

@@ -46,6 +46,13 @@ pub enum ProjectError {
     )]
     BadTablePrefix { prefix: String, path: PathBuf },
 
+    /// `[sandbox] login = true` names no role to log in as.
+    #[error(
+        "{}: [sandbox] login = true connects as [sandbox] role, but no role is set; add `role = \"tenant_{{tenant}}\"` (a login role per tenant) or remove `login`",
+        show(path)
+    )]
+    LoginWithoutRole { path: PathBuf },
+
     #[error(
         "the migrations directory {} does not exist; create it (`wasmig init` does) or fix `migrations_dir` in wasmig.toml",
         show(path)
@@ -85,7 +92,7 @@ impl Project {
 pub const MAX_SETTINGS_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Reads `dir/wasmig.toml` and checks the settings serde cannot: the
-/// `table_prefix` must pass [`valid_table_prefix`]. (Capability names and the
+/// `table_prefix` must pass [`valid_table_prefix`], and `[sandbox] login` needs a `role`. (Capability names and the
 /// role template are checked while the file is parsed.)
 pub fn load_config(dir: &Path) -> Result<ProjectConfig, ProjectError> {
     let path = dir.join(CONFIG_FILE);
@@ -104,6 +111,9 @@ pub fn load_config(dir: &Path) -> Result<ProjectConfig, ProjectError> {
     };
     if !valid_table_prefix(&config.table_prefix) {
         return Err(ProjectError::BadTablePrefix { prefix: config.table_prefix, path });
+    }
+    if config.sandbox.login && config.sandbox.role.is_none() {
+        return Err(ProjectError::LoginWithoutRole { path });
     }
     Ok(config)
 }
@@ -309,6 +319,16 @@ mod tests {
             )
         );
         assert!(matches!(load_config(dir.path()), Err(ProjectError::BadTablePrefix { .. })));
+    }
+
+    #[test]
+    fn login_needs_a_role() {
+        let dir = project_with("[sandbox]\nlogin = true\n");
+        let err = load(dir.path()).unwrap_err();
+        assert!(matches!(err, ProjectError::LoginWithoutRole { .. }), "{err:?}");
+        assert!(err.to_string().contains("add `role = \"tenant_{tenant}\"`"), "{err}");
+        let dir = project_with("[sandbox]\nlogin = true\nrole = \"tenant_{tenant}\"\n");
+        assert!(load(dir.path()).is_ok());
     }
 
     /// A project whose only revision's manifest is `manifest` (created by `make`).

@@ -24,6 +24,10 @@ pub struct SandboxConfig {
     /// PostgreSQL: the role the revisions' statements run as (`role = "tenant_{tenant}"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<RoleTemplate>,
+    /// PostgreSQL: connect as `role` itself (a login role per tenant), so that no statement
+    /// can leave it: `RESET ROLE` returns to the same role.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub login: bool,
 }
 
 fn default_memory_mb() -> u64 {
@@ -46,6 +50,21 @@ impl Default for SandboxConfig {
             lock_timeout_ms: default_lock_timeout_ms(),
             capabilities: Capabilities::none(),
             role: None,
+            login: false,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// The user a connection for `tenant` logs in as: `role` when `login = true`, else the
+    /// URL's own. `None` for a single-database run whose role needs a tenant: such a run is
+    /// refused later, when its role is asked for.
+    pub fn login_for(&self, tenant: Option<&str>) -> Result<Option<String>, RoleError> {
+        match &self.role {
+            Some(template) if self.login && (tenant.is_some() || !template.per_tenant()) => {
+                template.role_for(tenant).map(Some)
+            }
+            _ => Ok(None),
         }
     }
 }
@@ -215,6 +234,18 @@ mod tests {
         assert!(text.contains("capabilities = [\"programs\", \"extensions\"]"), "{text}");
         assert_eq!(sandbox(&text).unwrap(), config);
         assert!(!toml::to_string(&SandboxConfig::default()).unwrap().contains("capabilities"));
+    }
+
+    #[test]
+    fn the_login_is_the_tenant_role_only_when_asked_for() {
+        let config = sandbox("role = \"tenant_{tenant}\"").unwrap();
+        assert_eq!(config.login_for(Some("acme")), Ok(None), "without login the URL's user logs in");
+        let config = sandbox("role = \"tenant_{tenant}\"\nlogin = true").unwrap();
+        assert_eq!(config.login_for(Some("acme")), Ok(Some("tenant_acme".to_owned())));
+        assert_eq!(config.login_for(None), Ok(None), "the run itself refuses a tenant role without a tenant");
+        assert!(matches!(config.login_for(Some("Acme")), Err(RoleError::BadRole { .. })));
+        let fixed = sandbox("role = \"migrator\"\nlogin = true").unwrap();
+        assert_eq!(fixed.login_for(None), Ok(Some("migrator".to_owned())));
     }
 
     #[test]

@@ -83,6 +83,15 @@ pub enum Failure {
     /// `[sandbox] role` gives no valid role for this tenant.
     #[error(transparent)]
     Role(#[from] wasmig_graph::RoleError),
+    /// The login role can leave `[sandbox] role` (found before any step runs).
+    #[error(
+        "[sandbox] role `{role}` would not confine revisions on {database}: the login role `{login}` {}, and any \
+         statement can `RESET ROLE` back to it. Set `login = true` under [sandbox] to connect as `{role}` itself \
+         (a LOGIN role; its password from PGPASSWORD or ~/.pgpass), or log in as a role that owns nothing and is a \
+         member of `{role}` only",
+        reasons.join(", ")
+    )]
+    LoginEscapes { database: String, role: String, login: String, reasons: Vec<String> },
     #[error(transparent)]
     Connect(#[from] ConnectError),
     #[error(transparent)]
@@ -139,7 +148,9 @@ impl Failure {
     /// The classification callers act on.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Failure::Project(_) | Failure::Graph(_) | Failure::Role(_) => ErrorKind::Project,
+            Failure::Project(_) | Failure::Graph(_) | Failure::Role(_) | Failure::LoginEscapes { .. } => {
+                ErrorKind::Project
+            }
             Failure::Connect(ConnectError::BadUrl { .. }) => ErrorKind::Usage,
             Failure::Connect(_) => ErrorKind::Connect,
             Failure::Lock(LockError::Timeout { .. }) => ErrorKind::Lock,

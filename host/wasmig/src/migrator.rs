@@ -11,6 +11,7 @@ use std::sync::Arc;
 use wasmig_graph::{AppliedSet, ChecksumPolicy, Direction, Graph, Plan, Project, Revision, Target};
 
 use crate::apply::{self, PreparedStep};
+use crate::backend::{Backend, DatabaseUrl};
 use crate::bookkeeping::Bookkeeper;
 use crate::database::Database;
 use crate::error::{Error, Failure};
@@ -21,6 +22,7 @@ use crate::revisions::Revisions;
 use crate::runtime::{HookContext, Runtime, RuntimeConfig, Verdict, default_cache_dir};
 use crate::status::{Status, VerifyReport};
 use crate::versions::{AppliedRow, RowState, table_names};
+use wasmig_sqlguard::Capability;
 
 /// Runs a project's revisions against databases. Cheap to clone and share
 /// across threads: holds the project and the runtime (one engine and one
@@ -69,15 +71,32 @@ impl Migrator {
     }
 
     /// Opens the database at `url` with the project's settings (its
-    /// `lock_timeout_ms`); a SQLite file is created when missing.
+    /// `lock_timeout_ms`, and `[sandbox] login`); a SQLite file is created
+    /// when missing.
     pub fn connect(&self, url: &str) -> Result<Database, Error> {
-        Ok(Database::connect_with(url, self.revisions.lock_timeout())?)
+        self.connect_tenant(url, None)
+    }
+
+    /// [`Migrator::connect`] for `tenant`: with `[sandbox] login = true` the
+    /// connection logs in as the tenant's role (`role = "tenant_{tenant}"`).
+    pub fn connect_tenant(&self, url: &str, tenant: Option<&str>) -> Result<Database, Error> {
+        let url = self.login_url(url, tenant)?;
+        Ok(Database::connect_with(&url, self.revisions.lock_timeout())?)
     }
 
     /// Opens a database that must already exist (no SQLite file is
     /// created), with the project's settings: for commands that only read.
     pub fn connect_existing(&self, url: &str) -> Result<Database, Error> {
-        Ok(Database::connect_existing(url, self.revisions.lock_timeout())?)
+        let url = self.login_url(url, None)?;
+        Ok(Database::connect_existing(&url, self.revisions.lock_timeout())?)
+    }
+
+    /// `url`, logged in as `[sandbox] role` when `[sandbox] login = true`.
+    fn login_url(&self, url: &str, tenant: Option<&str>) -> Result<String, Error> {
+        match self.revisions.config().sandbox.login_for(tenant)? {
+            Some(role) => Ok(DatabaseUrl::parse(url)?.with_login(&role).to_url()),
+            None => Ok(url.to_owned()),
+        }
     }
 
     /// The connection's bookkeeper: its version tables, by the project's prefix.
@@ -218,6 +237,7 @@ impl Migrator {
         let applied: AppliedSet = rows.iter().map(|row| row.revision.clone()).collect();
         let plan = self.graph().plan(&applied, target, direction)?;
         let steps = self.prepare(&plan, options)?;
+        check_confinement(books.db.as_mut(), &books.database, &steps)?;
         // Rows read means the tables exist; otherwise create them now.
         if !steps.is_empty() && rows.is_empty() {
             books.ensure_tables()?;
@@ -341,9 +361,13 @@ impl Migrator {
             Some(reference) => vec![graph.resolve(reference)?],
             None => graph.topological_order().collect(),
         };
+        let steps = revisions
+            .iter()
+            .map(|revision| self.prepare_step(revision, Direction::Up, options))
+            .collect::<Result<Vec<_>, _>>()?;
+        check_confinement(db.as_mut(), &database, &steps)?;
         let mut reports = Vec::new();
-        for revision in revisions {
-            let step = self.prepare_step(revision, Direction::Up, options)?;
+        for (revision, step) in revisions.into_iter().zip(steps) {
             let applied = rows.iter().any(|row| row.revision == revision.id().as_str());
             db.begin_read_only().map_err(Failure::db(&database, "beginning a read-only verify transaction"))?;
             let outcome = self.runtime.verify(&step.module, &step.context, db);
@@ -362,5 +386,23 @@ impl Migrator {
             });
         }
         Ok(reports)
+    }
+}
+
+/// Refuses a `[sandbox] role` the session's login could leave, before
+/// anything is written or a hook runs: such a role would only look like
+/// confinement.
+fn check_confinement(db: &mut dyn Backend, database: &str, steps: &[PreparedStep]) -> Result<(), Failure> {
+    let Some(step) = steps.first() else { return Ok(()) };
+    let Some(role) = &step.context.role else { return Ok(()) };
+    let creates_roles = step.context.capabilities.allows(Capability::Roles);
+    match db.login_escape(role, creates_roles).map_err(Failure::db(database, "checking the login role"))? {
+        None => Ok(()),
+        Some(escape) => Err(Failure::LoginEscapes {
+            database: database.to_owned(),
+            role: role.clone(),
+            login: escape.login,
+            reasons: escape.reasons,
+        }),
     }
 }

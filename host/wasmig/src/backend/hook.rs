@@ -40,3 +40,15 @@ pub struct HookSession {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct SessionBreach(pub String);
+
+/// Why the session's login role could leave the role hooks run as: a
+/// statement can always `RESET ROLE` back to the login, so `role` confines
+/// a revision only when the login holds nothing more than `role` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginEscape {
+    /// The role the session logged in as (`session_user`).
+    pub login: String,
+    /// What it holds beyond the hooks' role, each said as a phrase
+    /// ("is a superuser", "is a member of tenant_b").
+    pub reasons: Vec<String>,
+}

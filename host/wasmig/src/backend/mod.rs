@@ -14,7 +14,7 @@ pub mod postgres;
 pub mod sqlite;
 pub mod url;
 
-pub use hook::{HookSession, SessionBreach};
+pub use hook::{HookSession, LoginEscape, SessionBreach};
 pub use url::DatabaseUrl;
 
 /// A database connection as the runtime (for a guest's hooks) and the
@@ -46,6 +46,15 @@ pub trait Backend: Send {
     /// protected tables; fuel and epochs do not count time spent in the
     /// database, so the backend bounds it).
     fn begin_hook(&mut self, session: &HookSession) -> Result<(), DbError>;
+
+    /// PostgreSQL: what this session's login role holds beyond `role`, the
+    /// role hooks run as; `None` when the login cannot leave it (it is
+    /// `role`, or a role that owns nothing and reaches no other role). With
+    /// `creates_roles` (the `roles` capability) `CREATEROLE` is allowed.
+    fn login_escape(&mut self, role: &str, creates_roles: bool) -> Result<Option<LoginEscape>, DbError> {
+        let _ = (role, creates_roles);
+        Ok(None)
+    }
 
     /// The hook ended, however it ended. `Err` when the guest's statements
     /// left the session otherwise than the host set it (its transaction

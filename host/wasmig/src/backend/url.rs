@@ -93,6 +93,22 @@ impl DatabaseUrl {
         }
     }
 
+    /// The same server, database and schema, logged in as `user` (a plain role name). The
+    /// URL's password was for its own user and is dropped: `user`'s comes from `PGPASSWORD`
+    /// or the password file, as libpq finds it. A SQLite URL is returned as it is.
+    pub fn with_login(&self, user: &str) -> DatabaseUrl {
+        match self {
+            DatabaseUrl::Postgres { conninfo, schema } => {
+                let user = utf8_percent_encode(user, NON_ALPHANUMERIC);
+                // In a URL a later setting wins, and an empty password counts as none.
+                let separator = if conninfo.contains('?') { '&' } else { '?' };
+                let conninfo = format!("{conninfo}{separator}user={user}&password=");
+                DatabaseUrl::Postgres { conninfo, schema: schema.clone() }
+            }
+            other => other.clone(),
+        }
+    }
+
     /// The URL again, password included, for [`DatabaseUrl::parse`]: the
     /// schema is percent-encoded, so no schema name can add or change a
     /// connection parameter.
@@ -213,6 +229,22 @@ mod tests {
         );
         assert!(matches!(DatabaseUrl::parse("mysql://x"), Err(ConnectError::BadUrl { .. })));
         assert!(matches!(DatabaseUrl::parse("sqlite:"), Err(ConnectError::BadUrl { .. })));
+    }
+
+    #[test]
+    fn a_login_replaces_the_user_and_drops_the_password() {
+        for url in ["postgres://admin:pw@h/db?sslmode=disable&schema=ta", "postgresql://h/db?user=admin&password=pw"] {
+            let logged_in = DatabaseUrl::parse(url).unwrap().with_login("tenant_ta");
+            let round_trip = DatabaseUrl::parse(&logged_in.to_url()).unwrap();
+            assert_eq!(round_trip, logged_in, "{url}");
+            let DatabaseUrl::Postgres { conninfo, schema } = logged_in else { panic!("{url}") };
+            let params = Params::parse(&conninfo).unwrap();
+            assert_eq!(params.get("user"), Some("tenant_ta"), "{url}");
+            assert_eq!(params.get("password"), None, "{url}: the admin's password is not sent for the tenant");
+            assert_eq!((params.get("host"), params.get("dbname")), (Some("h"), Some("db")), "{url}");
+            assert_eq!(schema.as_deref(), url.contains("schema").then_some("ta"), "{url}");
+        }
+        assert_eq!(DatabaseUrl::SqliteMemory.with_login("tenant_ta"), DatabaseUrl::SqliteMemory);
     }
 
     #[test]

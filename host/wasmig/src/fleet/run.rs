@@ -253,7 +253,7 @@ impl Fleet {
         report: &mut TenantReport,
     ) -> Result<(), Error> {
         let migrator = &self.migrator;
-        let mut database = migrator.connect(&tenant.url)?;
+        let mut database = migrator.connect_tenant(&tenant.url, Some(&tenant.name))?;
         let options = RunOptions { tenant: Some(tenant.name.clone()), ..self.options.clone() };
         let mut steps = TenantProgress { tenant: &tenant.name, progress };
         let result = match action {

@@ -389,9 +389,9 @@ impl Runtime {
             return Err(HookError::SessionBreach { revision, hook, reason: breach.0 });
         }
         let value = match result {
-            Err(HookError::Trap { .. } | HookError::Guest { .. }) | Ok(Err(_)) if out_of_time => {
-                return Err(HookError::Timeout { revision, hook, limit: context.limits.timeout });
-            }
+            // Past the deadline a statement was cut short, even when the guest
+            // caught the error and returned success: nothing of it is recorded.
+            _ if out_of_time => return Err(HookError::Timeout { revision, hook, limit: context.limits.timeout }),
             Err(error) => return Err(error),
             Ok(_) if state.refused.is_some() => {
                 let refusal = state.refused.unwrap_or_default();

@@ -21,7 +21,12 @@ pub fn database_url(migrator: &Migrator, given: Option<&str>) -> CliResult<Strin
 }
 
 pub fn connect(migrator: &Migrator, given: Option<&str>) -> CliResult<Database> {
-    Ok(migrator.connect(&database_url(migrator, given)?)?)
+    connect_tenant(migrator, given, None)
+}
+
+/// As `tenant` (`--tenant`): with `[sandbox] login = true`, logged in as its role.
+pub fn connect_tenant(migrator: &Migrator, given: Option<&str>, tenant: Option<&str>) -> CliResult<Database> {
+    Ok(migrator.connect_tenant(&database_url(migrator, given)?, tenant)?)
 }
 
 /// For commands that only read: a SQLite file that does not exist is an

@@ -6,7 +6,7 @@ use serde_json::json;
 use wasmig::graph::{AppliedSet, Direction, Target};
 use wasmig::{Migrator, RunOptions, RunReport};
 
-use super::connection::{connect, migrator, read_applied};
+use super::connection::{connect, connect_tenant, migrator, read_applied};
 use crate::cli::error::CliResult;
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
@@ -21,7 +21,7 @@ pub fn run(dir: &Path, database: Option<&str>, out: Output, request: RunRequest)
         RunMode::DryRun => return dry_run(&migrator, database, out, &request),
         RunMode::Execute => {}
     }
-    let mut db = connect(&migrator, database)?;
+    let mut db = connect_tenant(&migrator, database, request.tenant.as_deref())?;
     let mut progress = RunProgress::new(out);
     let result = match request.direction {
         Direction::Up => migrator.upgrade(&mut db, &request.target, &options, &mut progress),

@@ -56,6 +56,7 @@ mod decode;
 pub(super) mod environment;
 mod error;
 mod lock;
+mod login;
 pub(super) mod params;
 mod pgpass;
 mod pipeline;
@@ -74,6 +75,7 @@ use self::connection::Connection;
 use self::lock::LockWatch;
 pub use self::lock::{PostgresLock, advisory_lock_id};
 use self::target::Target;
+use super::hook::LoginEscape;
 use super::{Backend, ConnectError, HookSession, LockError, LockGuard, SessionBreach};
 use crate::sql::{DbError, Dialect, Rows, Value};
 
@@ -140,6 +142,11 @@ impl Backend for PostgresBackend {
 
     fn begin_hook(&mut self, session: &HookSession) -> Result<(), DbError> {
         self.connection.begin_hook(session.deadline, session.max_result_bytes, session.role.as_deref())
+    }
+
+    fn login_escape(&mut self, role: &str, creates_roles: bool) -> Result<Option<LoginEscape>, DbError> {
+        let rows = self.connection.query(login::LOGIN_SQL, &[Value::Text(role.to_owned())])?;
+        login::escape_from(&rows, role, creates_roles)
     }
 
     fn end_hook(&mut self) -> Result<(), SessionBreach> {
