@@ -240,7 +240,9 @@ fn search_path_changes_by_dynamic_sql_are_caught_by_the_session_check() {
          'tb', false); END$f$;\nSELECT ta.away()",
     ] {
         let (scene, mut conn, error) = session_attack(attack, true);
-        assert_breach(&error.to_string(), "search_path");
+        // RESET ALL also undoes the host's lock_timeout, which is read after every statement.
+        let first_seen = if attack.contains("RESET ALL") { "lock_timeout" } else { "search_path" };
+        assert_breach(&error.to_string(), first_seen);
         assert_contained(&scene, &mut conn, &error, true);
     }
 }
@@ -615,20 +617,56 @@ fn settings_a_revision_may_change_are_reset_after_its_hook() {
         path,
         "tuned",
         &[],
-        "SET lock_timeout = '3s';\nSET LOCAL check_function_bodies = off;\nCREATE TABLE t_tuned (id int);\n",
+        "SET client_min_messages = warning;\nSET LOCAL check_function_bodies = off;\nCREATE TABLE t_tuned (id int);\n",
         "",
     );
     let mut conn = scene.connect();
     scene.upgrade(&mut conn).unwrap();
     assert_eq!(scene.versions(), pairs(&[("tuned", "applied")]));
-    let settings =
-        conn.query("SELECT current_setting('lock_timeout'), current_setting('check_function_bodies')", &[]).unwrap();
-    assert_eq!(settings.values, vec![vec![text("0"), text("on")]]);
+    let settings = conn
+        .query(
+            "SELECT current_setting('lock_timeout'), current_setting('check_function_bodies'), \
+             current_setting('client_min_messages')",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        settings.values,
+        vec![vec![text("0"), text("on"), text("notice")]],
+        "the host's lock_timeout is gone too"
+    );
+}
+
+/// `lock_timeout` is the host's bound on lock waits (`statement_lock_timeout_ms`):
+/// refused as text, and caught when a `DO` block changes it.
+#[test]
+fn a_revision_cannot_lift_the_lock_wait_bound() {
+    for (id, attack) in [
+        ("plain", "SET lock_timeout = 0;\nCREATE TABLE t_waits (id int);\n"),
+        ("local", "SET LOCAL lock_timeout TO '1h';\nCREATE TABLE t_waits (id int);\n"),
+        ("reset", "RESET lock_timeout;\nCREATE TABLE t_waits (id int);\n"),
+        (
+            "dynamic",
+            "DO $$ BEGIN PERFORM set_config('lock_timeout', '0', true); END $$;\nCREATE TABLE t_waits (id int);\n",
+        ),
+        ("session", "DO $$ BEGIN EXECUTE 'SET lock_timeout = 0'; END $$;\nCREATE TABLE t_waits (id int);\n"),
+    ] {
+        let scene = Tenants::new();
+        add_sql_revision(scene.path(), id, &[], attack, "");
+        let mut conn = scene.connect();
+        let error = scene.upgrade(&mut conn).expect_err(attack);
+        let message = error.to_string();
+        assert!(message.contains("lock_timeout"), "{attack}: {message}");
+        assert_eq!(scene.versions(), pairs(&[]), "{attack}");
+        let tables = conn.query("SELECT count(*) FROM pg_tables WHERE tablename = 't_waits'", &[]).unwrap();
+        assert_eq!(tables.values, vec![vec![Value::Integer(0)]], "{attack}");
+    }
 }
 
 fn hook_session(deadline: Instant, max_result_bytes: u64) -> HookSession {
     HookSession {
         deadline,
+        lock_wait: Duration::from_secs(2),
         protected_tables: Vec::new(),
         max_result_bytes,
         read_only: false,

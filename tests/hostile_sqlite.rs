@@ -497,6 +497,7 @@ fn a_result_over_the_memory_budget_stops_the_query() {
 fn hook(read_only: bool) -> HookSession {
     HookSession {
         deadline: Instant::now() + Duration::from_secs(30),
+        lock_wait: Duration::from_secs(2),
         protected_tables: vec!["wasmig_revisions".into(), "wasmig_events".into()],
         max_result_bytes: 64 * 1024,
         read_only,

@@ -521,7 +521,7 @@ fn status_takes_no_lock_and_creates_no_table(engine: Engine) {
     let db = TestDb::fresh(engine);
     let dir = project();
     let path = dir.path();
-    write_config(path, "[sandbox]\nlock_timeout_ms = 300\n");
+    write_config(path, "[database]\nmigration_lock_timeout_ms = 300\n");
     creates(path, "first", &[]);
     creates(path, "second", &["first"]);
 

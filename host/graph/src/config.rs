@@ -2,8 +2,11 @@
 //! and the rule for `table_prefix` that serde cannot express. `[sandbox]` is
 //! in the `sandbox` module.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
+use crate::locks::{LockPolicy, RevisionLocks};
 use crate::sandbox::SandboxConfig;
 
 /// The file name of the project settings.
@@ -75,11 +78,69 @@ pub enum ChecksumPolicy {
     Off,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `[database]`: the default URL, and how long anything waits for a lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// Used when neither `--database` nor `DATABASE_URL` is given.
     pub url: Option<String>,
+    /// The longest a revision's statement waits for a lock (PostgreSQL
+    /// `lock_timeout`; SQLite's busy wait for the step's write lock).
+    #[serde(default = "default_statement_lock_timeout_ms")]
+    pub statement_lock_timeout_ms: u64,
+    /// How many times a transactional revision that hit a lock timeout, a
+    /// deadlock or a serialization failure is rolled back and run again.
+    #[serde(default = "default_lock_retries")]
+    pub lock_retries: u32,
+    /// The first pause before running it again; it doubles, with jitter.
+    #[serde(default = "default_lock_retry_backoff_ms")]
+    pub lock_retry_backoff_ms: u64,
+    /// How long a run waits for wasmig's own migration lock (PostgreSQL).
+    #[serde(default = "default_migration_lock_timeout_ms")]
+    pub migration_lock_timeout_ms: u64,
+}
+
+fn default_statement_lock_timeout_ms() -> u64 {
+    2_000
+}
+fn default_lock_retries() -> u32 {
+    5
+}
+fn default_lock_retry_backoff_ms() -> u64 {
+    500
+}
+fn default_migration_lock_timeout_ms() -> u64 {
+    60_000
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            statement_lock_timeout_ms: default_statement_lock_timeout_ms(),
+            lock_retries: default_lock_retries(),
+            lock_retry_backoff_ms: default_lock_retry_backoff_ms(),
+            migration_lock_timeout_ms: default_migration_lock_timeout_ms(),
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// The lock policy of a step of a revision with these overrides.
+    pub fn lock_policy(&self, revision: Option<&RevisionLocks>) -> LockPolicy {
+        let own = revision.cloned().unwrap_or_default();
+        LockPolicy {
+            statement_wait: Duration::from_millis(
+                own.statement_lock_timeout_ms.unwrap_or(self.statement_lock_timeout_ms),
+            ),
+            retries: own.lock_retries.unwrap_or(self.lock_retries),
+            backoff: Duration::from_millis(own.lock_retry_backoff_ms.unwrap_or(self.lock_retry_backoff_ms)),
+        }
+    }
+
+    pub fn migration_lock_timeout(&self) -> Duration {
+        Duration::from_millis(self.migration_lock_timeout_ms)
+    }
 }
 
 fn default_migrations_dir() -> String {
@@ -121,6 +182,16 @@ checksum = "error"
 [database]
 # Default database when neither --database nor DATABASE_URL is given.
 # url = "sqlite://app.db"
+# The longest a revision's statement waits for a lock (PostgreSQL lock_timeout;
+# SQLite: the wait for the step's write lock). A revision cannot lift it.
+statement_lock_timeout_ms = 2000
+# A transactional revision that hit that bound, a deadlock or a serialization
+# failure is rolled back and run again, up to this many times...
+lock_retries = 5
+# ...after a pause that starts here and doubles, with jitter.
+lock_retry_backoff_ms = 500
+# How long a run waits for wasmig's own migration lock (PostgreSQL).
+migration_lock_timeout_ms = 60000
 
 [sandbox]
 memory_mb = 256
@@ -128,7 +199,6 @@ timeout_ms = 30000
 # Per hook call; a Python or JavaScript revision uses about 40 instances.
 # max_tables = 100
 # max_instances = 100
-lock_timeout_ms = 60000
 # Statement classes the SQL guard refuses unless listed here (docs/SQL-GUARD.md);
 # each use is recorded in the events table. Only for revisions you trust:
 # "server-files", "programs", "remote-databases", "roles", "server-settings", "extensions".
@@ -153,7 +223,8 @@ mod tests {
         let config = ProjectConfig::from_toml("").unwrap();
         assert_eq!(config, ProjectConfig::default());
         assert_eq!(config.sandbox.memory_mb, 256);
-        assert_eq!(config.sandbox.lock_timeout_ms, 60_000);
+        assert_eq!(config.database.migration_lock_timeout_ms, 60_000);
+        assert_eq!(config.database.statement_lock_timeout_ms, 2_000);
         assert_eq!(config.build.cargo_profile, "release");
     }
 
@@ -196,7 +267,7 @@ mod tests {
     #[test]
     fn reads_every_field() {
         let config = ProjectConfig::from_toml(
-            "migrations_dir = \"db\"\ntable_prefix = \"t_\"\nchecksum = \"warn\"\n[database]\nurl = \"sqlite://x\"\n[sandbox]\nmemory_mb = 64\ntimeout_ms = 5\nmax_tables = 2\nmax_instances = 3\nlock_timeout_ms = 7\ncapabilities = [\"roles\"]\nrole = \"tenant_{tenant}\"\n",
+            "migrations_dir = \"db\"\ntable_prefix = \"t_\"\nchecksum = \"warn\"\n[database]\nurl = \"sqlite://x\"\nmigration_lock_timeout_ms = 7\nstatement_lock_timeout_ms = 8\nlock_retries = 0\nlock_retry_backoff_ms = 9\n[sandbox]\nmemory_mb = 64\ntimeout_ms = 5\nmax_tables = 2\nmax_instances = 3\ncapabilities = [\"roles\"]\nrole = \"tenant_{tenant}\"\n",
         )
         .unwrap();
         assert!(config.sandbox.capabilities.allows(wasmig_sqlguard::Capability::Roles));
@@ -205,6 +276,14 @@ mod tests {
         assert_eq!(config.checksum, ChecksumPolicy::Warn);
         assert_eq!(config.database.url.as_deref(), Some("sqlite://x"));
         assert_eq!(config.sandbox.max_instances, Some(3));
-        assert_eq!(config.sandbox.lock_timeout_ms, 7);
+        assert_eq!(config.database.migration_lock_timeout_ms, 7);
+        let policy = config.database.lock_policy(None);
+        assert_eq!(
+            (policy.statement_wait, policy.retries, policy.backoff),
+            (Duration::from_millis(8), 0, Duration::from_millis(9))
+        );
+        let own = RevisionLocks { lock_retries: Some(2), ..RevisionLocks::default() };
+        assert_eq!(config.database.lock_policy(Some(&own)).retries, 2);
+        assert_eq!(config.database.lock_policy(Some(&own)).statement_wait, Duration::from_millis(8));
     }
 }

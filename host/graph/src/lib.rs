@@ -23,6 +23,7 @@ mod config;
 mod direction;
 mod graph;
 mod id;
+mod locks;
 mod message;
 mod plan;
 mod project;
@@ -36,6 +37,7 @@ pub use config::{BuildConfig, CONFIG_FILE, ChecksumPolicy, DatabaseConfig, Proje
 pub use direction::Direction;
 pub use graph::{Graph, GraphError};
 pub use id::{GENERATED_ID_LEN, IdError, MAX_ID_LEN, RESERVED_WORDS, RevisionId, check_name};
+pub use locks::{LockPolicy, MAX_PAUSE, RevisionLocks};
 pub use message::merge_command;
 pub use plan::{BlockingMerge, Plan, PlanError, Step};
 pub use project::{MAX_SETTINGS_FILE_BYTES, Project, ProjectError, load, load_config, read_revisions};

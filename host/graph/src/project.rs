@@ -46,6 +46,10 @@ pub enum ProjectError {
     )]
     BadTablePrefix { prefix: String, path: PathBuf },
 
+    /// A key that moved elsewhere in `wasmig.toml`.
+    #[error("{}: `{old}` is now `{new}`; rename it (same meaning, in milliseconds)", show(path))]
+    MovedSetting { path: PathBuf, old: &'static str, new: &'static str },
+
     /// `[sandbox] login = true` names no role to log in as.
     #[error(
         "{}: [sandbox] login = true connects as [sandbox] role, but no role is set; add `role = \"tenant_{{tenant}}\"` (a login role per tenant) or remove `login`",
@@ -111,6 +115,13 @@ pub fn load_config(dir: &Path) -> Result<ProjectConfig, ProjectError> {
     };
     if !valid_table_prefix(&config.table_prefix) {
         return Err(ProjectError::BadTablePrefix { prefix: config.table_prefix, path });
+    }
+    if config.sandbox.lock_timeout_ms.is_some() {
+        return Err(ProjectError::MovedSetting {
+            path,
+            old: "[sandbox] lock_timeout_ms",
+            new: "[database] migration_lock_timeout_ms",
+        });
     }
     if config.sandbox.login && config.sandbox.role.is_none() {
         return Err(ProjectError::LoginWithoutRole { path });
@@ -319,6 +330,14 @@ mod tests {
             )
         );
         assert!(matches!(load_config(dir.path()), Err(ProjectError::BadTablePrefix { .. })));
+    }
+
+    #[test]
+    fn the_old_lock_timeout_key_is_refused_naming_the_new_one() {
+        let dir = project_with("[sandbox]\nlock_timeout_ms = 5000\n");
+        let err = load(dir.path()).unwrap_err();
+        assert!(matches!(err, ProjectError::MovedSetting { .. }), "{err:?}");
+        assert!(err.to_string().contains("[database] migration_lock_timeout_ms"), "{err}");
     }
 
     #[test]

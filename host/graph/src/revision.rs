@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::id::RevisionId;
+use crate::locks::RevisionLocks;
 
 /// The manifest's file name inside a revision directory.
 pub const MANIFEST_FILE: &str = "revision.toml";
@@ -59,6 +60,9 @@ pub struct Manifest {
     pub transactional: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<RevisionSandbox>,
+    /// Overrides of the project's lock waits and retries (not checksummed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<RevisionLocks>,
 }
 
 fn default_transactional() -> bool {
@@ -76,6 +80,7 @@ impl Manifest {
             depends_on: Vec::new(),
             transactional: true,
             sandbox: None,
+            database: None,
         }
     }
 

@@ -14,8 +14,10 @@ pub struct SandboxConfig {
     pub timeout_ms: u64,
     pub max_tables: Option<u64>,
     pub max_instances: Option<u64>,
-    #[serde(default = "default_lock_timeout_ms")]
-    pub lock_timeout_ms: u64,
+    /// Moved to `[database] migration_lock_timeout_ms`: read only to refuse
+    /// it with a message naming the new key.
+    #[serde(default, skip_serializing)]
+    pub lock_timeout_ms: Option<u64>,
     /// Statement classes the transaction guard lets revisions use (`capabilities =
     /// ["server-files"]`); each use is recorded. Unknown names are refused when the file is
     /// read, pointing at the line.
@@ -36,9 +38,6 @@ fn default_memory_mb() -> u64 {
 fn default_timeout_ms() -> u64 {
     30_000
 }
-fn default_lock_timeout_ms() -> u64 {
-    60_000
-}
 
 impl Default for SandboxConfig {
     fn default() -> Self {
@@ -47,7 +46,7 @@ impl Default for SandboxConfig {
             timeout_ms: default_timeout_ms(),
             max_tables: None,
             max_instances: None,
-            lock_timeout_ms: default_lock_timeout_ms(),
+            lock_timeout_ms: None,
             capabilities: Capabilities::none(),
             role: None,
             login: false,

@@ -100,9 +100,10 @@ impl StatementClass {
         }
         match self {
             StatementClass::SessionSetting => {
-                "the host owns the session's role, search_path, timeouts, encoding and transaction; a \
-                 revision may SET [LOCAL] or RESET only lock_timeout, client_min_messages and \
-                 check_function_bodies (and SET CONSTRAINTS)"
+                "the host owns the session's role, search_path, timeouts (lock_timeout comes from \
+                 statement_lock_timeout_ms in wasmig.toml or revision.toml), encoding and transaction; a \
+                 revision may SET [LOCAL] or RESET only client_min_messages and check_function_bodies \
+                 (and SET CONSTRAINTS)"
             }
             StatementClass::SessionState => {
                 "the host's prepared statements and session state must survive the revision; remove it"

@@ -14,7 +14,7 @@ use crate::class::StatementClass;
 /// `session_replication_role`, which turns off triggers and foreign keys), durability
 /// (`synchronous_commit`), memory on a shared server (`work_mem`, `maintenance_work_mem`),
 /// and every custom `a.b` setting (row-level security policies read those).
-pub const SETTABLE_SETTINGS: [&str; 3] = ["lock_timeout", "client_min_messages", "check_function_bodies"];
+pub const SETTABLE_SETTINGS: [&str; 2] = ["client_min_messages", "check_function_bodies"];
 
 /// Languages a PostgreSQL function, procedure or `DO` block may use: the trusted ones, whose
 /// code cannot reach the server's files, programs or memory.

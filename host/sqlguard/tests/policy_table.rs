@@ -75,11 +75,14 @@ const CASES: &[(&[Dialect], &str, Expect)] = &[
     (PG, "SELECT * FROM t WHERE id IN (SELECT 1 FROM (SELECT set_config('a','b',true)) s)", Refused(C::SessionSetting, "set_config")),
     (PG, "UPDATE pg_settings SET setting = 'evil' WHERE name = 'search_path'", Refused(C::SessionSetting, "pg_settings")),
     (PG, "UPDATE pg_catalog.pg_settings SET setting = 'x'", Refused(C::SessionSetting, "pg_settings")),
-    (PG, "SET lock_timeout = '5s'", Allowed),
-    (PG, "SET LOCAL lock_timeout TO 5000", Allowed),
+    // The host's bound on lock waits (statement_lock_timeout_ms), which a revision cannot lift.
+    (PG, "SET lock_timeout = '5s'", Refused(C::SessionSetting, "SET")),
+    (PG, "SET LOCAL lock_timeout TO 0", Refused(C::SessionSetting, "SET")),
+    (PG, "set session LOCK_TIMEOUT = default", Refused(C::SessionSetting, "SET")),
+    (PG, "SELECT set_config('lock_timeout', '0', true)", Refused(C::SessionSetting, "set_config")),
     (PG, "SET SESSION client_min_messages = warning", Allowed),
     (PG, "SET check_function_bodies = false", Allowed),
-    (PG, "RESET lock_timeout", Allowed),
+    (PG, "RESET lock_timeout", Refused(C::SessionSetting, "RESET")),
     (PG, "SET CONSTRAINTS ALL DEFERRED", Allowed),
     (PG, "SELECT current_setting('search_path'), * FROM pg_settings WHERE name = 'search_path'", Allowed),
     (PG, "SHOW search_path", Allowed),
@@ -387,7 +390,7 @@ fn a_refusal_names_the_class_keyword_position_and_the_way_out() {
         "{error:?}"
     );
     assert!(message.contains("(`SET` search_path)"), "{message}");
-    assert!(message.contains("a revision may SET [LOCAL] or RESET only lock_timeout"), "{message}");
+    assert!(message.contains("a revision may SET [LOCAL] or RESET only client_min_messages"), "{message}");
 }
 
 #[test]

@@ -5,12 +5,16 @@
 //! around every step. `transactional = false`: autocommit, between a dirty
 //! marker and its removal. Any failure rolls back what is open, records a
 //! `fail` event in its own transaction, and returns the report of what
-//! had committed.
+//! had committed. A transaction that failed on a lock conflict (a lock wait
+//! past `statement_lock_timeout_ms`, a deadlock, a serialization failure,
+//! SQLite's busy) is run again whole, up to `lock_retries` times: safe
+//! because a revision has no effect outside the database (the sandbox), so
+//! rolling it back undoes all of it.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use wasmig_graph::{Direction, RevisionId};
+use wasmig_graph::{Direction, LockPolicy, RevisionId};
 
 use crate::backend::LockGuard;
 use crate::bookkeeping::{Bookkeeper, Envelope};
@@ -32,6 +36,8 @@ pub struct PreparedStep {
     pub module_hash: String,
     pub module: Arc<Module>,
     pub context: HookContext,
+    /// How the step waits for locks and retries after a conflict.
+    pub locks: LockPolicy,
 }
 
 struct Run<'r, 'db> {
@@ -41,6 +47,19 @@ struct Run<'r, 'db> {
     /// own transaction, that it is still needed.
     recheck: bool,
     report: RunReport,
+    /// Retries not yet in the events table: written in the transaction that
+    /// finally commits, or with the failure. (On SQLite the writer that caused
+    /// the retry holds the file, so a transaction of their own would wait for it.)
+    retries: Vec<RetryEvent>,
+    /// How long writing a failure waits for a lock: the run's statement bound.
+    event_wait: Duration,
+}
+
+/// A retry, waiting to be recorded.
+struct RetryEvent {
+    revision: Option<String>,
+    reason: String,
+    detail: String,
 }
 
 pub(crate) fn run(
@@ -56,6 +75,8 @@ pub(crate) fn run(
         recheck: !lock.holds_lock(),
         report: RunReport { database: books.database.clone(), steps: Vec::new() },
         books,
+        retries: Vec::new(),
+        event_wait: steps.first().map_or(Duration::from_secs(2), |step| step.locks.statement_wait),
     };
     progress.planned(steps.len());
     let result = match options.transaction {
@@ -87,11 +108,19 @@ impl Run<'_, '_> {
         progress: &mut dyn Progress,
     ) -> Result<(), StepFailure> {
         for step in steps {
-            progress.step_started(step.revision.as_str(), step.direction);
+            let revision = step.revision.as_str();
+            progress.step_started(revision, step.direction);
             let report = if step.transactional {
-                self.in_transaction(|run| run.step(step, options))
+                self.with_lock_retries(Some(revision), step.locks, progress, |run| {
+                    run.in_transaction(|run| run.step(step, options))
+                })
             } else {
-                self.autocommit_step(step, options)
+                self.with_lock_wait(step.locks.statement_wait, |run| run.autocommit_step(step, options)).map_err(
+                    |failure| match failure.lock_conflict() {
+                        Some(_) => Failure::NotRetried { revision: revision.to_owned(), source: Box::new(failure) },
+                        None => failure,
+                    },
+                )
             }
             .map_err(|failure| (failure, Some(step.revision.to_string())))?;
             progress.step_finished(&report);
@@ -106,16 +135,28 @@ impl Run<'_, '_> {
         options: &RunOptions,
         progress: &mut dyn Progress,
     ) -> Result<(), StepFailure> {
+        for step in steps {
+            progress.step_started(step.revision.as_str(), step.direction);
+        }
         let mut done = Vec::new();
         let mut failed_at = None;
-        let outcome = self.in_transaction(|run| {
-            for step in steps {
-                progress.step_started(step.revision.as_str(), step.direction);
-                failed_at = Some(step.revision.to_string());
-                done.push(run.step(step, options)?);
-            }
-            failed_at = None;
-            Ok(())
+        // One transaction, so one policy: the shortest patience of any step.
+        let locks = steps.iter().map(|step| step.locks).reduce(|a, b| LockPolicy {
+            statement_wait: a.statement_wait.max(b.statement_wait),
+            retries: a.retries.min(b.retries),
+            backoff: a.backoff.min(b.backoff),
+        });
+        let locks = locks.unwrap_or(LockPolicy { statement_wait: Duration::ZERO, retries: 0, backoff: Duration::ZERO });
+        let outcome = self.with_lock_retries(None, locks, progress, |run| {
+            done.clear();
+            run.in_transaction(|run| {
+                for step in steps {
+                    failed_at = Some(step.revision.to_string());
+                    done.push(run.step(step, options)?);
+                }
+                failed_at = None;
+                Ok(())
+            })
         });
         match outcome {
             Ok(()) => {
@@ -127,6 +168,57 @@ impl Run<'_, '_> {
             }
             Err(failure) => Err((failure, failed_at)),
         }
+    }
+
+    /// Runs `attempt` (one whole transaction) until it succeeds, fails other
+    /// than by a lock conflict, or has had `locks.attempts()` tries. Before
+    /// each retry: a `retry` event, a progress line, a growing pause.
+    fn with_lock_retries<T>(
+        &mut self,
+        revision: Option<&str>,
+        locks: LockPolicy,
+        progress: &mut dyn Progress,
+        mut attempt: impl FnMut(&mut Self) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        let attempts = locks.attempts();
+        let mut number = 1;
+        loop {
+            let result = self.with_lock_wait(locks.statement_wait, &mut attempt);
+            let failure = match result {
+                Ok(value) => return Ok(value),
+                Err(failure) => failure,
+            };
+            let Some(reason) = failure.lock_conflict() else {
+                return Err(failure);
+            };
+            if number == attempts {
+                return Err(match number {
+                    1 => failure,
+                    _ => Failure::Retried { attempts: number, last: Box::new(failure) },
+                });
+            }
+            number += 1;
+            let pause = locks.pause(number, jitter());
+            progress.step_retrying(revision, number, attempts, &reason, pause);
+            let detail = format!("attempt {number} of {attempts}, after a pause of {} ms", pause.as_millis());
+            self.retries.push(RetryEvent { revision: revision.map(str::to_owned), reason, detail });
+            std::thread::sleep(pause);
+        }
+    }
+
+    /// `body` with the backend's lock wait set to `wait` (SQLite's busy wait
+    /// for the step's write lock), restored afterwards.
+    fn with_lock_wait<T>(
+        &mut self,
+        wait: Duration,
+        body: impl FnOnce(&mut Self) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        self.books.db.set_lock_wait(Some(wait)).map_err(self.books.failed("setting the lock wait"))?;
+        let result = body(self);
+        if let Err(error) = self.books.db.set_lock_wait(None) {
+            tracing::warn!(database = %self.books.database, "restoring the connection's lock wait failed: {error}");
+        }
+        result
     }
 
     /// One step inside an open transaction: hook and bookkeeping.
@@ -167,6 +259,7 @@ impl Run<'_, '_> {
         }
         .map_err(self.books.failed(format!("recording {revision}")))?;
         let detail = capabilities_detail(&capabilities);
+        self.record_retries()?;
         self.event(event_kind(outcome, step.direction), revision, elapsed, None, detail.as_deref())?;
         Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs))
     }
@@ -226,19 +319,35 @@ impl Run<'_, '_> {
         if !marked {
             return Ok(StepReport::new(revision, step.direction, StepOutcome::AlreadyDone, 0, &[]));
         }
-        let (outcome, logs, capabilities): (StepOutcome, Vec<GuestLog>, Vec<String>) = match step.direction {
+        let hooked: Result<(StepOutcome, Vec<GuestLog>, Vec<String>), Failure> = match step.direction {
             Direction::Up if options.adopt && self.verify_present(step)? => {
-                (StepOutcome::Adopted, Vec::new(), Vec::new())
+                Ok((StepOutcome::Adopted, Vec::new(), Vec::new()))
             }
-            Direction::Up => {
-                let done = self.runtime.up(&step.module, &step.context, self.books.db)?;
-                (StepOutcome::Applied, done.logs, done.capability_uses)
-            }
-            Direction::Down => {
-                let done = self.runtime.down(&step.module, &step.context, self.books.db)?;
-                (StepOutcome::Reverted, done.logs, done.capability_uses)
+            Direction::Up => self
+                .runtime
+                .up(&step.module, &step.context, self.books.db)
+                .map(|done| (StepOutcome::Applied, done.logs, done.capability_uses))
+                .map_err(Failure::from),
+            Direction::Down => self
+                .runtime
+                .down(&step.module, &step.context, self.books.db)
+                .map(|done| (StepOutcome::Reverted, done.logs, done.capability_uses))
+                .map_err(Failure::from),
+        };
+        // A concurrent index build that failed or was interrupted leaves an
+        // invalid index, which `IF NOT EXISTS` then takes for done.
+        let invalid = match self.books.db.invalid_indexes() {
+            Ok(invalid) => invalid,
+            Err(error) => {
+                tracing::warn!(database = %self.books.database, "cannot look for invalid indexes: {error}");
+                Vec::new()
             }
         };
+        if !invalid.is_empty() {
+            let cause = hooked.err().map(Box::new);
+            return Err(Failure::InvalidIndexes { revision: revision.to_owned(), indexes: invalid, cause });
+        }
+        let (outcome, logs, capabilities) = hooked?;
         let elapsed = started.elapsed().as_millis() as i64;
         self.in_transaction(|run| {
             match step.direction {
@@ -270,23 +379,52 @@ impl Run<'_, '_> {
         self.books.record(&NewEvent { kind, revision: Some(revision), duration_ms: Some(duration_ms), error, detail })
     }
 
-    /// The `fail` event, in its own transaction after the rollback. A run
-    /// that cannot even record its failure still reports the first error.
+    /// The `fail` event, in its own transaction after the rollback (with
+    /// the retries before it). A run that cannot even record its failure
+    /// still reports the first error.
     fn record_failure(&mut self, revision: Option<&str>, failure: &Failure) {
         let message = failure.to_string();
-        let recorded = self.in_transaction(|run| {
-            run.books.record(&NewEvent {
-                kind: EventKind::Fail,
-                revision,
-                duration_ms: None,
-                error: Some(&message),
-                detail: None,
+        let wait = self.event_wait;
+        let recorded = self.with_lock_wait(wait, |run| {
+            run.in_transaction(|run| {
+                run.record_retries()?;
+                run.books.record(&NewEvent {
+                    kind: EventKind::Fail,
+                    revision,
+                    duration_ms: None,
+                    error: Some(&message),
+                    detail: None,
+                })
             })
         });
         if let Err(error) = recorded {
             tracing::error!(database = %self.books.database, "could not record the failure event: {error}");
         }
     }
+
+    /// Writes the retries so far, in the open transaction.
+    fn record_retries(&mut self) -> Result<(), Failure> {
+        for retry in std::mem::take(&mut self.retries) {
+            self.books.record(&NewEvent {
+                kind: EventKind::Retry,
+                revision: retry.revision.as_deref(),
+                duration_ms: None,
+                error: Some(&retry.reason),
+                detail: Some(&retry.detail),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A number in [0, 1) that differs between processes and calls, for the
+/// jitter of retry pauses (not for anything secret).
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher
+        .write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn new_row(step: &PreparedStep, state: RowState, execution_ms: i64) -> NewRow<'_> {

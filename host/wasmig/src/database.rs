@@ -7,7 +7,7 @@ use crate::backend::{Backend, ConnectError, DatabaseUrl, LockError, LockGuard, U
 use crate::sql::{DbError, Dialect, Rows, Value};
 
 /// How long a step waits for another writer or the migration lock when the
-/// caller does not say: the default of a project's `lock_timeout_ms`.
+/// caller does not say: the default of a project's `[database] migration_lock_timeout_ms`.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An open database: SQLite (`sqlite:app.db`, `sqlite::memory:`) or
@@ -46,7 +46,7 @@ pub fn redacted_url(url: &str) -> String {
 }
 
 impl Database {
-    /// Connects with [`DEFAULT_LOCK_TIMEOUT`], the default of a project's `lock_timeout_ms`.
+    /// Connects with [`DEFAULT_LOCK_TIMEOUT`], the default of a project's `[database] migration_lock_timeout_ms`.
     pub fn connect(url: &str) -> Result<Self, ConnectError> {
         Self::connect_with(url, DEFAULT_LOCK_TIMEOUT)
     }

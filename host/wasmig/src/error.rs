@@ -142,9 +142,46 @@ pub enum Failure {
         status.database, status.pending.join(", "), status.unknown.join(", "), status.dirty.join(", "), status.drift.join(", ")
     )]
     NotReady { status: Box<Status> },
+    /// A transaction kept failing on lock conflicts.
+    #[error(
+        "{last}\n(gave up after {attempts} attempts: another session kept the lock. Find it (`SELECT * FROM \
+         pg_stat_activity`, or the process that has the SQLite file open), wait for it, or raise `lock_retries` / \
+         `statement_lock_timeout_ms` in [database])"
+    )]
+    Retried { attempts: u32, last: Box<Failure> },
+    /// A non-transactional step left invalid indexes (PostgreSQL: a
+    /// concurrent build that failed or was interrupted).
+    #[error(
+        "{}revision {revision} left invalid index(es) {}: a concurrent index build failed or was interrupted, \
+         and `CREATE INDEX CONCURRENTLY IF NOT EXISTS` would take them for done. The revision stays marked dirty. \
+         Recover: `DROP INDEX CONCURRENTLY {}`, fix the cause, then `wasmig resolve {revision} --as reverted` and \
+         upgrade again",
+        cause.as_ref().map(|cause| format!("{cause}\n")).unwrap_or_default(),
+        indexes.join(", "),
+        indexes.join(", ")
+    )]
+    InvalidIndexes { revision: String, indexes: Vec<String>, cause: Option<Box<Failure>> },
+    /// A non-transactional revision failed on a lock conflict: never run again automatically.
+    #[error(
+        "{source}\n(revision {revision} is `transactional = false`, so wasmig did not run it again: part of it may \
+         have committed. It stays marked dirty: check the database, then `wasmig resolve {revision} --as applied` \
+         or `--as reverted`)"
+    )]
+    NotRetried { revision: String, source: Box<Failure> },
 }
 
 impl Failure {
+    /// A conflict with another session (a lock wait past the bound, a
+    /// deadlock, a serialization failure, SQLite's busy): running the whole
+    /// transaction again can succeed. The reason, for progress and events.
+    pub fn lock_conflict(&self) -> Option<String> {
+        match self {
+            Failure::Hook(error @ HookError::LockConflict { .. }) => Some(error.to_string()),
+            Failure::Db { source, .. } if source.is_lock_conflict() => Some(self.to_string()),
+            _ => None,
+        }
+    }
+
     /// The classification callers act on.
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -159,8 +196,13 @@ impl Failure {
                 ErrorKind::Usage
             }
             Failure::Fleet(error) => error.kind(),
+            Failure::Hook(HookError::LockConflict { .. }) | Failure::Retried { .. } | Failure::NotRetried { .. } => {
+                ErrorKind::Lock
+            }
+            Failure::InvalidIndexes { .. } => ErrorKind::Revision,
             Failure::Checksum(_) | Failure::Module(_) | Failure::Hook(_) => ErrorKind::Revision,
             Failure::Engine(_) => ErrorKind::Engine,
+            Failure::Db { source, .. } if source.is_lock_conflict() => ErrorKind::Lock,
             Failure::Db { .. } => ErrorKind::Database,
             Failure::Dirty { .. } | Failure::Drift { .. } | Failure::NotApplied { .. } | Failure::NotDirty { .. } => {
                 ErrorKind::State

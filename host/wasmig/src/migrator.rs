@@ -71,7 +71,7 @@ impl Migrator {
     }
 
     /// Opens the database at `url` with the project's settings (its
-    /// `lock_timeout_ms`, and `[sandbox] login`); a SQLite file is created
+    /// `migration_lock_timeout_ms`, and `[sandbox] login`); a SQLite file is created
     /// when missing.
     pub fn connect(&self, url: &str) -> Result<Database, Error> {
         self.connect_tenant(url, None)
@@ -81,14 +81,14 @@ impl Migrator {
     /// connection logs in as the tenant's role (`role = "tenant_{tenant}"`).
     pub fn connect_tenant(&self, url: &str, tenant: Option<&str>) -> Result<Database, Error> {
         let url = self.login_url(url, tenant)?;
-        Ok(Database::connect_with(&url, self.revisions.lock_timeout())?)
+        Ok(Database::connect_with(&url, self.revisions.migration_lock_timeout())?)
     }
 
     /// Opens a database that must already exist (no SQLite file is
     /// created), with the project's settings: for commands that only read.
     pub fn connect_existing(&self, url: &str) -> Result<Database, Error> {
         let url = self.login_url(url, None)?;
-        Ok(Database::connect_existing(&url, self.revisions.lock_timeout())?)
+        Ok(Database::connect_existing(&url, self.revisions.migration_lock_timeout())?)
     }
 
     /// `url`, logged in as `[sandbox] role` when `[sandbox] login = true`.
@@ -129,7 +129,13 @@ impl Migrator {
     pub fn status(&self, db: &mut Database) -> Result<Status, Error> {
         // Read-only on purpose: no lock, no table creation, no write.
         let rows = self.applied_rows(db)?;
-        self.status_of(db.describe(), rows)
+        let mut status = self.status_of(db.describe(), rows)?;
+        let key = self.lock_key(db);
+        status.run_in_progress = db
+            .backend_mut()
+            .lock_holder(&key)
+            .map_err(|source| Error::from(Failure::db(&status.database, "reading the migration lock")(source)))?;
+        Ok(status)
     }
 
     /// The status of a database whose applied rows are `rows` (none for a
@@ -155,6 +161,7 @@ impl Migrator {
             dirty: rows.iter().filter(|row| row.state != RowState::Applied).map(|row| row.revision.clone()).collect(),
             drift,
             drift_blocks: self.revisions.config().checksum == ChecksumPolicy::Error,
+            run_in_progress: None,
             applied: rows,
         };
         status.at_heads = status.verdict();
@@ -205,7 +212,7 @@ impl Migrator {
         progress: &mut dyn Progress,
     ) -> Result<RunReport, Error> {
         let nothing = RunReport { database: db.describe(), steps: Vec::new() };
-        let lock = db.lock(&self.lock_key(db), self.revisions.lock_timeout());
+        let lock = db.lock(&self.lock_key(db), self.revisions.migration_lock_timeout());
         let lock = lock.map_err(|error| Error::after(error, nothing))?;
         let mut books = self.books(db);
         let steps = match self.prepare_run(&mut books, target, direction, options) {
@@ -313,6 +320,7 @@ impl Migrator {
                 role,
                 capabilities: sandbox.capabilities.clone(),
             },
+            locks: self.revisions.lock_policy_for(revision),
         })
     }
 

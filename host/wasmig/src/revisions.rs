@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wasmig_graph::{Graph, Project, ProjectConfig, Revision, RevisionId, RevisionKind};
+use wasmig_graph::{Graph, LockPolicy, Project, ProjectConfig, Revision, RevisionId, RevisionKind};
 
 use crate::checksum::{self, ChecksumError, MODULE_FILE};
 use crate::runtime::{Builtin, LoadError, Module, ModuleHash, Runtime, SandboxLimits, module_hash};
@@ -67,8 +67,14 @@ impl Revisions {
         &self.inner.root
     }
 
-    pub fn lock_timeout(&self) -> Duration {
-        Duration::from_millis(self.inner.config.sandbox.lock_timeout_ms)
+    /// How long a run waits for the migration lock (and SQLite's host statements for the write lock).
+    pub fn migration_lock_timeout(&self) -> Duration {
+        self.inner.config.database.migration_lock_timeout()
+    }
+
+    /// How a revision's steps wait for locks and retry.
+    pub fn lock_policy_for(&self, revision: &Revision) -> LockPolicy {
+        self.inner.config.database.lock_policy(revision.manifest.database.as_ref())
     }
 
     /// The project's limits, with the revision's own `[sandbox]` overrides.
@@ -82,6 +88,7 @@ impl Revisions {
             max_instances: project.max_instances.map_or(defaults.max_instances, |n| n.min(u32::MAX.into()) as u32),
             max_tables: project.max_tables.map_or(defaults.max_tables, |n| n.min(u32::MAX.into()) as u32),
             max_table_elements: defaults.max_table_elements,
+            lock_wait: self.lock_policy_for(revision).statement_wait,
         }
     }
 

@@ -65,4 +65,17 @@ impl DbError {
     pub fn host(message: impl Into<String>) -> Self {
         DbError { code: Some(Self::HOST_CODE.to_owned()), message: message.into() }
     }
+
+    /// A conflict with another session that running the whole transaction
+    /// again can resolve: PostgreSQL's lock timeout (55P03), deadlock
+    /// (40P01) and serialization failure (40001); SQLite's busy and locked.
+    pub fn is_lock_conflict(&self) -> bool {
+        matches!(self.code.as_deref(), Some("55P03" | "40P01" | "40001" | "SQLITE_BUSY" | "SQLITE_LOCKED"))
+    }
+
+    /// PostgreSQL refused a statement inside a transaction block (25001:
+    /// `CREATE INDEX CONCURRENTLY`, `VACUUM`, ...).
+    pub fn needs_autocommit(&self) -> bool {
+        self.code.as_deref() == Some("25001")
+    }
 }

@@ -24,6 +24,9 @@ pub struct Status {
     pub drift: Vec<String>,
     /// Whether drift stops runs (`checksum = "error"`) or is only reported (`"warn"`).
     pub drift_blocks: bool,
+    /// Who holds the migration lock: a run in progress (PostgreSQL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_in_progress: Option<String>,
     /// Every version row; empty in a fleet report, which stays small.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub applied: Vec<AppliedRow>,

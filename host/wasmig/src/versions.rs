@@ -65,6 +65,8 @@ pub enum EventKind {
     Repair,
     Resolve,
     Fail,
+    /// A transaction that failed on a lock conflict is run again.
+    Retry,
 }
 
 impl EventKind {
@@ -77,6 +79,7 @@ impl EventKind {
             EventKind::Repair => "repair",
             EventKind::Resolve => "resolve",
             EventKind::Fail => "fail",
+            EventKind::Retry => "retry",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Progress of a run: a bar on a terminal, one plain line per step when piped, nothing for JSON.
 
 use std::io::IsTerminal;
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use wasmig::graph::Direction;
@@ -40,6 +41,15 @@ pub fn step_line(step: &StepReport) -> String {
     format!("{verb} {} ({} ms)", step.revision, step.duration_ms)
 }
 
+/// "waiting for a lock: <reason>; attempt 2 of 6 in 0.5 s".
+pub fn retry_line(revision: Option<&str>, attempt: u32, attempts: u32, reason: &str, pause: Duration) -> String {
+    let what = revision.map_or_else(|| "the plan's transaction".to_owned(), |revision| format!("revision {revision}"));
+    format!(
+        "waiting for a lock, {what} runs again: attempt {attempt} of {attempts} in {:.1} s ({reason})",
+        pause.as_secs_f64()
+    )
+}
+
 impl Progress for RunProgress {
     fn planned(&mut self, steps: usize) {
         if let RunProgress::Bar(bar) = self
@@ -55,6 +65,17 @@ impl Progress for RunProgress {
     fn step_started(&mut self, revision: &str, direction: Direction) {
         if let RunProgress::Bar(bar) = self {
             bar.set_message(format!("{} {revision}", direction.as_str()));
+        }
+    }
+
+    fn step_retrying(&mut self, revision: Option<&str>, attempt: u32, attempts: u32, reason: &str, pause: Duration) {
+        if let RunProgress::Silent = self {
+            return;
+        }
+        let line = retry_line(revision, attempt, attempts, reason, pause);
+        match self {
+            RunProgress::Bar(bar) if !bar.is_hidden() => bar.println(line),
+            _ => eprintln!("{line}"),
         }
     }
 

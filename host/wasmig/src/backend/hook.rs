@@ -8,7 +8,7 @@
 //! in host memory, the host's own tables, and the host's session state. At
 //! the end it says whether the session is still as the host left it.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmig_sqlguard::Capabilities;
 
@@ -17,6 +17,9 @@ use wasmig_sqlguard::Capabilities;
 pub struct HookSession {
     /// The guest's statements stop here, whatever they do.
     pub deadline: Instant,
+    /// The longest one statement waits for a lock (PostgreSQL `lock_timeout`,
+    /// set by the host; a revision cannot change it).
+    pub lock_wait: Duration,
     /// Tables only the host writes (the version tables, unqualified names):
     /// a guest may read them, never write, alter, drop or trigger on them.
     pub protected_tables: Vec<String>,

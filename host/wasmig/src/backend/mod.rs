@@ -47,6 +47,29 @@ pub trait Backend: Send {
     /// database, so the backend bounds it).
     fn begin_hook(&mut self, session: &HookSession) -> Result<(), DbError>;
 
+    /// The longest the next step's statements wait for a lock, `None` for the
+    /// connection's own wait again. SQLite: the busy wait, which bounds the
+    /// step's `BEGIN IMMEDIATE` (inside the step nothing waits: it holds the
+    /// write lock); PostgreSQL takes it per hook ([`HookSession::lock_wait`]).
+    fn set_lock_wait(&mut self, wait: Option<Duration>) -> Result<(), DbError> {
+        let _ = wait;
+        Ok(())
+    }
+
+    /// Who holds the migration lock for `key` right now (a run in progress),
+    /// read without taking it. `None` when nobody does, or on SQLite (no lock).
+    fn lock_holder(&mut self, key: &str) -> Result<Option<String>, DbError> {
+        let _ = key;
+        Ok(None)
+    }
+
+    /// PostgreSQL: the invalid indexes of the connection's schema (a
+    /// concurrent build that failed or was interrupted leaves one), checked
+    /// after every non-transactional step. Empty elsewhere.
+    fn invalid_indexes(&mut self) -> Result<Vec<String>, DbError> {
+        Ok(Vec::new())
+    }
+
     /// PostgreSQL: what this session's login role holds beyond `role`, the
     /// role hooks run as; `None` when the login cannot leave it (it is
     /// `role`, or a role that owns nothing and reaches no other role). With
@@ -107,7 +130,7 @@ impl LockGuard for NoLock {
 pub enum LockError {
     #[error(
         "another wasmig run holds the migration lock `{key}` on {database}{}; waited {waited:?}. \
-         Wait for it to finish, or raise `lock_timeout_ms` in wasmig.toml",
+         Wait for it to finish, or raise `[database] migration_lock_timeout_ms` in wasmig.toml",
         holder.as_deref().map(|holder| format!(" ({holder})")).unwrap_or_default()
     )]
     Timeout { key: String, database: String, waited: Duration, holder: Option<String> },

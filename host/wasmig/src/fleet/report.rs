@@ -137,6 +137,18 @@ pub enum FleetEvent {
         tenant: String,
         step: StepReport,
     },
+    /// A tenant's transaction failed on a lock conflict and runs again
+    /// (attempt `attempt` of `attempts`); `revision` is `None` for a
+    /// `--transaction all` run.
+    Retrying {
+        tenant: String,
+        revision: Option<String>,
+        attempt: u32,
+        attempts: u32,
+        reason: String,
+        /// The pause before the attempt.
+        pause: std::time::Duration,
+    },
     /// A tenant ended (ok, failed or skipped).
     Finished(TenantReport),
 }

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmig_graph::{Direction, Target};
 
@@ -291,4 +291,15 @@ impl Progress for TenantProgress<'_> {
     }
 
     fn step_started(&mut self, _revision: &str, _direction: Direction) {}
+
+    fn step_retrying(&mut self, revision: Option<&str>, attempt: u32, attempts: u32, reason: &str, pause: Duration) {
+        self.progress.event(FleetEvent::Retrying {
+            tenant: self.tenant.to_owned(),
+            revision: revision.map(str::to_owned),
+            attempt,
+            attempts,
+            reason: reason.to_owned(),
+            pause,
+        });
+    }
 }

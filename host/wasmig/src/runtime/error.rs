@@ -97,6 +97,20 @@ pub enum HookError {
     #[error("revision {revision}: `{hook}` failed: {message}")]
     Guest { revision: String, hook: Hook, message: String },
 
+    /// A statement waited too long for a lock, lost a deadlock or a
+    /// serialization check: another session's fault, which running the
+    /// whole revision again can get past.
+    #[error("revision {revision}: `{hook}` {}: {reason}", lock_conflict_phrase(code))]
+    LockConflict { revision: String, hook: Hook, code: String, reason: String },
+
+    /// PostgreSQL refused a statement inside a transaction block.
+    #[error(
+        "revision {revision}: `{hook}` ran a statement PostgreSQL refuses inside a transaction block ({reason}); \
+         set `transactional = false` in its revision.toml: wasmig then sends its statements one by one outside \
+         any transaction (a failure leaves it dirty, for `wasmig resolve`)"
+    )]
+    NeedsAutocommit { revision: String, hook: Hook, reason: String },
+
     #[error("revision {revision}: `{hook}` could not start: {reason}")]
     Instantiate { revision: String, hook: Hook, reason: String },
 
@@ -122,8 +136,20 @@ impl HookError {
             | HookError::Guest { revision, .. }
             | HookError::Instantiate { revision, .. }
             | HookError::Backend { revision, .. }
-            | HookError::SessionBreach { revision, .. } => revision,
+            | HookError::SessionBreach { revision, .. }
+            | HookError::LockConflict { revision, .. }
+            | HookError::NeedsAutocommit { revision, .. } => revision,
         }
+    }
+}
+
+/// What a lock conflict's SQLSTATE or SQLite code means, for messages.
+fn lock_conflict_phrase(code: &str) -> &'static str {
+    match code {
+        "40P01" => "lost a deadlock with another session",
+        "40001" => "could not serialize with another session",
+        "SQLITE_BUSY" | "SQLITE_LOCKED" => "found the database locked by another connection",
+        _ => "waited longer than statement_lock_timeout_ms for a lock",
     }
 }
 

@@ -56,6 +56,10 @@ pub(crate) struct HostState {
     pub(crate) capabilities: Capabilities,
     /// Each statement the project's capabilities let through, for the events table.
     pub(crate) capability_uses: Vec<String>,
+    /// The first database error of the hook that says what went wrong better
+    /// than whatever the guest made of it: a lock conflict (retried by the
+    /// executor) or a statement that cannot run in a transaction block.
+    pub(crate) telling_error: Option<sql::DbError>,
 }
 
 impl HostState {
@@ -144,8 +148,14 @@ fn to_guest_value(value: sql::Value) -> Value {
     }
 }
 
-fn to_guest_error(error: sql::DbError) -> DbError {
-    DbError { code: error.code, message: error.message }
+impl HostState {
+    /// The error as the guest sees it; a telling one is kept for the host.
+    fn guest_error(&mut self, error: sql::DbError) -> DbError {
+        if self.telling_error.is_none() && (error.is_lock_conflict() || error.needs_autocommit()) {
+            self.telling_error = Some(error.clone());
+        }
+        DbError { code: error.code, message: error.message }
+    }
 }
 
 fn host_values(params: Vec<Value>) -> Vec<sql::Value> {
@@ -159,28 +169,29 @@ impl db::Host for HostState {
         if let Err(refused) = self.check_statement(&sql) {
             return Ok(Err(refused));
         }
-        Ok(self.db.execute(&sql, &host_values(params)).map_err(to_guest_error))
+        let result = self.db.execute(&sql, &host_values(params));
+        Ok(result.map_err(|error| self.guest_error(error)))
     }
 
     fn query(&mut self, sql: String, params: Vec<Value>) -> WasmResult<Result<bindings::types::Rows, DbError>> {
         if let Err(refused) = self.check_statement(&sql) {
             return Ok(Err(refused));
         }
-        Ok(self
-            .db
-            .query(&sql, &host_values(params))
+        let result = self.db.query(&sql, &host_values(params));
+        Ok(result
             .map(|rows| bindings::types::Rows {
                 columns: rows.columns,
                 values: rows.values.into_iter().map(|row| row.into_iter().map(to_guest_value).collect()).collect(),
             })
-            .map_err(to_guest_error))
+            .map_err(|error| self.guest_error(error)))
     }
 
     fn execute_script(&mut self, sql: String) -> WasmResult<Result<(), DbError>> {
         if let Err(refused) = self.check_script(&sql) {
             return Ok(Err(refused));
         }
-        Ok(self.db.execute_script(&sql).map_err(to_guest_error))
+        let result = self.db.execute_script(&sql);
+        Ok(result.map_err(|error| self.guest_error(error)))
     }
 
     fn dialect(&mut self) -> WasmResult<SqlDialect> {

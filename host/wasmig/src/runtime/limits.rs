@@ -14,6 +14,9 @@ pub struct SandboxLimits {
     pub max_instances: u32,
     pub max_tables: u32,
     pub max_table_elements: u64,
+    /// The longest one statement waits for a lock (`[database]
+    /// statement_lock_timeout_ms`): PostgreSQL's `lock_timeout`, set by the host.
+    pub lock_wait: Duration,
 }
 
 impl Default for SandboxLimits {
@@ -24,6 +27,7 @@ impl Default for SandboxLimits {
             max_instances: 100,
             max_tables: 100,
             max_table_elements: 1_000_000,
+            lock_wait: Duration::from_secs(2),
         }
     }
 }

@@ -345,6 +345,7 @@ impl Runtime {
                 protected_schemas,
                 capabilities: context.capabilities.clone(),
                 capability_uses: Vec::new(),
+                telling_error: None,
             },
         );
         store.limiter(|state| &mut state.limiter);
@@ -353,6 +354,7 @@ impl Runtime {
 
         let session = HookSession {
             deadline,
+            lock_wait: context.limits.lock_wait,
             protected_tables: context.protected_tables.clone(),
             max_result_bytes: context.limits.memory_bytes,
             read_only: hook == Hook::Verify,
@@ -392,6 +394,15 @@ impl Runtime {
             // Past the deadline a statement was cut short, even when the guest
             // caught the error and returned success: nothing of it is recorded.
             _ if out_of_time => return Err(HookError::Timeout { revision, hook, limit: context.limits.timeout }),
+            // A failure that followed a lock conflict or a 25001 is that, whatever the guest said.
+            Err(HookError::Trap { .. } | HookError::Guest { .. }) | Ok(Err(_)) if state.telling_error.is_some() => {
+                let error = state.telling_error.unwrap_or_else(|| crate::sql::DbError::host(""));
+                let reason = error.message;
+                return Err(match error.code {
+                    Some(code) if code != "25001" => HookError::LockConflict { revision, hook, code, reason },
+                    _ => HookError::NeedsAutocommit { revision, hook, reason },
+                });
+            }
             Err(error) => return Err(error),
             Ok(_) if state.refused.is_some() => {
                 let refusal = state.refused.unwrap_or_default();

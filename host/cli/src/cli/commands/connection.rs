@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use wasmig::{AppliedRow, ConnectError, Database, Failure, Migrator};
+use wasmig::{AppliedRow, ConnectError, Database, Failure, Migrator, Status};
 
 use crate::cli::error::CliResult;
 use crate::cli::exit::UsageError;
@@ -48,6 +48,22 @@ pub fn read_applied(migrator: &Migrator, given: Option<&str>) -> CliResult<(Stri
         Err(error) => match error.failure() {
             Failure::Connect(ConnectError::MissingDatabase { database }) => {
                 Ok((format!("{database} (not created yet)"), Vec::new()))
+            }
+            _ => Err(error.into()),
+        },
+    }
+}
+
+/// The database's status, for `wasmig status`: read without writing, with
+/// who holds the migration lock if a run is in progress; a SQLite file that
+/// does not exist yet is behind by everything (and stays uncreated).
+pub fn read_status(migrator: &Migrator, given: Option<&str>) -> CliResult<Status> {
+    let url = database_url(migrator, given)?;
+    match migrator.connect_existing(&url) {
+        Ok(mut db) => Ok(migrator.status(&mut db)?),
+        Err(error) => match error.failure() {
+            Failure::Connect(ConnectError::MissingDatabase { database }) => {
+                Ok(migrator.status_of(format!("{database} (not created yet)"), Vec::new())?)
             }
             _ => Err(error.into()),
         },

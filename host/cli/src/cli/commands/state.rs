@@ -5,7 +5,7 @@ use std::path::Path;
 use serde_json::json;
 use wasmig::RunOptions;
 
-use super::connection::{connect_existing, migrator, read_applied};
+use super::connection::{connect_existing, migrator, read_status};
 use crate::cli::error::CliResult;
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
@@ -13,8 +13,7 @@ use crate::cli::output::Output;
 pub fn status(dir: &Path, database: Option<&str>, out: Output) -> CliResult<Exit> {
     let migrator = migrator(dir)?;
     // A database that does not exist yet is simply behind by everything.
-    let (database, rows) = read_applied(&migrator, database)?;
-    let status = migrator.status_of(database, rows)?;
+    let status = read_status(&migrator, database)?;
     let mut states = Vec::new();
     if !status.pending.is_empty() {
         states.push("behind");
@@ -38,6 +37,9 @@ pub fn status(dir: &Path, database: Option<&str>, out: Output) -> CliResult<Exit
             text.push_str(&format!("state:    {}\n", states.join(", ")));
             text.push_str(&format!("heads:    {}\n", list(&status.heads)));
             text.push_str(&format!("current:  {}\n", list(&status.current)));
+            if let Some(holder) = &status.run_in_progress {
+                text.push_str(&format!("running:  a run holds the migration lock, {holder}\n"));
+            }
             if !status.pending.is_empty() {
                 text.push_str(&format!(
                     "pending:  {} revision(s): {} (run `wasmig upgrade`)\n",

@@ -12,6 +12,7 @@ use wasmig::fleet::{
 use crate::cli::error::CliResult;
 use crate::cli::exit::Exit;
 use crate::cli::output::{Format, Output};
+use crate::cli::progress::retry_line;
 use crate::cli::settings::TenantsRequest;
 
 pub fn run(dir: &Path, out: Output, request: TenantsRequest) -> CliResult<Exit> {
@@ -69,6 +70,15 @@ impl FleetBar {
 
 impl FleetProgress for FleetBar {
     fn event(&self, event: FleetEvent) {
+        if let FleetEvent::Retrying { tenant, revision, attempt, attempts, reason, pause, .. } = &event {
+            let line = format!("{tenant}: {}", retry_line(revision.as_deref(), *attempt, *attempts, reason, *pause));
+            match self {
+                FleetBar::Bar(bar) => bar.suspend(|| eprintln!("{line}")),
+                FleetBar::Lines => eprintln!("{line}"),
+                FleetBar::Silent => {}
+            }
+            return;
+        }
         let FleetEvent::Finished(tenant) = event else {
             return;
         };

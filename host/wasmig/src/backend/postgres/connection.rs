@@ -29,6 +29,7 @@
 //! commits only after the check (a statement that cannot run in one runs
 //! bare, as the role): a `DO` block that switched roles is rolled back.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::pin::pin;
@@ -39,12 +40,14 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
 use super::bind::{Binding, bind, sql_params};
+use super::blockers::blockers_of;
 use super::decode::{ResultBudget, RowError, check_columns, empty_rows, push_row};
 use super::error::db_error;
 use super::pipeline::{Around, Exchange, Script, cancel, exchange, script};
 use super::session::{OpenError, SPAWN_BLOCKING_ADVICE, Session};
 use super::state::{
-    GUEST_RESETS, HOST_SETTINGS, Level, Scope, Snapshot, before_sql, breach_error, prelude_sql, quote_identifier,
+    GUEST_RESETS, HOOK_RESETS, HOST_SETTINGS, Level, Scope, Snapshot, before_sql, breach_error, prelude_sql,
+    quote_identifier,
 };
 use super::target::Target;
 use super::tls::Connector;
@@ -100,6 +103,9 @@ pub(super) struct Connection {
     /// A hook ran in the open transaction without a role: its deferred
     /// triggers run at COMMIT, which is bounded and checked after.
     commit_check: Option<CommitCheck>,
+    /// Who blocked the last guest statement that waited for a lock, seen
+    /// while it waited (`blockers.rs`): added to its lock error.
+    blocker: RefCell<Option<String>>,
 }
 
 /// What the COMMIT of a transaction in which hooks ran owes them.
@@ -129,6 +135,8 @@ struct Hook {
     deadline: Instant,
     /// The wall-clock budget, for messages.
     budget: Duration,
+    /// The longest one statement waits for a lock (`lock_timeout`), in ms; at least 1 (0 is "forever").
+    lock_wait_ms: u128,
     max_result_bytes: u64,
     /// The role, as given and quoted for SQL.
     role: Option<(String, String)>,
@@ -241,6 +249,7 @@ impl Connection {
             stale: None,
             lost: None,
             commit_check: None,
+            blocker: RefCell::new(None),
         })
     }
 
@@ -317,6 +326,7 @@ impl Connection {
     pub(super) fn begin_hook(
         &mut self,
         deadline: Instant,
+        lock_wait: Duration,
         max_result_bytes: u64,
         role: Option<&str>,
     ) -> Result<(), DbError> {
@@ -338,6 +348,7 @@ impl Connection {
         self.hook = Some(Hook {
             deadline,
             budget: deadline.saturating_duration_since(Instant::now()),
+            lock_wait_ms: lock_wait.as_millis().max(1),
             max_result_bytes,
             role: role.map(|role| (role.to_owned(), quote_identifier(role))),
             mode,
@@ -415,7 +426,7 @@ impl Connection {
             }
             (Mode::Autocommit | Mode::Confined, _) => {
                 if hook.session_timeout {
-                    settle.push("RESET statement_timeout");
+                    settle.push(HOOK_RESETS);
                 }
                 (self.base.clone(), Scope::Settings)
             }
@@ -591,6 +602,20 @@ impl Connection {
         let Some(deadline) = deadline else {
             return Ok(self.session.block_on(future));
         };
+        // Halfway through a guest statement's lock bound, look at who blocks
+        // it, from a connection of its own: once the bound ends the wait, the
+        // server no longer says.
+        let look_at =
+            self.hook.as_ref().map(|hook| Instant::now() + Duration::from_millis((hook.lock_wait_ms / 2) as u64));
+        self.blocker.replace(None);
+        if let Some(look_at) = look_at.filter(|look_at| *look_at < deadline) {
+            let look_at = tokio::time::Instant::from_std(look_at);
+            if let Ok(output) = self.session.block_on(async { tokio::time::timeout_at(look_at, future.as_mut()).await })
+            {
+                return Ok(output);
+            }
+            self.blocker.replace(blockers_of(&self.target, self.pid));
+        }
         let deadline = tokio::time::Instant::from_std(deadline);
         // Timers are made inside `block_on`, where the runtime's time driver is.
         if let Ok(output) = self.session.block_on(async { tokio::time::timeout_at(deadline, future.as_mut()).await }) {
@@ -616,6 +641,17 @@ impl Connection {
                 Err(error) => format!(" (ending the server process failed: {error})"),
             }
         )))
+    }
+
+    /// `error`, naming who blocked the statement when it failed on a lock
+    /// and the look while it waited saw them.
+    pub(super) fn name_blockers(&self, mut error: DbError) -> DbError {
+        if error.is_lock_conflict()
+            && let Some(blocker) = self.blocker.take()
+        {
+            error.message = format!("{} ({blocker})", error.message);
+        }
+        error
     }
 
     /// Ends this session's server process from a connection of its own.
@@ -727,13 +763,14 @@ impl Connection {
         }
         let first = hook.expected.is_none();
         let milliseconds = hook.remaining_ms();
+        let lock_wait_ms = hook.lock_wait_ms;
         let role = hook.role_name();
         // The hook's settings travel with its first statement (with each
         // statement under a role in autocommit, in the statement's transaction).
         let prelude = match mode {
-            Mode::Transaction if first => Some(prelude_sql(milliseconds, role, true)),
-            Mode::Autocommit if first => Some(prelude_sql(milliseconds, None, false)),
-            Mode::Confined => Some(format!("BEGIN; {}", prelude_sql(milliseconds, role, true))),
+            Mode::Transaction if first => Some(prelude_sql(milliseconds, lock_wait_ms, role, true)),
+            Mode::Autocommit if first => Some(prelude_sql(milliseconds, lock_wait_ms, None, false)),
+            Mode::Confined => Some(format!("BEGIN; {}", prelude_sql(milliseconds, lock_wait_ms, role, true))),
             Mode::Transaction | Mode::Autocommit => None,
         };
         let around = Around {
@@ -781,7 +818,11 @@ impl Connection {
         let first = hook.expected.is_none();
         let mut text = String::with_capacity(sql.len() + 1_500);
         if first {
-            text.push_str(&format!("SET LOCAL statement_timeout = {}; ", hook.remaining_ms()));
+            text.push_str(&format!(
+                "SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}; ",
+                hook.remaining_ms(),
+                hook.lock_wait_ms
+            ));
             if let Some((_, quoted)) = &hook.role {
                 text.push_str(&format!("SET LOCAL ROLE {quoted}; "));
             }
@@ -852,7 +893,7 @@ impl Connection {
         let Some(role) = hook.role_name().map(str::to_owned) else {
             return Err(DbError::host("a bare statement needs the hook's role"));
         };
-        let prelude = prelude_sql(hook.remaining_ms(), Some(&role), false);
+        let prelude = prelude_sql(hook.remaining_ms(), hook.lock_wait_ms, Some(&role), false);
         let deadline = hook.deadline;
         // Sent on its own: the statement must not run if the role could not be set.
         let before = match self.drive(Some(deadline), Snapshot::query(self.session.client(), &prelude, Level::Full)) {
@@ -864,10 +905,11 @@ impl Connection {
         hook.ran = true;
         if let Err(error) = accept_before(hook, base, before) {
             // The role may be set for the session: it must not stay.
-            let _ = self.drive(None, self.session.client().batch_execute("RESET ROLE; RESET statement_timeout"));
+            let _ = self.drive(None, self.session.client().batch_execute(&format!("RESET ROLE; {HOOK_RESETS}")));
             return Err(error);
         }
-        let around = Around { postlude: Some("RESET ROLE; RESET statement_timeout"), ..Around::default() };
+        let postlude = format!("RESET ROLE; {HOOK_RESETS}");
+        let around = Around { postlude: Some(&postlude), ..Around::default() };
         let outcome = self.send(piece, around, false);
         if let Some(hook) = self.hook.as_mut() {
             hook.expected = None;
@@ -904,7 +946,8 @@ impl Connection {
                 // Inside a transaction block the statement failed too; in
                 // autocommit it may have run in a session the host did not set up.
                 if hook.mode == Mode::Autocommit {
-                    hook.breach = Some(format!("wasmig could not set the hook's statement_timeout: {error}"));
+                    hook.breach =
+                        Some(format!("wasmig could not set the hook's statement_timeout and lock_timeout: {error}"));
                 }
                 return Err(DbError {
                     code: error.code,

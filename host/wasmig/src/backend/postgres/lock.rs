@@ -70,24 +70,30 @@ pub(super) fn acquire(
 
 /// Who holds the advisory lock `lock_id`, for the timeout message.
 fn lock_holder(session: &Session, lock_id: i64) -> Option<String> {
+    let row = session.block_on(session.client().query_opt(&holder_sql(lock_id), &[])).ok()??;
+    Some(describe_holder(row.get(0), &row.get::<_, String>(1), &row.get::<_, String>(2), &row.get::<_, String>(3)))
+}
+
+/// The query for the session holding `lock_id`: its pid (int4), then
+/// application name, connection start and client, as text.
+pub(super) fn holder_sql(lock_id: i64) -> String {
     let (class_id, object_id) = advisory_lock_parts(lock_id);
     // Integers wasmig computed itself: safe to inline.
-    let sql = format!(
+    format!(
         "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.backend_start::text, ''), coalesce(host(a.client_addr), 'local') \
          FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
          WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
            AND l.classid = {class_id}::oid AND l.objid = {object_id}::oid \
            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
          LIMIT 1"
-    );
-    let row = session.block_on(session.client().query_opt(&sql, &[])).ok()??;
-    let pid: i32 = row.get(0);
-    let application: String = row.get(1);
-    let since: String = row.get(2);
-    let client: String = row.get(3);
+    )
+}
+
+/// "held by server process 42, application `wasmig`, client 10.0.0.7, connected since ...".
+pub(super) fn describe_holder(pid: i32, application: &str, since: &str, client: &str) -> String {
     let application =
         if application.is_empty() { "no application_name".to_owned() } else { format!("application `{application}`") };
-    Some(format!("held by server process {pid}, {application}, client {client}, connected since {since}"))
+    format!("held by server process {pid}, {application}, client {client}, connected since {since}")
 }
 
 /// The migration lock: a session advisory lock held by its own connection.

@@ -51,6 +51,7 @@
 //! `lock` (the migration lock on a connection of its own).
 
 mod bind;
+mod blockers;
 mod connection;
 mod decode;
 pub(super) mod environment;
@@ -129,19 +130,57 @@ impl Backend for PostgresBackend {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        self.connection.execute(sql, params)
+        self.connection.execute(sql, params).map_err(|error| self.connection.name_blockers(error))
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
-        self.connection.query(sql, params)
+        self.connection.query(sql, params).map_err(|error| self.connection.name_blockers(error))
     }
 
     fn execute_script(&mut self, sql: &str) -> Result<(), DbError> {
-        self.connection.execute_script(sql)
+        self.connection.execute_script(sql).map_err(|error| self.connection.name_blockers(error))
     }
 
     fn begin_hook(&mut self, session: &HookSession) -> Result<(), DbError> {
-        self.connection.begin_hook(session.deadline, session.max_result_bytes, session.role.as_deref())
+        self.connection.begin_hook(
+            session.deadline,
+            session.lock_wait,
+            session.max_result_bytes,
+            session.role.as_deref(),
+        )
+    }
+
+    fn lock_holder(&mut self, key: &str) -> Result<Option<String>, DbError> {
+        let rows = self.connection.query(&lock::holder_sql(lock::advisory_lock_id(key)), &[])?;
+        let Some(row) = rows.values.into_iter().next() else { return Ok(None) };
+        let text = |index: usize| match row.get(index) {
+            Some(Value::Text(text)) => text.clone(),
+            _ => String::new(),
+        };
+        let pid = match row.first() {
+            Some(Value::Integer(pid)) => *pid as i32,
+            _ => 0,
+        };
+        Ok(Some(lock::describe_holder(pid, &text(1), &text(2), &text(3))))
+    }
+
+    fn invalid_indexes(&mut self) -> Result<Vec<String>, DbError> {
+        let schema = Value::Text(self.schema.clone().unwrap_or_default());
+        let rows = self.connection.query(
+            "SELECT c.oid::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_index i \
+             JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE NOT i.indisvalid AND n.nspname = $1 ORDER BY 1",
+            &[schema],
+        )?;
+        Ok(rows
+            .values
+            .into_iter()
+            .filter_map(|row| match row.into_iter().next() {
+                Some(Value::Text(name)) => Some(name),
+                _ => None,
+            })
+            .collect())
     }
 
     fn login_escape(&mut self, role: &str, creates_roles: bool) -> Result<Option<LoginEscape>, DbError> {

@@ -40,7 +40,8 @@ pub(super) const HOST_SETTINGS: &str =
 /// The fields read back, in the order of [`Level::Full`]: the two settings
 /// whose change makes the guard read later SQL otherwise than the server
 /// does, who the statements run as (a role change is named by
-/// `current_user`), then what could redirect, block or widen the host's own
+/// `current_user`), how long the next statement may wait for a lock, then
+/// what could redirect, block or widen the host's own
 /// statements or leak into the next revision, and whether a host statement
 /// name was taken over. Settings are read with `missing_ok`, so one an older
 /// server lacks is NULL. Settings that only change how values are rendered
@@ -51,6 +52,7 @@ const FIELDS: &[&str] = &[
     "client_encoding",
     "current_user",
     "session_user",
+    "lock_timeout",
     "search_path",
     "role",
     "session_authorization",
@@ -68,17 +70,21 @@ const FIELDS: &[&str] = &[
 /// none unless a revision took one of the host's statements over.
 const PREPARED_STATEMENTS: &str = "replaced prepared statements";
 
-/// The fields read after every statement of a hook: the first four of [`FIELDS`].
-const STATEMENT_FIELDS: usize = 4;
+/// The fields read after every statement of a hook: the first five of
+/// [`FIELDS`] (with `lock_timeout`, which bounds how long the next one waits).
+const STATEMENT_FIELDS: usize = 5;
 
 /// The settings a revision may change (the text guard lets `SET [LOCAL]` and
 /// `RESET` of these through): not compared, and reset after every hook that
 /// ran statements ([`GUEST_RESETS`]), so that they do not reach the next revision.
-pub(super) const GUEST_RESETS: &str = "RESET lock_timeout; RESET client_min_messages; RESET check_function_bodies";
+pub(super) const GUEST_RESETS: &str = "RESET client_min_messages; RESET check_function_bodies";
 
 /// Fields the host itself changes around a hook: their value at the hook's
 /// first statement is what the host set, not the value at connect.
-const HOST_CHANGES: &[&str] = &["role", "current_user", "transaction_read_only", "statement_timeout"];
+const HOST_CHANGES: &[&str] = &["role", "current_user", "transaction_read_only", "statement_timeout", "lock_timeout"];
+
+/// Resets what the host set for a hook in the session (autocommit hooks).
+pub(super) const HOOK_RESETS: &str = "RESET statement_timeout; RESET lock_timeout";
 
 /// How much of the session a read covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,12 +140,15 @@ pub(super) fn before_sql() -> &'static str {
     })
 }
 
-/// The full read, after the hook's own settings: `statement_timeout`
-/// (milliseconds) and the role, if any, set for the transaction (`local`)
+/// The full read, after the hook's own settings: `statement_timeout` and
+/// `lock_timeout` (milliseconds) and the role, if any, set for the transaction (`local`)
 /// or the session. The settings are made in a fenced subquery (`OFFSET 0`),
 /// which runs before the outer select list.
-pub(super) fn prelude_sql(milliseconds: u128, role: Option<&str>, local: bool) -> String {
-    let mut sets = vec![format!("pg_catalog.set_config('statement_timeout', '{milliseconds}', {local})")];
+pub(super) fn prelude_sql(milliseconds: u128, lock_wait_ms: u128, role: Option<&str>, local: bool) -> String {
+    let mut sets = vec![
+        format!("pg_catalog.set_config('statement_timeout', '{milliseconds}', {local})"),
+        format!("pg_catalog.set_config('lock_timeout', '{lock_wait_ms}', {local})"),
+    ];
     if let Some(role) = role {
         sets.push(format!("pg_catalog.set_config('role', '{}', {local})", role.replace('\'', "''")));
     }
@@ -160,7 +169,7 @@ pub(super) enum Scope {
     Unchanged,
     /// At COMMIT, against the state at connect: the transaction too, but
     /// not what the host's own statements change between a hook and the
-    /// COMMIT (`transaction_read_only` and `statement_timeout`, which a
+    /// COMMIT (`transaction_read_only`, `statement_timeout` and `lock_timeout`, which a
     /// rollback to the savepoint of a read-only `verify` restores), and not
     /// the prepared statements: without a role the revision runs with the
     /// host's own privileges (it could write the version tables itself), so
@@ -174,7 +183,9 @@ impl Scope {
         match self {
             Scope::Unchanged => HOST_CHANGES.contains(&name),
             Scope::AllButRole => matches!(name, "role" | "current_user"),
-            Scope::Commit => matches!(name, "transaction_read_only" | "statement_timeout" | PREPARED_STATEMENTS),
+            Scope::Commit => {
+                matches!(name, "transaction_read_only" | "statement_timeout" | "lock_timeout" | PREPARED_STATEMENTS)
+            }
             Scope::All | Scope::Settings => false,
         }
     }
@@ -439,11 +450,15 @@ mod tests {
         assert!(statement.starts_with(
             "SELECT pg_catalog.current_setting('standard_conforming_strings', true), \
              pg_catalog.current_setting('client_encoding', true), current_user::pg_catalog.text, \
-             session_user::pg_catalog.text, pg_catalog.transaction_timestamp()"
+             session_user::pg_catalog.text, pg_catalog.current_setting('lock_timeout', true), \
+             pg_catalog.transaction_timestamp()"
         ));
-        let prelude = prelude_sql(1500, Some("it's"), true);
+        let prelude = prelude_sql(1500, 200, Some("it's"), true);
         assert!(prelude.starts_with(full) && prelude.contains("set_config('role', 'it''s', true)"), "{prelude}");
-        assert!(prelude_sql(7, None, false).contains("set_config('statement_timeout', '7', false) OFFSET 0"));
+        assert!(prelude.contains("set_config('lock_timeout', '200', true)"), "{prelude}");
+        let prelude = prelude_sql(7, 3, None, false);
+        assert!(prelude.contains("set_config('statement_timeout', '7', false)"), "{prelude}");
+        assert!(prelude.contains("set_config('lock_timeout', '3', false) OFFSET 0"), "{prelude}");
         assert!(full.contains("FROM pg_catalog.pg_prepared_statements WHERE from_sql"), "{full}");
         for name in HOST_CHANGES {
             assert!(before_sql().contains(&column(name)), "{name}");

@@ -40,6 +40,8 @@ pub struct SqliteBackend {
     refusals: Refusals,
     /// The running hook, between `begin_hook` and `end_hook`.
     hook: Option<Session>,
+    /// The connection's own busy wait, restored after a step that set its own.
+    busy_timeout: Duration,
 }
 
 impl SqliteBackend {
@@ -69,13 +71,13 @@ impl SqliteBackend {
         path: Option<&Path>,
         busy_timeout: Option<Duration>,
     ) -> Result<Self, DbError> {
-        if let Some(timeout) = busy_timeout {
-            connection.busy_timeout(timeout).map_err(db_error)?;
-        }
+        // rusqlite's own default for a connection without one.
+        let busy_timeout = busy_timeout.unwrap_or(Duration::from_secs(5));
+        connection.busy_timeout(busy_timeout).map_err(db_error)?;
         connection.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true).map_err(db_error)?;
         let refusals = Refusals::default();
         authorizer::install_host(&mut connection, &refusals).map_err(db_error)?;
-        Ok(SqliteBackend { connection, path: path.map(Path::to_path_buf), refusals, hook: None })
+        Ok(SqliteBackend { connection, path: path.map(Path::to_path_buf), refusals, hook: None, busy_timeout })
     }
 
     pub fn connection(&self) -> &Connection {
@@ -101,6 +103,10 @@ impl SqliteBackend {
 impl Backend for SqliteBackend {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
+    }
+
+    fn set_lock_wait(&mut self, wait: Option<Duration>) -> Result<(), DbError> {
+        self.connection.busy_timeout(wait.unwrap_or(self.busy_timeout)).map_err(db_error)
     }
 
     fn describe(&self) -> String {

@@ -11,6 +11,7 @@ use crate::backend::{Backend, HookSession};
 fn hook(capabilities: Capabilities) -> HookSession {
     HookSession {
         deadline: Instant::now() + Duration::from_secs(30),
+        lock_wait: Duration::from_secs(2),
         protected_tables: vec!["wasmig_revisions".into(), "wasmig_events".into()],
         max_result_bytes: 1 << 20,
         read_only: false,
