@@ -91,6 +91,7 @@ on_every_engine!(
     verify_reports_each_revision_against_the_applied_set,
     verify_runs_read_only,
     status_takes_no_lock_and_creates_no_table,
+    branch_targets_move_one_branch_as_in_alembic,
 );
 
 fn upgrade_downgrade_stamp_and_status_follow_the_graph(engine: Engine) {
@@ -165,6 +166,46 @@ fn upgrade_downgrade_stamp_and_status_follow_the_graph(engine: Engine) {
     let stamps = db.events().into_iter().filter(|event| event.event == "stamp").count();
     assert_eq!(stamps, 4 + 2 + 3, "one stamp event per recorded or removed revision");
     assert!(migrator(path).status(&mut conn).unwrap().is_current());
+}
+
+/// Alembic's BranchedPathTest graph through the migrator: `branch@+N`,
+/// `branch@REV`, `branch@base` and a stamp of one branch leave the other.
+fn branch_targets_move_one_branch_as_in_alembic(engine: Engine) {
+    let db = TestDb::fresh(engine);
+    let dir = project();
+    let path = dir.path();
+    creates(path, "a", &[]);
+    creates(path, "b", &["a"]);
+    creates(path, "c1", &["b"]);
+    extend_manifest(path, "c1", "branch_labels = [\"lib1\"]\n");
+    creates(path, "d1", &["c1"]);
+    creates(path, "c2", &["b"]);
+    extend_manifest(path, "c2", "branch_labels = [\"lib2\"]\n");
+    creates(path, "d2", &["c2"]);
+    let mut conn = db.connect();
+
+    assert_eq!(revisions(&upgrade(path, &mut conn, "lib1@head").unwrap()), ["a", "b", "c1", "d1"]);
+    assert_eq!(revisions(&upgrade(path, &mut conn, "lib2@+1").unwrap()), ["c2"]);
+    assert_eq!(revisions(&upgrade(path, &mut conn, "lib2@+1").unwrap()), ["d2"]);
+    assert_eq!(migrator(path).status(&mut conn).unwrap().current, ["d1", "d2"]);
+    // `-1` from two heads is ambiguous; on one branch it is not.
+    let error = downgrade(path, &mut conn, "-1").unwrap_err();
+    assert!(error.to_string().contains("BRANCH@-N"), "{error}");
+    assert_eq!(revisions(&downgrade(path, &mut conn, "lib1@-1").unwrap()), ["d1"]);
+    assert_eq!(revisions(&downgrade(path, &mut conn, "lib2@b").unwrap()), ["d2", "c2"]);
+    assert_eq!(db.recorded(), set(&["a", "b", "c1"]));
+    assert_eq!(db.user_tables(), tables(&["a", "b", "c1"]));
+    let error = upgrade(path, &mut conn, "lib1@d2").unwrap_err();
+    assert!(error.to_string().contains("not on branch `lib1`"), "{error}");
+
+    upgrade(path, &mut conn, "heads").unwrap();
+    // A stamp of one branch leaves the other as it is.
+    migrator(path).stamp(&mut conn, &target("lib1@base")).unwrap();
+    assert_eq!(db.recorded(), set(&["a", "b", "c2", "d2"]));
+    migrator(path).stamp(&mut conn, &target("lib1@head")).unwrap();
+    assert_eq!(db.recorded(), set(&["a", "b", "c1", "d1", "c2", "d2"]));
+    // One base under both branches: reverting lib2 down to base takes lib1 with it, as in Alembic.
+    assert_eq!(revisions(&downgrade(path, &mut conn, "lib2@base").unwrap()), ["d2", "d1", "c2", "c1", "b", "a"]);
 }
 
 fn a_revision_failing_halfway_leaves_only_its_fail_event(engine: Engine) {

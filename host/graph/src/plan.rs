@@ -96,9 +96,11 @@ impl Graph {
     ///
     /// Up: every ancestor of the target (through parents and depends_on) not
     /// yet applied, in Kahn order over those revisions with the smallest id
-    /// first among ready ones. Down: the applied revisions that descend from
-    /// the target (all applied ones for `base`), in the exact reverse of that
-    /// order; refused if any of them is a merge revision.
+    /// first among ready ones. Down: the applied revisions that stand on the
+    /// target's children through `parents`, with whatever needs them through
+    /// `parents` or `depends_on` (all applied ones for `base`); with
+    /// `branch@...` only those on the branch and what needs them; in the
+    /// exact reverse of that order; refused if any of them is a merge revision.
     pub fn plan(&self, applied: &AppliedSet, target: &Target, direction: Direction) -> Result<Plan, PlanError> {
         let unknown = self.unknown_applied(applied);
         if !unknown.is_empty() {
@@ -141,6 +143,7 @@ impl Graph {
     }
 
     fn downgrade_steps(&self, applied: &[bool], resolved: &Resolved, target: &Target) -> Result<Vec<Ix>, PlanError> {
+        let within = target.branch().map(|branch| self.lineage_of(branch)).transpose()?;
         let mut revert = match resolved {
             Resolved::Base => applied.to_vec(),
             Resolved::Revisions(ids) => {
@@ -155,12 +158,21 @@ impl Graph {
                 if !applied[ix as usize] {
                     return Err(PlanError::DowngradeTargetNotApplied { target: id.clone() });
                 }
-                let mut desc = self.descendant_mask(&[ix]);
-                desc[ix as usize] = false;
-                desc
+                // What stands on the target through `parents`, and whatever
+                // needs that. A revision that only depends on the target stays
+                // with it (Alembic's `test_downgrade_over_crisscross`).
+                self.descendant_mask(self.children_ix(ix))
             }
         };
         revert.iter_mut().zip(applied).for_each(|(r, &a)| *r &= a);
+        if let Some(lineage) = within {
+            // `branch@...`: only what is on the branch, and whatever applied
+            // revision needs that (it cannot stay without it).
+            revert.iter_mut().zip(&lineage).for_each(|(r, &l)| *r &= l);
+            let members: Vec<Ix> = (0..self.len()).filter(|&ix| revert[ix]).map(|ix| ix as Ix).collect();
+            revert = self.descendant_mask(&members);
+            revert.iter_mut().zip(applied).for_each(|(r, &a)| *r &= a);
+        }
 
         let merges: Vec<Ix> = (0..self.len())
             .filter(|&ix| revert[ix] && self.parents_ix(ix as Ix).len() >= 2)
@@ -201,13 +213,19 @@ impl Graph {
 /// `+N` only upgrades and `-N` only downgrades; `heads` only upgrades.
 fn check_direction(target: &Target, direction: Direction) -> Result<(), PlanError> {
     let hint = match (target, direction) {
-        (Target::Relative { anchor: Anchor::Current, steps }, Direction::Down) if *steps > 0 => {
+        (Target::Relative { anchor: Anchor::Current | Anchor::BranchCurrent(_), steps }, Direction::Down)
+            if *steps > 0 =>
+        {
             "`+N` counts up from the current head; downgrade with `-N`"
         }
-        (Target::Relative { anchor: Anchor::Current, steps }, Direction::Up) if *steps < 0 => {
+        (Target::Relative { anchor: Anchor::Current | Anchor::BranchCurrent(_), steps }, Direction::Up)
+            if *steps < 0 =>
+        {
             "`-N` counts down from the current head; plan it as a downgrade"
         }
-        (Target::Heads, Direction::Down) => "`heads` is an upgrade target; a downgrade keeps one revision (or `base`)",
+        (Target::Heads | Target::BranchHeads(_), Direction::Down) => {
+            "`heads` is an upgrade target; a downgrade keeps one revision (or `base`)"
+        }
         _ => return Ok(()),
     };
     Err(PlanError::WrongDirection { target: target.to_string(), direction, hint: hint.to_owned() })

@@ -10,8 +10,10 @@ use crate::message::{IdList, merge_command};
 use crate::revision::Revision;
 use crate::target::{Anchor, Target};
 
-/// Ids and prefixes shorter than this never match by prefix (as in Alembic).
-pub const MIN_PREFIX_LEN: usize = 4;
+/// Prefixes shorter than this never match (Alembic takes any unique prefix
+/// of an id longer than 3 characters; wasmig asks for 3, so that a typo of one
+/// or two characters is not read as a revision).
+pub const MIN_PREFIX_LEN: usize = 3;
 
 /// What a target names once resolved against a graph and an applied set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,12 @@ pub enum ResolveError {
     UnknownLabel { label: String },
 
     #[error(
+        "`{revision}` is not on branch `{branch}` (neither an ancestor nor a descendant of `{branch_revision}`); \
+         `wasmig history` shows the branches"
+    )]
+    NotOnBranch { revision: RevisionId, branch: String, branch_revision: RevisionId },
+
+    #[error(
         "branch `{label}` has several heads: {}; name one of them, or merge them with `{}`",
         IdList(heads),
         merge_command(heads)
@@ -70,7 +78,7 @@ pub enum ResolveError {
     AmbiguousStep { target: String, at: Option<RevisionId>, up: bool, options: Vec<RevisionId> },
 
     #[error(
-        "`{target}` counts from the current head, but the applied set has several heads ({}); use `REV+N` or `REV-N` from one of them",
+        "`{target}` counts from the current head, but the applied set has several heads ({}); use `REV+N` or `REV-N` from one of them, or `BRANCH@+N` / `BRANCH@-N` to count on one branch",
         IdList(heads)
     )]
     SeveralCurrentHeads { target: String, heads: Vec<RevisionId> },
@@ -122,18 +130,43 @@ impl Graph {
             Target::Heads => {
                 return Ok(Resolved::Revisions(self.heads().into_iter().map(|r| r.id().clone()).collect()));
             }
-            Target::Base => Point::Base,
+            Target::BranchHeads(branch) => {
+                let heads = self.heads_above(self.resolve_ix(branch)?);
+                return Ok(Resolved::Revisions(self.ids(&heads)));
+            }
+            Target::Base | Target::BranchBase(_) => Point::Base,
             Target::Revision(r) => Point::At(self.resolve_ix(r)?),
+            Target::BranchRevision { branch, revision } => Point::At(self.on_branch(branch, revision)?),
             Target::LabelHead(l) => Point::At(self.label_head_ix(l)?),
             Target::Relative { anchor, steps } => {
                 let start = self.anchor_point(anchor, applied, &text)?;
-                self.step(start, *steps, &text)?
+                let within = target.branch().map(|branch| self.lineage_of(branch)).transpose()?;
+                self.step(start, *steps, &text, within.as_deref())?
             }
         };
         Ok(match point {
             Point::Base => Resolved::Base,
             Point::Nothing => Resolved::Revisions(Vec::new()),
             Point::At(ix) => Resolved::Revisions(vec![self.rev(ix).id().clone()]),
+        })
+    }
+
+    /// The revisions that share lineage with `branch` (a label or a
+    /// revision): its ancestors, itself and its descendants, through parents.
+    pub(crate) fn lineage_of(&self, branch: &str) -> Result<Vec<bool>, ResolveError> {
+        Ok(self.lineage_mask(self.resolve_ix(branch)?))
+    }
+
+    /// `revision`, which must share lineage with `branch`.
+    fn on_branch(&self, branch: &str, revision: &str) -> Result<Ix, ResolveError> {
+        let at = self.resolve_ix(revision)?;
+        if self.lineage_of(branch)?[at as usize] {
+            return Ok(at);
+        }
+        Err(ResolveError::NotOnBranch {
+            revision: self.rev(at).id().clone(),
+            branch: branch.to_owned(),
+            branch_revision: self.rev(self.resolve_ix(branch)?).id().clone(),
         })
     }
 
@@ -146,14 +179,17 @@ impl Graph {
         }
     }
 
-    fn label_head_ix(&self, label: &str) -> Result<Ix, ResolveError> {
-        let heads = self.label_heads(label).ok_or_else(|| ResolveError::UnknownLabel { label: label.to_owned() })?;
+    /// The single head above `branch` (a label, or a revision for `REV@head`).
+    fn label_head_ix(&self, branch: &str) -> Result<Ix, ResolveError> {
+        let start = match self.resolve_ix(branch) {
+            Ok(ix) => ix,
+            Err(ResolveError::Unknown { .. }) => return Err(ResolveError::UnknownLabel { label: branch.to_owned() }),
+            Err(other) => return Err(other),
+        };
+        let heads = self.heads_above(start);
         match heads.as_slice() {
-            [one] => Ok(self.ix(one.id().as_str()).expect("a label head is in the graph")),
-            many => Err(ResolveError::LabelSeveralHeads {
-                label: label.to_owned(),
-                heads: many.iter().map(|r| r.id().clone()).collect(),
-            }),
+            [one] => Ok(*one),
+            many => Err(ResolveError::LabelSeveralHeads { label: branch.to_owned(), heads: self.ids(many) }),
         }
     }
 
@@ -163,6 +199,30 @@ impl Graph {
             Anchor::Head => self.single_head()?.map(Point::At).unwrap_or(Point::Base),
             Anchor::Revision(r) => Point::At(self.resolve_ix(r)?),
             Anchor::LabelHead(l) => Point::At(self.label_head_ix(l)?),
+            Anchor::BranchBase(_) => Point::Base,
+            Anchor::BranchRevision { branch, revision } => Point::At(self.on_branch(branch, revision)?),
+            Anchor::BranchCurrent(branch) => {
+                // The applied head on the branch; else where the applied set
+                // leaves the branch (the tips of its applied part); else base.
+                let lineage = self.lineage_of(branch)?;
+                let applied_mask = self.mask_of(applied);
+                let on_branch: Vec<bool> = applied_mask.iter().zip(&lineage).map(|(&a, &l)| a && l).collect();
+                let mut starts: Vec<Ix> =
+                    self.applied_heads_ix(applied).into_iter().filter(|&ix| lineage[ix as usize]).collect();
+                if starts.is_empty() {
+                    starts = self.heads_of_mask(&on_branch);
+                }
+                match starts.as_slice() {
+                    [] => Point::Base,
+                    [one] => Point::At(*one),
+                    many => {
+                        return Err(ResolveError::SeveralCurrentHeads {
+                            target: text.to_owned(),
+                            heads: self.ids(many),
+                        });
+                    }
+                }
+            }
             Anchor::Current => {
                 let heads = self.applied_heads_ix(applied);
                 match heads.as_slice() {
@@ -181,10 +241,12 @@ impl Graph {
 
     /// Walks `steps` edges through parents (down) or children (up); a step
     /// with more than one way to go is refused rather than guessed.
-    fn step(&self, start: Point, steps: i64, text: &str) -> Result<Point, ResolveError> {
+    /// `within`: only revisions on a branch (`branch@...`) are ways to go.
+    fn step(&self, start: Point, steps: i64, text: &str, within: Option<&[bool]>) -> Result<Point, ResolveError> {
         let up = steps > 0;
         let mut at = start;
         let mut left = steps.unsigned_abs();
+        let allowed = |ix: &Ix| within.is_none_or(|lineage| lineage[*ix as usize]);
         while left > 0 {
             let options: Vec<Ix> = match at {
                 Point::Base if up => (0..self.len() as Ix).filter(|&ix| self.parents_ix(ix).is_empty()).collect(),
@@ -194,6 +256,7 @@ impl Graph {
                 Point::At(ix) if up => self.children_ix(ix).to_vec(),
                 Point::At(ix) => self.parents_ix(ix).to_vec(),
             };
+            let options: Vec<Ix> = options.into_iter().filter(allowed).collect();
             let here = match at {
                 Point::At(ix) => Some(self.rev(ix).id().clone()),
                 _ => None,

@@ -1,7 +1,8 @@
-//! The target grammar (`head`, `heads`, `base`, ids, prefixes, labels,
-//! `label@head`, `+N`, `-N`, `REV+N`, `REV-N`): parsing only, and the
-//! [`TargetError`] for text that is not a target; `crate::resolve` resolves
-//! a parsed target against a graph.
+//! The target grammar, Alembic's `[branch@]symbol[+|-N]` (`head`, `heads`, `base`, ids, prefixes, labels, `label@head`, `label@base`, `label@REV`, `REV@head`, `+N`, `-N`, `label@+N`, `REV+N`, ...): parsing only, and the [`TargetError`] for text that is not a target; `crate::resolve` resolves a parsed target against a graph.
+//!
+//! A `branch` is a branch label or a revision (id or prefix): it names the
+//! revisions that share lineage with it (its ancestors and descendants
+//! through `parents`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,8 +22,14 @@ pub enum Anchor {
     Head,
     /// An id, an id prefix or a bare branch label.
     Revision(String),
-    /// The head of a labelled branch (`label@head`).
+    /// The head of a labelled branch (`label@head`, `REV@head`).
     LabelHead(String),
+    /// The applied head on a branch (`branch@+N`, `branch@-N`).
+    BranchCurrent(String),
+    /// Below a branch (`branch@base+N`): counting up stays on the branch.
+    BranchBase(String),
+    /// A revision on a branch (`branch@REV+N`): counting stays on the branch.
+    BranchRevision { branch: String, revision: String },
 }
 
 /// Where a plan should take the applied set.
@@ -37,8 +44,16 @@ pub enum Target {
     /// An id, a unique prefix of at least 4 characters, or a branch label
     /// (the revision that declares it).
     Revision(String),
-    /// The head of the branch that starts at the revision declaring the label.
+    /// The head of the branch that starts at the revision declaring the label
+    /// (`label@head`), or of the revisions above a revision (`REV@head`).
     LabelHead(String),
+    /// Every head of a branch (`branch@heads`): an upgrade target.
+    BranchHeads(String),
+    /// Below a branch (`branch@base`): a downgrade reverts only that branch.
+    BranchBase(String),
+    /// A revision that must be on the branch (`branch@REV`); a downgrade to
+    /// it reverts only what is on the branch (and what needs that).
+    BranchRevision { branch: String, revision: String },
     /// `steps` (never 0) up (positive) or down (negative) from an anchor.
     Relative { anchor: Anchor, steps: i64 },
 }
@@ -48,7 +63,7 @@ pub enum Target {
 #[non_exhaustive]
 pub enum TargetError {
     #[error(
-        "empty target; use `head`, `heads`, `base`, a revision id or prefix, `label@head`, `+N`, `-N`, `REV+N` or `REV-N`"
+        "empty target; use `head`, `heads`, `base`, a revision id or prefix, `label@head`, `label@base`, `label@REV`, `+N`, `-N`, `label@+N`, `REV+N` or `REV-N`"
     )]
     Empty,
     #[error("invalid target `{value}`: {reason}")]
@@ -83,20 +98,49 @@ impl Target {
             "head" => Ok(Target::Head),
             "heads" => Ok(Target::Heads),
             "base" => Ok(Target::Base),
-            _ => match parse_anchor(value).map_err(|r| invalid(&r))? {
-                Anchor::Revision(r) => Ok(Target::Revision(r)),
-                Anchor::LabelHead(l) => Ok(Target::LabelHead(l)),
-                Anchor::Current | Anchor::Base | Anchor::Head => {
-                    unreachable!("reserved words handled above")
+            _ => {
+                if let Some((branch, "heads")) = value.split_once('@') {
+                    check_branch(branch).map_err(|r| invalid(&r))?;
+                    return Ok(Target::BranchHeads(branch.to_owned()));
                 }
-            },
+                match parse_anchor(value).map_err(|r| invalid(&r))? {
+                    Anchor::Revision(r) => Ok(Target::Revision(r)),
+                    Anchor::LabelHead(l) => Ok(Target::LabelHead(l)),
+                    Anchor::BranchBase(b) => Ok(Target::BranchBase(b)),
+                    Anchor::BranchRevision { branch, revision } => Ok(Target::BranchRevision { branch, revision }),
+                    Anchor::BranchCurrent(_) => {
+                        Err(invalid("`branch@` needs `head`, `heads`, `base`, a revision, or `+N` / `-N` after it"))
+                    }
+                    Anchor::Current | Anchor::Base | Anchor::Head => {
+                        unreachable!("reserved words handled above")
+                    }
+                }
+            }
         }
     }
 
     /// True for targets whose meaning depends on the applied set.
     pub fn is_relative_to_current(&self) -> bool {
-        matches!(self, Target::Relative { anchor: Anchor::Current, .. })
+        matches!(self, Target::Relative { anchor: Anchor::Current | Anchor::BranchCurrent(_), .. })
     }
+
+    /// The branch a target is confined to (`branch@...`), if any.
+    pub fn branch(&self) -> Option<&str> {
+        match self {
+            Target::LabelHead(b) | Target::BranchHeads(b) | Target::BranchBase(b) => Some(b),
+            Target::BranchRevision { branch, .. } => Some(branch),
+            Target::Relative { anchor, .. } => match anchor {
+                Anchor::LabelHead(b) | Anchor::BranchCurrent(b) | Anchor::BranchBase(b) => Some(b),
+                Anchor::BranchRevision { branch, .. } => Some(branch),
+                Anchor::Current | Anchor::Base | Anchor::Head | Anchor::Revision(_) => None,
+            },
+            Target::Head | Target::Heads | Target::Base | Target::Revision(_) => None,
+        }
+    }
+}
+
+fn check_branch(branch: &str) -> Result<(), String> {
+    check_name(branch).map_err(|e| format!("bad branch (a label or a revision): {e}"))
 }
 
 fn parse_anchor(text: &str) -> Result<Anchor, String> {
@@ -106,12 +150,19 @@ fn parse_anchor(text: &str) -> Result<Anchor, String> {
         "heads" => return Err("`heads` names several revisions; count from one of them".to_owned()),
         _ => {}
     }
-    if let Some((label, rest)) = text.split_once('@') {
-        if rest != "head" {
-            return Err(format!("after `@` only `head` is supported (`{label}@head`)"));
-        }
-        check_name(label).map_err(|e| format!("bad branch label: {e}"))?;
-        return Ok(Anchor::LabelHead(label.to_owned()));
+    if let Some((branch, rest)) = text.split_once('@') {
+        check_branch(branch)?;
+        let branch = branch.to_owned();
+        return match rest {
+            "" => Ok(Anchor::BranchCurrent(branch)),
+            "head" => Ok(Anchor::LabelHead(branch)),
+            "base" => Ok(Anchor::BranchBase(branch)),
+            "heads" => Err(format!("`{branch}@heads` names several revisions; count from one of them")),
+            revision => {
+                check_name(revision).map_err(|e| format!("after `{branch}@`: {e}"))?;
+                Ok(Anchor::BranchRevision { branch, revision: revision.to_owned() })
+            }
+        };
     }
     check_name(text).map_err(|e| e.to_string())?;
     Ok(Anchor::Revision(text.to_owned()))
@@ -132,6 +183,9 @@ impl fmt::Display for Anchor {
             Anchor::Head => f.write_str("head"),
             Anchor::Revision(r) => f.write_str(r),
             Anchor::LabelHead(l) => write!(f, "{l}@head"),
+            Anchor::BranchCurrent(b) => write!(f, "{b}@"),
+            Anchor::BranchBase(b) => write!(f, "{b}@base"),
+            Anchor::BranchRevision { branch, revision } => write!(f, "{branch}@{revision}"),
         }
     }
 }
@@ -144,6 +198,9 @@ impl fmt::Display for Target {
             Target::Base => f.write_str("base"),
             Target::Revision(r) => f.write_str(r),
             Target::LabelHead(l) => write!(f, "{l}@head"),
+            Target::BranchHeads(b) => write!(f, "{b}@heads"),
+            Target::BranchBase(b) => write!(f, "{b}@base"),
+            Target::BranchRevision { branch, revision } => write!(f, "{branch}@{revision}"),
             Target::Relative { anchor, steps } => write!(f, "{anchor}{steps:+}"),
         }
     }
@@ -180,6 +237,14 @@ mod tests {
             ("head-2", rel(Anchor::Head, -2)),
             ("base+1", rel(Anchor::Base, 1)),
             ("feature@head-1", rel(Anchor::LabelHead("feature".into()), -1)),
+            ("ab12@head", Target::LabelHead("ab12".into())),
+            ("feature@heads", Target::BranchHeads("feature".into())),
+            ("feature@base", Target::BranchBase("feature".into())),
+            ("feature@ab12", Target::BranchRevision { branch: "feature".into(), revision: "ab12".into() }),
+            ("feature@+1", rel(Anchor::BranchCurrent("feature".into()), 1)),
+            ("feature@-2", rel(Anchor::BranchCurrent("feature".into()), -2)),
+            ("feature@base+2", rel(Anchor::BranchBase("feature".into()), 2)),
+            ("feature@ab12+1", rel(Anchor::BranchRevision { branch: "feature".into(), revision: "ab12".into() }, 1)),
             (" head ", Target::Head),
         ];
         for (text, expected) in cases {
@@ -201,8 +266,10 @@ mod tests {
             "+1x",
             "a-b-1",
             "heads+1",
-            "x@tail",
-            "x@+1",
+            "x@",
+            "x@heads+1",
+            "x@y@head",
+            "x@-y",
             "a b",
             "@head",
             "a@",

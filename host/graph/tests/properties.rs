@@ -162,10 +162,14 @@ proptest! {
             Some(&t) => (Some(t), Target::Revision(d.ids[t].clone())),
             None => (None, Target::Base),
         };
-        // What must be reverted: applied revisions that (transitively) need t.
+        // What must be reverted: applied revisions that (transitively) need a
+        // child of t through parents. t stays, so what only depends on t stays.
         let doomed: BTreeSet<usize> = match t {
             None => start.clone(),
-            Some(t) => start.iter().copied().filter(|&j| j != t && d.closure([j]).contains(&t)).collect(),
+            Some(t) => {
+                let children: Vec<usize> = (0..d.ids.len()).filter(|&c| d.parents[c].contains(&t)).collect();
+                start.iter().copied().filter(|&j| children.iter().any(|c| d.closure([j]).contains(c))).collect()
+            }
         };
         let merge_doomed = doomed.iter().any(|&j| d.parents[j].len() >= 2);
         match g.plan(&d.names(&start), &target, Direction::Down) {

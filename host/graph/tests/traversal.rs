@@ -166,10 +166,13 @@ const CASES: &[Case] = &[
     case(TWO_BASES, "a b x y", "base", DOWN, Plan("-y -x -b -a", "")),
     case(TWO_BASES, "", "base+1", UP, Refused(ambiguous_step)),
     // depends_on across branches: y (on x's branch) needs b.
-    case(DEPENDS_ACROSS, "", "z", UP, Plan("+a +b +x +y +z", "b z")),
-    case(DEPENDS_ACROSS, "a x", "y", UP, Plan("+b +y", "b y")),
+    // Heads of an applied set follow depends_on as Alembic's version table
+    // does: `b` is implied by `y`, which depends on it.
+    case(DEPENDS_ACROSS, "", "z", UP, Plan("+a +b +x +y +z", "z")),
+    case(DEPENDS_ACROSS, "a x", "y", UP, Plan("+b +y", "y")),
     case(DEPENDS_ACROSS, "", "head", UP, Refused(several_heads)),
-    case(DEPENDS_ACROSS, "a b c x y z", "b", DOWN, Plan("-z -y -c", "b x")),
+    // Down to b keeps b, so y (which only depends on b) stays.
+    case(DEPENDS_ACROSS, "a b c x y z", "b", DOWN, Plan("-c", "z")),
     case(DEPENDS_ACROSS, "a b c x y z", "x", DOWN, Plan("-z -y", "c x")),
     case(DEPENDS_ACROSS, "a b c x y z", "a", DOWN, Plan("-z -y -c -b", "a x")),
     // Branch labels.
@@ -289,9 +292,12 @@ fn resolving_prefixes_and_labels() {
     assert!(matches!(&err, ResolveError::PrefixAlsoLabel { label_revision, prefix_matches, .. }
         if label_revision.as_str() == "bcdef" && prefix_matches.len() == 1));
     assert!(err.to_string().contains("bcdef") && err.to_string().contains("abce9"), "{err}");
-    // Prefixes shorter than four characters never match, and the error says why.
-    let err = g.resolve("abc").unwrap_err();
-    assert!(err.to_string().contains("at least 4"), "{err}");
+    // A unique prefix of three characters resolves (as in Alembic); shorter
+    // ones never match, and the error says why.
+    assert!(matches!(g.resolve("abc"), Err(ResolveError::AmbiguousPrefix { matches, .. }) if matches.len() == 3));
+    assert_eq!(g.resolve("bcd").unwrap().id().as_str(), "bcdef");
+    let err = g.resolve("bc").unwrap_err();
+    assert!(err.to_string().contains("at least 3"), "{err}");
     assert!(matches!(g.resolve("zzzz"), Err(ResolveError::Unknown { .. })));
 
     // An exact one-letter id wins over anything else.

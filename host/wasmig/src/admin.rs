@@ -32,7 +32,7 @@ impl Migrator {
     fn stamp_in(&self, books: &mut Bookkeeper<'_>, target: &Target) -> Result<Vec<StepReport>, Failure> {
         books.ensure_tables()?;
         let rows = books.read_rows()?;
-        let wanted = self.stamped_set(target)?;
+        let wanted = self.stamped_set(target, &rows)?;
         let current: BTreeMap<&str, &AppliedRow> = rows.iter().map(|row| (row.revision.as_str(), row)).collect();
         let mut planned: Vec<(&str, Direction)> = Vec::new();
         for row in rows.iter().rev() {
@@ -50,17 +50,26 @@ impl Migrator {
         })
     }
 
-    /// The revisions a stamp to `target` leaves applied, in topological order.
-    fn stamped_set(&self, target: &Target) -> Result<Vec<String>, Failure> {
+    /// The revisions a stamp to `target` leaves applied, in topological
+    /// order: the target and its ancestors; with `branch@...`, the applied
+    /// heads off that branch (and their ancestors) stay too, as in Alembic.
+    fn stamped_set(&self, target: &Target, rows: &[AppliedRow]) -> Result<Vec<String>, Failure> {
         let graph = self.graph();
-        let ids = match graph.resolve_target(target, &AppliedSet::empty())? {
-            Resolved::Base => return Ok(Vec::new()),
-            Resolved::Revisions(ids) => ids,
+        let applied = AppliedSet::new(rows.iter().map(|row| row.revision.as_str()).filter(|id| graph.contains(id)));
+        let mut keep: Vec<String> = match graph.resolve_target(target, &applied)? {
+            Resolved::Base => Vec::new(),
+            Resolved::Revisions(ids) => ids.iter().map(ToString::to_string).collect(),
         };
+        if let Some(branch) = target.branch() {
+            let on_branch: BTreeSet<String> =
+                graph.branch_lineage(branch)?.into_iter().map(|revision| revision.id().to_string()).collect();
+            let off_branch = graph.applied_heads(&applied).into_iter().map(|id| id.to_string());
+            keep.extend(off_branch.filter(|id| !on_branch.contains(id)));
+        }
         let mut closure: BTreeSet<String> = BTreeSet::new();
-        for id in &ids {
-            closure.insert(id.to_string());
-            for ancestor in graph.ancestors(id.as_str()).unwrap_or_default() {
+        for id in &keep {
+            closure.insert(id.clone());
+            for ancestor in graph.ancestors(id).unwrap_or_default() {
                 closure.insert(ancestor.id().to_string());
             }
         }

@@ -122,9 +122,20 @@ impl Graph {
         let mut depends_on = Vec::with_capacity(n);
         let mut children = vec![Vec::new(); n];
         let mut dependents = vec![Vec::new(); n];
+        // `depends_on` may name a branch label, as in Alembic (duplicate
+        // labels are refused by `check_labels` below).
+        let mut declared: HashMap<RevisionId, Ix> = HashMap::new();
         for (ix, rev) in revisions.iter().enumerate() {
-            let own = resolve_references(rev, rev.parents(), "parents", &by_id)?;
-            let deps = resolve_references(rev, rev.depends_on(), "depends_on", &by_id)?;
+            for label in rev.branch_labels() {
+                if let Ok(label) = RevisionId::parse(label) {
+                    declared.entry(label).or_insert(ix as Ix);
+                }
+            }
+        }
+        let no_labels = HashMap::new();
+        for (ix, rev) in revisions.iter().enumerate() {
+            let own = resolve_references(rev, rev.parents(), "parents", &by_id, &no_labels)?;
+            let deps = resolve_references(rev, rev.depends_on(), "depends_on", &by_id, &declared)?;
             for &p in &own {
                 children[p as usize].push(ix as Ix);
             }
@@ -229,13 +240,14 @@ fn resolve_references(
     refs: &[RevisionId],
     field: &'static str,
     by_id: &HashMap<RevisionId, Ix>,
+    labels: &HashMap<RevisionId, Ix>,
 ) -> Result<Vec<Ix>, GraphError> {
     let mut out: Vec<Ix> = Vec::with_capacity(refs.len());
     for other in refs {
         if other == rev.id() {
             return Err(GraphError::SelfReference { id: rev.id().clone(), field, path: rev.manifest_path.clone() });
         }
-        let Some(&ix) = by_id.get(other) else {
+        let Some(&ix) = by_id.get(other).or_else(|| labels.get(other)) else {
             let (id, path) = (rev.id().clone(), rev.manifest_path.clone());
             return Err(if field == "parents" {
                 GraphError::MissingParent { id, parent: other.clone(), path }

@@ -77,8 +77,14 @@ impl Graph {
     /// Heads reachable from the revision declaring `label` through children.
     pub fn label_heads(&self, label: &str) -> Option<Vec<&Revision>> {
         let &start = self.labels.get(label)?;
-        let reach = self.walk(&[start], |ix| &self.children[ix]);
-        Some(self.where_ix(|ix| reach[ix] && self.children[ix].is_empty()))
+        Some(self.revs(&self.heads_above(start)))
+    }
+
+    /// The revisions on `branch` (a label or a revision, as in `branch@...`
+    /// targets): its ancestors, itself and its descendants through parents,
+    /// in topological order.
+    pub fn branch_lineage(&self, branch: &str) -> Result<Vec<&Revision>, crate::resolve::ResolveError> {
+        Ok(self.in_topo_order(&self.lineage_of(branch)?))
     }
 
     /// History from newest to oldest: the revisions that descend from (or
@@ -108,12 +114,13 @@ impl Graph {
         applied.iter().filter(|id| !self.contains(id)).map(str::to_owned).collect()
     }
 
-    /// The heads of an applied set (applied revisions with no applied child).
+    /// The heads of an applied set: the applied revisions no other applied
+    /// revision needs (through parents or `depends_on`).
     pub fn applied_heads(&self, applied: &AppliedSet) -> Vec<RevisionId> {
         self.ids(&self.applied_heads_ix(applied))
     }
 
-    /// Applied revisions with no applied child through parents, by id.
+    /// Applied revisions no other applied revision needs, by id.
     pub(crate) fn applied_heads_ix(&self, applied: &AppliedSet) -> Vec<Ix> {
         let mask = self.mask_of(applied);
         self.heads_of_mask(&mask)

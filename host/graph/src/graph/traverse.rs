@@ -82,11 +82,27 @@ impl Graph {
         }
     }
 
-    /// The members of `mask` with no member child through parents, by id.
+    /// The members of `mask` that no other member needs, through parents
+    /// or `depends_on` (as Alembic keeps its version table: a revision another
+    /// applied revision depends on is implied by it), by id.
     pub(crate) fn heads_of_mask(&self, mask: &[bool]) -> Vec<Ix> {
         (0..self.len())
-            .filter(|&ix| mask[ix] && !self.children[ix].iter().any(|&c| mask[c as usize]))
+            .filter(|&ix| mask[ix] && !self.children[ix].iter().chain(&self.dependents[ix]).any(|&c| mask[c as usize]))
             .map(|ix| ix as Ix)
             .collect()
+    }
+
+    /// `ix`, its ancestors and its descendants, through parents only.
+    pub(crate) fn lineage_mask(&self, ix: Ix) -> Vec<bool> {
+        let mut lineage = self.walk(&[ix], |at| &self.parents[at]);
+        let below = self.walk(&[ix], |at| &self.children[at]);
+        lineage.iter_mut().zip(below).for_each(|(l, b)| *l |= b);
+        lineage
+    }
+
+    /// The heads at or above `ix` through children.
+    pub(crate) fn heads_above(&self, ix: Ix) -> Vec<Ix> {
+        let above = self.walk(&[ix], |at| &self.children[at]);
+        (0..self.len()).filter(|&at| above[at] && self.children[at].is_empty()).map(|at| at as Ix).collect()
     }
 }
