@@ -169,6 +169,26 @@ fn history_order_range_and_verbose() {
 }
 
 #[test]
+fn history_and_plan_take_branch_targets() {
+    // Alembic's LabeledBranchTest: two independent branches.
+    let dir = fixture("a#abranch b:a c:b d e:d#ebranch f:e");
+    let branch = json_of(wasmig(dir.path()).args(["history", "-r", "ebranch@base:heads"]));
+    assert_eq!(ids(&branch), ["f", "e", "d"]);
+    let branch = json_of(wasmig(dir.path()).args(["history", "-r", "abranch@base:abranch@head"]));
+    assert_eq!(ids(&branch), ["c", "b", "a"]);
+    let plan = json_of(wasmig(dir.path()).args(["plan", "ebranch@+2"]));
+    assert_eq!(
+        plan["steps"].as_array().unwrap().iter().map(|s| s["revision"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["d", "e"]
+    );
+    wasmig(dir.path())
+        .args(["plan", "abranch@e"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`e` is not on branch `abranch`"));
+}
+
+#[test]
 fn show_resolves_prefixes_and_labels() {
     let dir = fixture("abcd1 abcd2:abcd1 efgh9:abcd2#tip");
     let shown = json_of(wasmig(dir.path()).args(["show", "efgh"]));

@@ -157,10 +157,23 @@ impl Graph {
         Ok(self.lineage_mask(self.resolve_ix(branch)?))
     }
 
-    /// `revision`, which must share lineage with `branch`.
+    /// `revision`, which must share lineage with `branch`. A prefix that
+    /// matches several revisions but only one on the branch names that one
+    /// (as in Alembic: `ebranch@some`).
     fn on_branch(&self, branch: &str, revision: &str) -> Result<Ix, ResolveError> {
-        let at = self.resolve_ix(revision)?;
-        if self.lineage_of(branch)?[at as usize] {
+        let lineage = self.lineage_of(branch)?;
+        let at = match self.resolve_ix(revision) {
+            Err(ResolveError::AmbiguousPrefix { value, matches }) => {
+                let on_branch: Vec<&RevisionId> =
+                    matches.iter().filter(|id| self.ix(id.as_str()).is_some_and(|ix| lineage[ix as usize])).collect();
+                match on_branch.as_slice() {
+                    [one] => self.ix(one.as_str()).expect("a match is in the graph"),
+                    _ => return Err(ResolveError::AmbiguousPrefix { value, matches }),
+                }
+            }
+            other => other?,
+        };
+        if lineage[at as usize] {
             return Ok(at);
         }
         Err(ResolveError::NotOnBranch {

@@ -23,6 +23,11 @@ const REVISION_PATH: &str = "e6239818bb3a 548bbb905360:e6239818bb3a b7ea43dc85e4
                              1bbe33445780:b7ea43dc85e4 3975fb1a0125:1bbe33445780";
 const BRANCHED_PATH: &str = "a b:a c1:b#c1branch d1:c1 c2:b#c2branch d2:c2";
 const BRANCH_FROM_MERGEPOINT: &str = "a1 b1:a1 c1:b1 a2 b2:a2 c2:b2 d1:c1,c2 d2:c2";
+const BRANCH_FROM_3WAY_MERGEPOINT: &str = "a1 b1:a1 c1:b1 a2 b2:a2 c2:b2 a3 b3:a3 c3:b3 d1:c1,c2,c3 d2:c2 d3:c3";
+const TWIN_MERGE: &str = "a b1:a b2:a b3:a c1:b1,b2,b3 c2:b1,b2,b3 d1:c1 d2:c2";
+const NOT_QUITE_TWIN_MERGE: &str = "a b1:a b2:a b3:a c1:b1,b2 c2:b2,b3 d1:c1 d2:c2";
+/// test_revision.py's MultipleBranchEffectiveHead.
+const EFFECTIVE_HEAD: &str = "y1#y x1#x y2:y1>x1 x2:x1";
 const DEPENDS_ON_BRANCH_TWO: &str = "a1 a2 a3 amerge:a1,a2,a3 b1 b2 bmerge:b1,b2 c1 c2 c3 cmerge:c1,c2,c3 d1>a3,b2,c1";
 const DEPENDS_ON_BRANCH_THREE: &str = "a1 a2:a1 b1 b2:b1>a2 b3:b2 a3:a2>b1";
 const DEPENDS_ON_OWN_DOWNREV: &str = "a1 a2:a1>a1";
@@ -282,6 +287,61 @@ const CASES: &[Case] = &[
         DOWN,
         WasmigRefuses(reverts_merge, MERGES_STAY),
     ),
+    // BranchFrom3WayMergepointTest
+    case(
+        "test_mergepoint_to_only_one_side_upgrade",
+        BRANCH_FROM_3WAY_MERGEPOINT,
+        "d3 d2 b1",
+        "d1",
+        UP,
+        Same("+c1 +d1", "d3 d2 d1"),
+    ),
+    case(
+        "test_mergepoint_to_only_one_side_downgrade",
+        BRANCH_FROM_3WAY_MERGEPOINT,
+        "d3 d2 d1",
+        "b1",
+        DOWN,
+        WasmigRefuses(reverts_merge, MERGES_STAY),
+    ),
+    case(
+        "test_mergepoint_to_two_sides_upgrade",
+        BRANCH_FROM_3WAY_MERGEPOINT,
+        "d3 b2 b1",
+        "d1",
+        UP,
+        Same("+c2 +c1 +d1", "d3 d1"),
+    ),
+    case(
+        "test_mergepoint_to_two_sides_upgrade",
+        BRANCH_FROM_3WAY_MERGEPOINT,
+        "d3 d1",
+        "d2",
+        UP,
+        Same("+d2", "d3 d2 d1"),
+    ),
+    // TwinMergeTest (#297): Alembic checks the heads after each step; here
+    // each step is an upgrade to that revision from the heads before it.
+    case("test_upgrade b3", TWIN_MERGE, "a", "b3", UP, Same("+b3", "b3")),
+    case("test_upgrade b1", TWIN_MERGE, "b3", "b1", UP, Same("+b1", "b1 b3")),
+    case("test_upgrade b2", TWIN_MERGE, "b1 b3", "b2", UP, Same("+b2", "b1 b2 b3")),
+    case("test_upgrade c2", TWIN_MERGE, "b1 b2 b3", "c2", UP, Same("+c2", "c2")),
+    case("test_upgrade d2", TWIN_MERGE, "c2", "d2", UP, Same("+d2", "d2")),
+    case("test_upgrade c1", TWIN_MERGE, "d2", "c1", UP, Same("+c1", "c1 d2")),
+    case("test_upgrade d1", TWIN_MERGE, "c1 d2", "d1", UP, Same("+d1", "d1 d2")),
+    // NotQuiteTwinMergeTest
+    case("test_upgrade b2", NOT_QUITE_TWIN_MERGE, "a", "b2", UP, Same("+b2", "b2")),
+    case("test_upgrade b3", NOT_QUITE_TWIN_MERGE, "b2", "b3", UP, Same("+b3", "b2 b3")),
+    case("test_upgrade c2", NOT_QUITE_TWIN_MERGE, "b2 b3", "c2", UP, Same("+c2", "c2")),
+    case("test_upgrade d2", NOT_QUITE_TWIN_MERGE, "c2", "d2", UP, Same("+d2", "d2")),
+    case("test_upgrade b1", NOT_QUITE_TWIN_MERGE, "d2", "b1", UP, Same("+b1", "b1 d2")),
+    case("test_upgrade c1", NOT_QUITE_TWIN_MERGE, "b1 d2", "c1", UP, Same("+c1", "c1 d2")),
+    case("test_upgrade d1", NOT_QUITE_TWIN_MERGE, "c1 d2", "d1", UP, Same("+d1", "d1 d2")),
+    // test_revision.py MultipleBranchEffectiveHead: `x@-1` counts on branch x,
+    // from the applied set's effective heads (x1 is implied by y2).
+    case("MultipleBranchEffectiveHead (x2, y2)", EFFECTIVE_HEAD, "x2 y2", "x@-1", DOWN, Same("-x2", "y2")),
+    case("MultipleBranchEffectiveHead (x1, y2)", EFFECTIVE_HEAD, "x1 y2", "x@-1", DOWN, Same("-y2 -x1", "y1")),
+    case("MultipleBranchEffectiveHead y2", EFFECTIVE_HEAD, "y2", "x@-1", DOWN, Same("-y2 -x1", "y1")),
     // DependsOnBranchTestTwo (test_kaboom)
     case(
         "test_kaboom (1)",
@@ -440,4 +500,186 @@ fn deliberate_differences_say_why_in_their_error() {
         assert!(points_at_fix, "{}: `{message}` should say what to do ({why})", c.alembic_test);
     }
     let _ = any_refusal;
+}
+
+/// test_revision.py's LabeledBranchTest: what `get_revision` resolves each
+/// spelling to (no applied set involved).
+const LABELED_BRANCH: &str =
+    "a#abranch b:a somelongername:b c:somelongername d e:d#ebranch someothername:e f:someothername";
+
+#[test]
+fn targets_resolve_as_in_alembics_labeled_branch_test() {
+    use wasmig_graph::Resolved;
+    let g = graph(LABELED_BRANCH);
+    let resolve = |text: &str| g.resolve_target(&Target::parse(text).unwrap(), &AppliedSet::empty());
+    let one = |text: &str| match resolve(text) {
+        Ok(Resolved::Revisions(ids)) if ids.len() == 1 => ids[0].to_string(),
+        other => panic!("{text}: {other:?}"),
+    };
+    for (text, expected) in [
+        ("ebranch@some", "someothername"),
+        ("abranch@some", "somelongername"),
+        ("abranch@heads", "c"),
+        ("abranch@head", "c"),
+        ("ebranch@head", "f"),
+        ("ebranch@d", "d"),
+        ("ebranch@ebranch", "e"),
+        ("abranch", "a"),
+        ("ebranch", "e"),
+        ("e", "e"),
+        ("e@d", "d"),
+        ("someoth@d", "d"),
+    ] {
+        assert_eq!(one(text), expected, "{text}");
+    }
+    assert_eq!(resolve("abranch@base"), Ok(Resolved::Base));
+    assert!(matches!(resolve("ebranch@b"), Err(ResolveError::NotOnBranch { .. })));
+    let message = resolve("abranch@d").unwrap_err().to_string();
+    assert!(message.contains("`d` is not on branch `abranch`"), "{message}");
+    assert!(matches!(resolve("abranch@qprstuv"), Err(ResolveError::Unknown { .. })));
+    assert!(matches!(resolve("ebranch@sos"), Err(ResolveError::Unknown { .. })));
+    assert!(matches!(resolve("x@d"), Err(ResolveError::Unknown { .. })));
+
+    // The iterate_revisions cases of the same class, as downgrades from every head.
+    let all = AppliedSet::new(g.topological_order().map(|r| r.id().as_str()));
+    for (text, reverted) in [
+        ("ebranch@base", "f someothername e d"),
+        ("abranch@base", "c somelongername b a"),
+        ("e@base", "f someothername e d"),
+        ("c@base", "c somelongername b a"),
+        ("ebranch@-2", "f someothername"),
+    ] {
+        let plan = g.plan(&all, &Target::parse(text).unwrap(), DOWN).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let steps: BTreeSet<String> = plan.steps.iter().map(|s| s.revision.to_string()).collect();
+        assert_eq!(steps, set(reverted), "{text}");
+    }
+    let plan = g.plan(&AppliedSet::empty(), &Target::parse("ebranch@+2").unwrap(), UP).unwrap();
+    assert_eq!(plan.steps.iter().map(|s| s.revision.as_str()).collect::<Vec<_>>(), ["d", "e"]);
+}
+
+/// test_revision.py's `iterate_revisions(upper, lower)` cases: with
+/// `implicit_base=False` they are wasmig's history between two bounds (both
+/// included); with `implicit_base=True` an upgrade from `lower` applied.
+#[test]
+fn iterate_revisions_cases_agree_with_history_and_upgrade_plans() {
+    const DIAMOND: &str = "a b1:a b2:a c:b1,b2 d:c";
+    const LONG_SHORT: &str = "a b1:a b2:a c1:b1 d11:c1 d12:c1";
+    const MULTIPLE_BRANCH: &str = "a b1:a b2:a cb1:b1 cb2:b2 d1cb1:cb1 d2cb1:cb1 d1cb2:cb2 d2cb2:cb2 d3cb2:cb2 \
+                                   d1d2cb2:d1cb2,d2cb2";
+    const BRANCH_TRAVELLING: &str = "a1 a2:a1 a3:a2 b1:a3 b2:a3 cb1:b1 cb2:b2 db1:cb1 db2:cb2 e1b1:db1 fe1b1:e1b1 \
+                                     e2b1:db1 e2b2:db2 merge:e2b1,e2b2";
+    const MULTIPLE_BASE: &str = "base1 base2 base3 a1a:base1 a1b:base1 a2:base2 a3:base3 b1a:a1a b1b:a1b b2:a2 \
+                                 b3:a3 c2:b2 d2:c2 mergeb3d2:b3,d2";
+    let ids = |text: &str| -> Vec<wasmig_graph::RevisionId> {
+        text.split_whitespace().map(|id| wasmig_graph::RevisionId::parse(id).unwrap()).collect()
+    };
+    for (alembic_test, spec, lower, upper, expected) in [
+        ("DiamondTest.test_iterate_simple_diamond", DIAMOND, "a", "d", "d c b1 b2 a"),
+        ("LongShortBranchTest.test_iterate_full", LONG_SHORT, "", "", "b2 d11 d12 c1 b1 a"),
+        (
+            "MultipleBranchTest.test_iterate_from_merge_point",
+            MULTIPLE_BRANCH,
+            "a",
+            "d1d2cb2",
+            "d1d2cb2 d1cb2 d2cb2 cb2 b2 a",
+        ),
+        ("MultipleBranchTest.test_iterate_multiple_heads", MULTIPLE_BRANCH, "a", "d2cb2 d3cb2", "d2cb2 d3cb2 cb2 b2 a"),
+        ("MultipleBranchTest.test_iterate_single_branch", MULTIPLE_BRANCH, "a", "d3cb2", "d3cb2 cb2 b2 a"),
+        ("MultipleBranchTest.test_iterate_single_branch_to_base", MULTIPLE_BRANCH, "", "d3cb2", "d3cb2 cb2 b2 a"),
+        (
+            "MultipleBranchTest.test_iterate_multiple_branch_to_base",
+            MULTIPLE_BRANCH,
+            "",
+            "d3cb2 cb1",
+            "cb1 b1 d3cb2 cb2 b2 a",
+        ),
+        (
+            "MultipleBranchTest.test_iterate_multiple_heads_single_base",
+            MULTIPLE_BRANCH,
+            "b2",
+            "d1cb1 d2cb2 d3cb2",
+            "d2cb2 d3cb2 cb2 b2",
+        ),
+        (
+            "MultipleBaseTest.test_heads_to_base",
+            MULTIPLE_BASE,
+            "",
+            "",
+            "b1a a1a b1b a1b base1 mergeb3d2 b3 a3 base3 d2 c2 b2 a2 base2",
+        ),
+        (
+            "MultipleBaseTest.test_heads_to_revs_base_exclusive (c2 included here)",
+            MULTIPLE_BASE,
+            "c2",
+            "",
+            "mergeb3d2 d2 c2",
+        ),
+        ("MultipleBaseTest.test_specific_path_one", MULTIPLE_BASE, "base3", "b3", "b3 a3 base3"),
+        (
+            "BranchTravellingTest.test_three_branches_end_in_single_branch",
+            BRANCH_TRAVELLING,
+            "a3",
+            "merge fe1b1",
+            "fe1b1 e1b1 merge e2b1 db1 cb1 b1 e2b2 db2 cb2 b2 a3",
+        ),
+        (
+            "BranchTravellingTest.test_two_branches_to_root",
+            BRANCH_TRAVELLING,
+            "a1",
+            "merge",
+            "merge e2b1 db1 cb1 b1 e2b2 db2 cb2 b2 a3 a2 a1",
+        ),
+        (
+            "BranchTravellingTest.test_two_branches_end_in_branch",
+            BRANCH_TRAVELLING,
+            "b1",
+            "merge",
+            "merge e2b1 db1 cb1 b1",
+        ),
+        (
+            "BranchTravellingTest.test_two_branches_end_behind_branch",
+            BRANCH_TRAVELLING,
+            "a2",
+            "merge",
+            "merge e2b1 db1 cb1 b1 e2b2 db2 cb2 b2 a3 a2",
+        ),
+        (
+            "BranchTravellingTest.test_three_branches_to_root",
+            BRANCH_TRAVELLING,
+            "a1",
+            "merge fe1b1",
+            "fe1b1 e1b1 merge e2b1 db1 cb1 b1 e2b2 db2 cb2 b2 a3 a2 a1",
+        ),
+        (
+            "BranchTravellingTest.test_iterate_to_symbolic_base (fe1b1 included here)",
+            BRANCH_TRAVELLING,
+            "",
+            "fe1b1",
+            "fe1b1 e1b1 db1 cb1 b1 a3 a2 a1",
+        ),
+    ] {
+        let g = graph(spec);
+        let history: BTreeSet<String> =
+            g.history(&ids(lower), &ids(upper)).iter().map(|r| r.id().to_string()).collect();
+        assert_eq!(history, set(expected), "{alembic_test}");
+    }
+
+    // implicit_base=True: an upgrade from `lower` (applied with its ancestors).
+    let g = graph(MULTIPLE_BASE);
+    let start = applied_from_heads(&g, "c2");
+    let plan = g.plan(&start, &Target::Heads, UP).unwrap();
+    let steps: BTreeSet<String> = plan.steps.iter().map(|s| s.revision.to_string()).collect();
+    assert_eq!(
+        steps,
+        set("b1a a1a b1b a1b base1 mergeb3d2 b3 a3 base3 d2"),
+        "test_heads_to_revs_plus_implicit_base_exclusive"
+    );
+    let travelling = graph(BRANCH_TRAVELLING);
+    let plan = travelling.plan(&applied_from_heads(&travelling, "db1"), &Target::parse("merge").unwrap(), UP).unwrap();
+    let steps: BTreeSet<String> = plan.steps.iter().map(|s| s.revision.to_string()).collect();
+    assert_eq!(steps, set("merge e2b1 e2b2 db2 cb2 b2"), "test_iterate_one_branch_both_to_merge (db1 already applied)");
+    let start = applied_from_heads(&g, "base3");
+    let plan = g.plan(&start, &Target::parse("b3").unwrap(), UP).unwrap();
+    let steps: BTreeSet<String> = plan.steps.iter().map(|s| s.revision.to_string()).collect();
+    assert_eq!(steps, set("a3 b3"), "test_specific_path_two_implicit_base, the b3 half");
 }

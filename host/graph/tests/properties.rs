@@ -1,6 +1,4 @@
-//! Property tests on random DAGs of up to a few hundred revisions: upgrade
-//! and downgrade plans keep their promises, plans are deterministic, and
-//! every injected cycle is refused.
+//! Property tests on random DAGs of up to a few hundred revisions, with branch labels and cross-branch `depends_on`: upgrade and downgrade plans keep their promises (parents and dependencies first, children reverted first, merges never), branch downgrades revert only the branch and what needs it, heads are normalized through `depends_on`, plans are deterministic, and every injected cycle is refused.
 
 use std::collections::BTreeSet;
 
@@ -25,7 +23,16 @@ impl Dag {
     fn revision(&self, i: usize) -> Revision {
         let parents: Vec<&str> = self.parents[i].iter().map(|&p| self.ids[p].as_str()).collect();
         let deps: Vec<&str> = self.depends_on[i].iter().map(|&d| self.ids[d].as_str()).collect();
-        Revision::in_memory(&self.ids[i], &parents).with_depends_on(&deps)
+        let revision = Revision::in_memory(&self.ids[i], &parents).with_depends_on(&deps);
+        match self.label(i) {
+            Some(label) => revision.with_labels(&[label.as_str()]),
+            None => revision,
+        }
+    }
+
+    /// Every fifth revision carries a branch label.
+    fn label(&self, i: usize) -> Option<String> {
+        (i % 5 == 0).then(|| format!("lab_{}", self.ids[i]))
     }
 
     fn needs(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
@@ -42,6 +49,24 @@ impl Dag {
             }
         }
         seen
+    }
+
+    /// `b`, its ancestors and its descendants through parents only: the
+    /// revisions on branch `b` in `b@...` targets.
+    fn lineage(&self, b: usize) -> BTreeSet<usize> {
+        let up_from = |i: usize| {
+            let mut seen = BTreeSet::new();
+            let mut stack = vec![i];
+            while let Some(x) = stack.pop() {
+                if seen.insert(x) {
+                    stack.extend(self.parents[x].iter().copied());
+                }
+            }
+            seen
+        };
+        let mut lineage = up_from(b);
+        lineage.extend((0..self.ids.len()).filter(|&j| up_from(j).contains(&b)));
+        lineage
     }
 
     fn index(&self, id: &str) -> usize {
@@ -258,6 +283,50 @@ proptest! {
                 }
             }
             other => prop_assert!(false, "cycle through {} and {} accepted: {:?}", d.ids[u], d.ids[v], other.map(|g| g.len())),
+        }
+    }
+
+    #[test]
+    fn applied_heads_imply_exactly_the_applied_set(d in dag(300), picks in proptest::collection::vec(any::<u64>(), 0..5), target in any::<u64>()) {
+        let g = graph_of(&d);
+        let start = applied_from(&d, &picks);
+        // The heads a plan claims are those of the set it leaves, normalized too.
+        let t = (target % d.ids.len() as u64) as usize;
+        let plan = g.plan(&d.names(&start), &Target::Revision(d.ids[t].clone()), Direction::Up).unwrap();
+        let end = replay(&d, &start, &plan.steps);
+        let claimed: Vec<usize> = plan.resulting_heads().iter().map(|id| d.index(id.as_str())).collect();
+        prop_assert_eq!(d.closure(claimed.iter().copied()), end.clone());
+        prop_assert!(claimed.iter().all(|&h| !claimed.iter().any(|&o| o != h && d.closure([o]).contains(&h))));
+        let heads: Vec<usize> = g.applied_heads(&d.names(&start)).iter().map(|id| d.index(id.as_str())).collect();
+        prop_assert_eq!(d.closure(heads.iter().copied()), start);
+        for &h in &heads {
+            for &other in &heads {
+                prop_assert!(h == other || !d.closure([other]).contains(&h), "{} implied by {}", d.ids[h], d.ids[other]);
+            }
+        }
+    }
+
+    #[test]
+    fn branch_downgrades_revert_the_branch_and_what_needs_it(d in dag(200), picks in proptest::collection::vec(any::<u64>(), 1..4), b in any::<u64>()) {
+        let g = graph_of(&d);
+        let start = applied_from(&d, &picks);
+        let branch = (b % d.ids.len() as u64) as usize;
+        let on_branch: BTreeSet<usize> = d.lineage(branch).intersection(&start).copied().collect();
+        let doomed: BTreeSet<usize> =
+            start.iter().copied().filter(|&j| d.closure([j]).iter().any(|x| on_branch.contains(x))).collect();
+        let name = d.label(branch).unwrap_or_else(|| d.ids[branch].clone());
+        let target = Target::parse(&format!("{name}@base")).unwrap();
+        match g.plan(&d.names(&start), &target, Direction::Down) {
+            Ok(plan) => {
+                prop_assert!(!doomed.iter().any(|&j| d.parents[j].len() >= 2), "a plan reverts a merge");
+                let end = replay(&d, &start, &plan.steps);
+                let expected: BTreeSet<usize> = start.difference(&doomed).copied().collect();
+                prop_assert_eq!(end, expected);
+            }
+            Err(PlanError::WouldRevertMerge { .. }) => {
+                prop_assert!(doomed.iter().any(|&j| d.parents[j].len() >= 2));
+            }
+            Err(e) => prop_assert!(false, "unexpected refusal: {e}"),
         }
     }
 }

@@ -70,7 +70,7 @@ pub enum CommandArgs {
     Current,
     /// Compare the database with the project: at heads, behind, ahead, dirty, drift. Exit 3 unless at heads. Takes no lock.
     Status,
-    /// Record a target's applied set without running anything (REV and its ancestors, `heads` or `base`).
+    /// Record a target's applied set without running anything (REV and its ancestors, `heads`, `base`; `branch@...` changes only that branch).
     Stamp(StampArgs),
     /// Record what is true about a revision a non-transactional step left dirty.
     Resolve(ResolveArgs),

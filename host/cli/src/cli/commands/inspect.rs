@@ -73,19 +73,35 @@ pub fn history(
     verbose: bool,
 ) -> CliResult<Exit> {
     let graph = &project.graph;
-    let bound = |text: Option<&str>| -> CliResult<Vec<RevisionId>> {
+    // Each end is a target; `branch@...` at either end keeps the history to that branch.
+    let mut branches: Vec<String> = Vec::new();
+    let mut bound = |text: Option<&str>| -> CliResult<Vec<RevisionId>> {
         let Some(text) = text else {
             return Ok(Vec::new());
         };
         let target = Target::parse(text)?;
+        branches.extend(target.branch().map(str::to_owned));
         Ok(match graph.resolve_target(&target, &AppliedSet::empty())? {
             Resolved::Base => Vec::new(),
             Resolved::Revisions(ids) => ids,
         })
     };
     let (lower, upper) = (bound(lower)?, bound(upper)?);
-    let revisions: Vec<RevisionView> =
-        graph.history(&lower, &upper).into_iter().map(|r| RevisionView::new(graph, r)).collect();
+    let mut on_branches: Option<std::collections::BTreeSet<RevisionId>> = None;
+    for branch in &branches {
+        let lineage: std::collections::BTreeSet<RevisionId> =
+            graph.branch_lineage(branch)?.into_iter().map(|revision| revision.id().clone()).collect();
+        on_branches = Some(match on_branches {
+            Some(known) => known.intersection(&lineage).cloned().collect(),
+            None => lineage,
+        });
+    }
+    let revisions: Vec<RevisionView> = graph
+        .history(&lower, &upper)
+        .into_iter()
+        .filter(|revision| on_branches.as_ref().is_none_or(|keep| keep.contains(revision.id())))
+        .map(|r| RevisionView::new(graph, r))
+        .collect();
     out.emit(
         || &revisions,
         |t| {
