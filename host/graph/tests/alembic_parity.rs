@@ -1,4 +1,4 @@
-//! Alembic parity: the plan cases of Alembic's own `tests/test_version_traversal.py` (1.19), same graphs, same targets, checked for the same steps and the same resulting heads, or for wasmig's documented, deliberate refusal.
+//! Alembic parity: the plan cases of Alembic's own `tests/test_version_traversal.py` and the resolution and iteration cases of `tests/test_revision.py` (1.19), same graphs, same targets, checked for the same steps and the same resulting heads, or for wasmig's documented, deliberate refusal.
 //!
 //! Alembic starts from version-table rows (heads); wasmig from the whole
 //! applied set, so each case's start is the closure of Alembic's heads.
@@ -26,6 +26,12 @@ const BRANCH_FROM_MERGEPOINT: &str = "a1 b1:a1 c1:b1 a2 b2:a2 c2:b2 d1:c1,c2 d2:
 const BRANCH_FROM_3WAY_MERGEPOINT: &str = "a1 b1:a1 c1:b1 a2 b2:a2 c2:b2 a3 b3:a3 c3:b3 d1:c1,c2,c3 d2:c2 d3:c3";
 const TWIN_MERGE: &str = "a b1:a b2:a b3:a c1:b1,b2,b3 c2:b1,b2,b3 d1:c1 d2:c2";
 const NOT_QUITE_TWIN_MERGE: &str = "a b1:a b2:a b3:a c1:b1,b2 c2:b2,b3 d1:c1 d2:c2";
+/// test_revision.py's MultipleBaseCrossDependencyTestOne/Two/Three.
+const CROSS_ONE: &str = "base1#b_1 a1a:base1 a1b:base1 b1a:a1a b1b:a1b>a3 base2#b_2 a2:base2 b2:a2 c2:b2>a3 d2:c2 \
+                         base3#b_3 a3:base3 b3:a3";
+const CROSS_TWO: &str = "base1#b_1 a1:base1 b1:a1 c1:b1 base2>b_1#b_2 a2:base2 b2:a2 c2:b2 d2:c2 base3#b_3 a3:base3 \
+                         b3:a3 c3:b3>b2 d3:c3";
+const CROSS_THREE: &str = "base1 a1:base1 b1:a1 c2>a1 c3:c2";
 /// test_revision.py's MultipleBranchEffectiveHead.
 const EFFECTIVE_HEAD: &str = "y1#y x1#x y2:y1>x1 x2:x1";
 const DEPENDS_ON_BRANCH_TWO: &str = "a1 a2 a3 amerge:a1,a2,a3 b1 b2 bmerge:b1,b2 c1 c2 c3 cmerge:c1,c2,c3 d1>a3,b2,c1";
@@ -342,6 +348,43 @@ const CASES: &[Case] = &[
     case("MultipleBranchEffectiveHead (x2, y2)", EFFECTIVE_HEAD, "x2 y2", "x@-1", DOWN, Same("-x2", "y2")),
     case("MultipleBranchEffectiveHead (x1, y2)", EFFECTIVE_HEAD, "x1 y2", "x@-1", DOWN, Same("-y2 -x1", "y1")),
     case("MultipleBranchEffectiveHead y2", EFFECTIVE_HEAD, "y2", "x@-1", DOWN, Same("-y2 -x1", "y1")),
+    // test_revision.py MultipleBaseCrossDependencyTestOne: branches of
+    // their own bases, tied by depends_on.
+    case("test_we_need_head2_upgrade", CROSS_ONE, "", "b_2@head", UP, Same("+d2 +c2 +b2 +a2 +base2 +a3 +base3", "d2")),
+    case("test_we_need_head2_downgrade", CROSS_ONE, "d2", "b_2@base", DOWN, Same("-d2 -c2 -b2 -a2 -base2", "a3")),
+    case("test_we_need_head3_upgrade", CROSS_ONE, "", "b_3@head", UP, Same("+b3 +a3 +base3", "b3")),
+    case("test_we_need_head3_downgrade", CROSS_ONE, "b3", "base", DOWN, Same("-b3 -a3 -base3", "")),
+    case("test_we_need_head1_upgrade", CROSS_ONE, "", "b1b@head", UP, Same("+b1b +a1b +base1 +a3 +base3", "b1b")),
+    case("test_we_need_head1_downgrade", CROSS_ONE, "b1b", "b1b@base", DOWN, Same("-b1b -a1b -base1", "a3")),
+    case(
+        "test_we_need_base2_downgrade",
+        CROSS_ONE,
+        "b1a b1b d2 b3",
+        "b_2@base",
+        DOWN,
+        Same("-d2 -c2 -b2 -a2 -base2", "b1a b1b b3"),
+    ),
+    case(
+        "test_we_need_base3_downgrade",
+        CROSS_ONE,
+        "b1a b1b d2 b3",
+        "b_3@base",
+        DOWN,
+        Same("-b1b -d2 -c2 -b3 -a3 -base3", "b1a a1b b2"),
+    ),
+    // MultipleBaseCrossDependencyTestTwo (base2 depends on the label b_1)
+    case("test_we_need_head2", CROSS_TWO, "", "b_2@head", UP, Same("+d2 +c2 +b2 +a2 +base2 +base1", "d2")),
+    case(
+        "test_we_need_head3",
+        CROSS_TWO,
+        "",
+        "b_3@head",
+        UP,
+        Same("+d3 +c3 +b3 +a3 +base3 +b2 +a2 +base2 +base1", "d3"),
+    ),
+    case("test_we_need_head1", CROSS_TWO, "", "b_1@head", UP, Same("+c1 +b1 +a1 +base1", "c1")),
+    // MultipleBaseCrossDependencyTestThree
+    case("test_traverse_no_parent_but_a_dep", CROSS_THREE, "", "heads", UP, Same("+b1 +c3 +c2 +a1 +base1", "b1 c3")),
     // DependsOnBranchTestTwo (test_kaboom)
     case(
         "test_kaboom (1)",
@@ -682,4 +725,17 @@ fn iterate_revisions_cases_agree_with_history_and_upgrade_plans() {
     let plan = g.plan(&start, &Target::parse("b3").unwrap(), UP).unwrap();
     let steps: BTreeSet<String> = plan.steps.iter().map(|s| s.revision.to_string()).collect();
     assert_eq!(steps, set("a3 b3"), "test_specific_path_two_implicit_base, the b3 half");
+}
+
+/// `depends_on` never makes a child: the project's heads are Alembic's.
+#[test]
+fn project_heads_ignore_depends_on_as_in_alembic() {
+    for (alembic_test, spec, heads) in [
+        ("MultipleBaseCrossDependencyTestOne.test_what_are_the_heads", CROSS_ONE, "b1a b1b d2 b3"),
+        ("MultipleBaseCrossDependencyTestTwo.test_what_are_the_heads", CROSS_TWO, "c1 d2 d3"),
+    ] {
+        let g = graph(spec);
+        let found: BTreeSet<String> = g.heads().iter().map(|r| r.id().to_string()).collect();
+        assert_eq!(found, set(heads), "{alembic_test}");
+    }
 }
