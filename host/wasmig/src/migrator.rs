@@ -252,6 +252,17 @@ impl Migrator {
         Ok(steps)
     }
 
+    /// Whether an upgrade to `target` of a database holding `rows` would do
+    /// nothing and succeed: nothing dirty, unknown or (by policy) drifted,
+    /// and an empty plan. Anything else is for a real run to do or to report.
+    pub(crate) fn at_target(&self, rows: &[AppliedRow], target: &Target) -> bool {
+        if self.check_applied(rows).is_err() {
+            return false;
+        }
+        let applied: AppliedSet = rows.iter().map(|row| row.revision.clone()).collect();
+        self.graph().plan(&applied, target, Direction::Up).is_ok_and(|plan| plan.steps.is_empty())
+    }
+
     /// Refuses to run over a dirty revision or (by policy) checksum drift.
     fn check_applied(&self, rows: &[AppliedRow]) -> Result<(), Failure> {
         if let Some(row) = rows.iter().find(|row| row.state != RowState::Applied) {

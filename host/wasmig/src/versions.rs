@@ -11,6 +11,8 @@
 //! redirect the host's rows. The offline PostgreSQL script, which has no
 //! database to ask, names them bare, as does its header for both dialects.
 
+use std::collections::HashMap;
+
 use wasmig_graph::valid_table_prefix;
 
 use crate::backend::Backend;
@@ -273,6 +275,66 @@ impl VersionTables {
             &[],
         )?;
         rows.values.into_iter().map(|row| self.applied_row(row)).collect()
+    }
+
+    /// PostgreSQL: the applied rows of many schemas of the connection's
+    /// database, a few queries per `CHUNK` schemas instead of a connection
+    /// each. A schema without the revisions table has nothing applied.
+    pub fn read_schemas(
+        &self,
+        db: &mut dyn Backend,
+        schemas: &[String],
+    ) -> Result<HashMap<String, Vec<AppliedRow>>, DbError> {
+        /// Keeps one statement to a few hundred kilobytes whatever the fleet's size.
+        const CHUNK: usize = 500;
+        let literal = |text: &str| format!("'{}'", text.replace('\'', "''"));
+        let mut found: HashMap<String, Vec<AppliedRow>> =
+            schemas.iter().map(|schema| (schema.clone(), Vec::new())).collect();
+        for chunk in schemas.chunks(CHUNK) {
+            let names = chunk.iter().map(|schema| literal(schema)).collect::<Vec<_>>().join(", ");
+            let present = db.query(
+                &format!(
+                    "SELECT n.nspname::pg_catalog.text FROM pg_catalog.pg_class c \
+                     JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
+                     WHERE c.relname OPERATOR(pg_catalog.=) {} AND c.relkind IN ('r', 'p') AND n.nspname IN ({names})",
+                    literal(&self.revisions)
+                ),
+                &[],
+            )?;
+            let present: Vec<String> = present
+                .values
+                .into_iter()
+                .filter_map(|row| match row.into_iter().next() {
+                    Some(Value::Text(schema)) => Some(schema),
+                    _ => None,
+                })
+                .collect();
+            if present.is_empty() {
+                continue;
+            }
+            let selects: Vec<String> = present
+                .iter()
+                .map(|schema| {
+                    format!(
+                        "SELECT {}::pg_catalog.text AS tenant_schema, revision, checksum, module_hash, kind, state, \
+                         pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
+                         execution_ms, tool_version FROM {}.{}",
+                        literal(schema),
+                        quote_identifier(schema),
+                        self.revisions
+                    )
+                })
+                .collect();
+            let rows = db.query(&format!("{} ORDER BY 1, 7, 2", selects.join(" UNION ALL ")), &[])?;
+            for mut row in rows.values {
+                let Value::Text(schema) = row.remove(0) else {
+                    return Err(DbError::host("a tenant's schema came back without its name"));
+                };
+                let applied = self.applied_row(row)?;
+                found.entry(schema).or_default().push(applied);
+            }
+        }
+        Ok(found)
     }
 
     fn applied_row(&self, row: Vec<Value>) -> Result<AppliedRow, DbError> {

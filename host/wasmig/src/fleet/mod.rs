@@ -45,6 +45,7 @@
 mod report;
 mod run;
 mod source;
+mod standing;
 
 pub use report::{FleetEvent, FleetProgress, FleetReport, NoFleetProgress, TenantOutcome, TenantReport};
 pub use run::{Fleet, FleetAction};

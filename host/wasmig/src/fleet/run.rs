@@ -10,11 +10,13 @@ use wasmig_graph::{Direction, Target};
 
 use super::report::{FleetEvent, FleetProgress, FleetReport, TenantOutcome, TenantReport};
 use super::source::Tenant;
+use super::standing::{self, Standing};
 use crate::error::{Error, ErrorKind};
 use crate::migrator::Migrator;
 use crate::options::RunOptions;
 use crate::progress::Progress;
 use crate::report::{StepOutcome, StepReport};
+use crate::versions::AppliedRow;
 
 /// What a fleet run does to each tenant.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,7 +102,18 @@ impl Fleet {
             FleetAction::Status => 0,
             _ => self.load_modules(),
         };
-        let mut tenants = tenants.into_iter();
+        // Where the tenants stand, read in a few queries per database: a
+        // tenant already at the target is then answered without a connection.
+        let (tenants, standing): (Box<dyn Iterator<Item = Tenant> + Send>, Standing) = match action {
+            FleetAction::Status | FleetAction::Upgrade(_) => {
+                let all: Vec<Tenant> = tenants.into_iter().collect();
+                let standing = standing::read(&self.migrator, &all);
+                (Box::new(all.into_iter()), standing)
+            }
+            FleetAction::Downgrade(_) => (Box::new(tenants.into_iter()), Standing::default()),
+        };
+        tracing::debug!(tenants = standing.len(), "tenants read together");
+        let mut tenants = tenants;
         let known = match tenants.size_hint() {
             (low, Some(high)) if low == high => Some(low),
             _ => None,
@@ -111,7 +124,7 @@ impl Fleet {
         let mut canary_failed = Vec::new();
         if self.canary > 0 {
             let wave: Vec<Tenant> = tenants.by_ref().take(self.canary).collect();
-            let wave_reports = self.wave(wave.into_iter(), action, progress, &stop);
+            let wave_reports = self.wave(wave.into_iter(), action, &standing, progress, &stop);
             canary_failed = wave_reports
                 .iter()
                 .filter(|report| report.outcome != TenantOutcome::Ok)
@@ -120,7 +133,7 @@ impl Fleet {
             reports.extend(wave_reports);
         }
         if canary_failed.is_empty() {
-            reports.extend(self.wave(tenants, action, progress, &stop));
+            reports.extend(self.wave(tenants, action, &standing, progress, &stop));
         } else {
             let reason = format!("not started: the canary wave failed ({})", canary_failed.join(", "));
             for tenant in tenants {
@@ -165,6 +178,7 @@ impl Fleet {
         &self,
         tenants: impl Iterator<Item = Tenant> + Send,
         action: &FleetAction,
+        standing: &Standing,
         progress: &dyn FleetProgress,
         stop: &AtomicBool,
     ) -> Vec<TenantReport> {
@@ -180,7 +194,7 @@ impl Fleet {
                         let Some((index, tenant)) = queue.lock().expect("tenant queue poisoned").next() else {
                             break;
                         };
-                        let report = self.one(&tenant, action, progress);
+                        let report = self.one(&tenant, action, standing.of(&tenant.name), progress);
                         if report.outcome == TenantOutcome::Failed && self.fail_fast {
                             stop.store(true, Ordering::SeqCst);
                         }
@@ -207,7 +221,14 @@ impl Fleet {
     }
 
     /// One tenant's run; a panic inside it (a bug) fails that tenant only.
-    fn one(&self, tenant: &Tenant, action: &FleetAction, progress: &dyn FleetProgress) -> TenantReport {
+    /// `standing`: the tenant's applied rows, when they were read with the others'.
+    fn one(
+        &self,
+        tenant: &Tenant,
+        action: &FleetAction,
+        standing: Option<&[AppliedRow]>,
+        progress: &dyn FleetProgress,
+    ) -> TenantReport {
         progress.event(FleetEvent::Started { tenant: tenant.name.clone() });
         let started = Instant::now();
         let mut report = TenantReport {
@@ -221,7 +242,11 @@ impl Fleet {
             error_kind: None,
             status: None,
         };
-        let ran = catch_unwind(AssertUnwindSafe(|| self.migrate(tenant, action, progress, &mut report)));
+        let ran = catch_unwind(AssertUnwindSafe(|| match self.answer(tenant, action, standing, &mut report) {
+            Ok(true) => Ok(()),
+            Ok(false) => self.migrate(tenant, action, progress, &mut report),
+            Err(error) => Err(error),
+        }));
         let failure = match ran {
             Ok(result) => result.err().map(|error| (error.kind(), error.failure().to_string())),
             Err(panic) => Some((
@@ -243,6 +268,29 @@ impl Fleet {
         }
         report.duration_ms = started.elapsed().as_millis() as u64;
         report
+    }
+
+    /// Answers `action` from the rows read with the other tenants' when they
+    /// suffice (status; an upgrade with nothing to do): `Ok(true)`. Otherwise
+    /// the tenant takes the usual path, with its own connection and lock.
+    fn answer(
+        &self,
+        tenant: &Tenant,
+        action: &FleetAction,
+        standing: Option<&[AppliedRow]>,
+        report: &mut TenantReport,
+    ) -> Result<bool, Error> {
+        let Some(rows) = standing else { return Ok(false) };
+        match action {
+            FleetAction::Status => {
+                let mut status = self.migrator.status_of(tenant.database(), rows.to_vec())?;
+                status.applied = Vec::new();
+                report.status = Some(status);
+                Ok(true)
+            }
+            FleetAction::Upgrade(target) => Ok(self.migrator.at_target(rows, target)),
+            FleetAction::Downgrade(_) => Ok(false),
+        }
     }
 
     fn migrate(

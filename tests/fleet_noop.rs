@@ -1,0 +1,120 @@
+//! Fleets that have nothing to do: PostgreSQL schema tenants are read together, a few queries per database, so `tenants status` and a no-op `tenants upgrade` take no tenant's lock; a tenant that is behind still goes through its own lock and is migrated exactly once.
+//!
+//! "No lock" is observed through the database: another session holds one
+//! tenant's migration lock, and a short `migration_lock_timeout_ms` would
+//! fail that tenant if the fleet tried to take it.
+
+use std::time::Duration;
+
+use wasmig::backend::Backend;
+use wasmig::fleet::{Fleet, FleetAction, NoFleetProgress, TenantOutcome, TenantSource};
+use wasmig::graph::Target;
+use wasmig::sql::Value;
+use wasmig_tests::matrix::{migrator, write_config};
+use wasmig_tests::postgres::TestDatabase;
+use wasmig_tests::{add_sql_revision, write_sql_project};
+
+const TENANTS: usize = 12;
+
+fn tenant(index: usize) -> String {
+    format!("t_{index:02}")
+}
+
+struct Scene {
+    database: TestDatabase,
+    project: tempfile::TempDir,
+}
+
+impl Scene {
+    fn new() -> Self {
+        let database = TestDatabase::create();
+        let schemas: Vec<String> = (0..TENANTS).map(|i| format!("CREATE SCHEMA {}", tenant(i))).collect();
+        database.connect().execute_script(&schemas.join("; ")).unwrap();
+        let project = tempfile::tempdir().unwrap();
+        write_sql_project(project.path(), &[]);
+        write_config(project.path(), "[database]\nmigration_lock_timeout_ms = 200\n");
+        for (id, parents) in [("r1", &[][..]), ("r2", &["r1"][..]), ("r3", &["r2"][..])] {
+            add_sql_revision(
+                project.path(),
+                id,
+                parents,
+                &format!("CREATE TABLE t_{id} (id int);\n"),
+                &format!("DROP TABLE t_{id};\n"),
+            );
+        }
+        Scene { database, project }
+    }
+
+    fn fleet(&self) -> Fleet {
+        Fleet::new(migrator(self.project.path())).jobs(3)
+    }
+
+    fn tenants(&self) -> Vec<wasmig::fleet::Tenant> {
+        let separator = if self.database.url().contains('?') { '&' } else { '?' };
+        let source = format!("{}{separator}schemas=t\\_%", self.database.url());
+        TenantSource::parse(&source).unwrap().tenants().unwrap()
+    }
+
+    fn url_of(&self, schema: &str) -> String {
+        let separator = if self.database.url().contains('?') { '&' } else { '?' };
+        format!("{}{separator}schema={schema}", self.database.url())
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        match self.database.connect().query(sql, &[]).unwrap().values[0][0] {
+            Value::Integer(count) => count,
+            ref other => panic!("{sql}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_fleet_at_heads_is_answered_without_any_tenant_lock() {
+    let scene = Scene::new();
+    let report = scene.fleet().run(scene.tenants(), &FleetAction::Upgrade(Target::Heads), &NoFleetProgress);
+    assert_eq!(report.count(TenantOutcome::Ok), TENANTS, "{report:#?}");
+
+    // Another process holds tenant 5's migration lock.
+    let mut holder = scene.database.connect_schema(&tenant(5));
+    let key = format!("wasmig:{}:wasmig_", tenant(5));
+    let guard = holder.lock(&key, Duration::from_secs(5)).unwrap();
+
+    let status = scene.fleet().run(scene.tenants(), &FleetAction::Status, &NoFleetProgress);
+    assert_eq!(status.count(TenantOutcome::Ok), TENANTS, "{status:#?}");
+    assert!(status.tenants.iter().all(|t| t.status.as_ref().is_some_and(|s| s.at_heads)), "{status:#?}");
+    let noop = scene.fleet().run(scene.tenants(), &FleetAction::Upgrade(Target::Heads), &NoFleetProgress);
+    assert_eq!(noop.count(TenantOutcome::Ok), TENANTS, "a no-op upgrade waited for no lock: {noop:#?}");
+    assert!(noop.tenants.iter().all(|t| t.revisions.is_empty()));
+    assert_eq!(scene.count("SELECT count(*) FROM t_05.wasmig_events WHERE event = 'upgrade'"), 3);
+
+    drop(guard);
+
+    // Behind: tenant 5 lost r3 and tenant 99 never had anything (a new
+    // schema without the version tables). Both are read as behind and take
+    // the usual path: 5 waits for its lock (held again) and fails, 99 is migrated.
+    let project = migrator(scene.project.path());
+    let mut five = project.connect(&scene.url_of("t_05")).unwrap();
+    project
+        .downgrade(&mut five, &Target::parse("r2").unwrap(), &wasmig::RunOptions::default(), &mut wasmig::NoProgress)
+        .unwrap();
+    scene.database.connect().execute_script("CREATE SCHEMA t_99").unwrap();
+    let guard = holder.lock(&key, Duration::from_secs(5)).unwrap();
+    let status = scene.fleet().run(scene.tenants(), &FleetAction::Status, &NoFleetProgress);
+    let pending = |name: &str| status.tenant(name).and_then(|t| t.status.as_ref()).map(|s| s.pending.clone()).unwrap();
+    assert_eq!(pending("t_05"), ["r3"]);
+    assert_eq!(pending("t_99"), ["r1", "r2", "r3"]);
+    assert_eq!(pending("t_00"), Vec::<String>::new());
+    let run = scene.fleet().run(scene.tenants(), &FleetAction::Upgrade(Target::Heads), &NoFleetProgress);
+    assert_eq!(run.tenant("t_05").unwrap().outcome, TenantOutcome::Failed, "{run:#?}");
+    assert!(run.tenant("t_05").unwrap().error.as_deref().unwrap_or_default().contains("migration lock"), "{run:#?}");
+    assert_eq!(run.tenant("t_99").unwrap().revisions, ["r1", "r2", "r3"]);
+    drop(guard);
+
+    // Once the lock is free tenant 5 gets r3, once.
+    let run = scene.fleet().run(scene.tenants(), &FleetAction::Upgrade(Target::Heads), &NoFleetProgress);
+    assert_eq!(run.tenant("t_05").unwrap().revisions, ["r3"], "{run:#?}");
+    assert_eq!(scene.count("SELECT count(*) FROM t_05.wasmig_revisions"), 3);
+    assert_eq!(scene.count("SELECT count(*) FROM t_05.wasmig_events WHERE event = 'upgrade' AND revision = 'r3'"), 2);
+    assert_eq!(scene.count("SELECT count(*) FROM t_99.wasmig_events WHERE event = 'upgrade'"), 3);
+    assert_eq!(run.count(TenantOutcome::Ok), TENANTS + 1);
+}
