@@ -14,11 +14,10 @@ use wasmig::backend::Backend;
 use wasmig::backend::postgres::PostgresBackend;
 use wasmig::fleet::{Fleet, FleetAction, NoFleetProgress, TenantOutcome, TenantSource};
 use wasmig::graph::Target;
-use wasmig::sql::Value;
 use wasmig::{ErrorKind, Failure, NoProgress, RunOptions};
 use wasmig_tests::matrix::{migrator, run, wasmig_binary, write_config};
 use wasmig_tests::postgres::{TestDatabase, server_url};
-use wasmig_tests::write_sql_project;
+use wasmig_tests::{texts, write_sql_project};
 
 /// Two tenant schemas, each owned by its own LOGIN role named as the schema,
 /// and a runner login (not a superuser) that is a member of both.
@@ -91,22 +90,7 @@ impl Scene {
     }
 
     fn texts(&self, sql: &str) -> Vec<Vec<String>> {
-        self.database
-            .connect()
-            .query(sql, &[])
-            .unwrap_or_else(|error| panic!("{sql}: {error}"))
-            .values
-            .into_iter()
-            .map(|row| {
-                row.into_iter()
-                    .map(|value| match value {
-                        Value::Text(text) => text,
-                        Value::Integer(number) => number.to_string(),
-                        other => format!("{other:?}"),
-                    })
-                    .collect()
-            })
-            .collect()
+        texts(&mut self.database.connect(), sql)
     }
 
     fn tables_of(&self, schema: &str) -> Vec<Vec<String>> {

@@ -19,7 +19,7 @@ use wasmig::sql::{DbError, Value};
 use wasmig::{Database, Error, NoProgress, RunOptions, RunReport};
 use wasmig_tests::matrix::{extend_manifest, migrator, shared_runtime, write_revision_file};
 use wasmig_tests::postgres::{TestDatabase, server_url};
-use wasmig_tests::{add_sql_revision, write_sql_project};
+use wasmig_tests::{add_sql_revision, texts, write_sql_project};
 
 // ---------------------------------------------------------------- helpers
 
@@ -68,23 +68,7 @@ impl Tenants {
     }
 
     fn texts(&self, sql: &str) -> Vec<Vec<String>> {
-        let mut admin = self.database.connect();
-        admin
-            .query(sql, &[])
-            .unwrap_or_else(|error| panic!("{sql}: {error}"))
-            .values
-            .into_iter()
-            .map(|row| {
-                row.into_iter()
-                    .map(|value| match value {
-                        Value::Text(text) => text,
-                        Value::Integer(number) => number.to_string(),
-                        Value::Null => "NULL".to_owned(),
-                        other => format!("{other:?}"),
-                    })
-                    .collect()
-            })
-            .collect()
+        texts(&mut self.database.connect(), sql)
     }
 
     /// The tables (and only tables) of `schema`.
@@ -951,22 +935,7 @@ impl RoleScene {
     }
 
     fn texts(&self, sql: &str) -> Vec<Vec<String>> {
-        let mut admin = self.database.connect();
-        admin
-            .query(sql, &[])
-            .unwrap_or_else(|error| panic!("{sql}: {error}"))
-            .values
-            .into_iter()
-            .map(|row| {
-                row.into_iter()
-                    .map(|value| match value {
-                        Value::Text(text) => text,
-                        Value::Integer(number) => number.to_string(),
-                        other => format!("{other:?}"),
-                    })
-                    .collect()
-            })
-            .collect()
+        texts(&mut self.database.connect(), sql)
     }
 
     /// Tenant B's schema and rows, as the setup left them.

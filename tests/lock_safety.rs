@@ -13,11 +13,10 @@ use std::time::Duration;
 
 use wasmig::backend::Backend;
 use wasmig::graph::Target;
-use wasmig::sql::Value;
 use wasmig::{Database, ErrorKind, NoProgress, RowState, RunOptions};
 use wasmig_tests::matrix::{migrator, run, wasmig_binary, write_config};
 use wasmig_tests::postgres::TestDatabase;
-use wasmig_tests::{add_sql_revision, write_sql_project};
+use wasmig_tests::{add_sql_revision, texts, write_sql_project};
 
 const BLOCKER: &str = "wasmig-test-blocker";
 
@@ -32,24 +31,6 @@ fn upgrade(dir: &Path, url: &str) -> Result<wasmig::RunReport, wasmig::Error> {
     let migrator = migrator(dir);
     let mut db = migrator.connect(url).unwrap();
     migrator.upgrade(&mut db, &Target::Heads, &RunOptions::default(), &mut NoProgress)
-}
-
-fn texts(db: &mut dyn Backend, sql: &str) -> Vec<Vec<String>> {
-    db.query(sql, &[])
-        .unwrap_or_else(|error| panic!("{sql}: {error}"))
-        .values
-        .into_iter()
-        .map(|row| {
-            row.into_iter()
-                .map(|value| match value {
-                    Value::Text(text) => text,
-                    Value::Integer(number) => number.to_string(),
-                    Value::Null => "NULL".to_owned(),
-                    other => format!("{other:?}"),
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// The `retry` events: (revision, error).

@@ -213,6 +213,26 @@ pub fn rows(database: &mut wasmig::Database, sql: &str) -> Vec<Vec<wasmig::sql::
     database.query(sql, &[]).unwrap_or_else(|error| panic!("{sql}: {error}")).values
 }
 
+/// Every row of `sql` as text (integers in decimal, NULL as `NULL`), for
+/// comparing what a database holds; panics with the statement on an error.
+pub fn texts(db: &mut dyn wasmig::backend::Backend, sql: &str) -> Vec<Vec<String>> {
+    db.query(sql, &[])
+        .unwrap_or_else(|error| panic!("{sql}: {error}"))
+        .values
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|value| match value {
+                    wasmig::sql::Value::Text(text) => text,
+                    wasmig::sql::Value::Integer(number) => number.to_string(),
+                    wasmig::sql::Value::Null => "NULL".to_owned(),
+                    other => format!("{other:?}"),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// A text value, for comparing rows.
 pub fn text(value: &str) -> wasmig::sql::Value {
     wasmig::sql::Value::Text(value.to_owned())

@@ -79,3 +79,8 @@ impl DbError {
         self.code.as_deref() == Some("25001")
     }
 }
+
+/// `"name"` with embedded quotes doubled: an identifier for SQL text.
+pub(crate) fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

@@ -16,12 +16,7 @@ use std::collections::HashMap;
 use wasmig_graph::valid_table_prefix;
 
 use crate::backend::Backend;
-use crate::sql::{DbError, Dialect, Value};
-
-/// `"name"` with embedded quotes doubled, for SQL text.
-fn quote_identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+use crate::sql::{DbError, Dialect, Value, quote_identifier};
 
 /// The state of a row of the revisions table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -47,11 +47,10 @@ use super::pipeline::{Around, Exchange, Script, cancel, exchange, script};
 use super::session::{OpenError, SPAWN_BLOCKING_ADVICE, Session};
 use super::state::{
     GUEST_RESETS, HOOK_RESETS, HOST_SETTINGS, Level, Scope, Snapshot, before_sql, breach_error, prelude_sql,
-    quote_identifier,
 };
 use super::target::Target;
 use super::tls::Connector;
-use crate::sql::{DbError, Rows, Value};
+use crate::sql::{DbError, Rows, Value, quote_identifier};
 
 /// Prepared statements kept per connection; past this the cache starts over,
 /// so a guest that builds unique SQL strings cannot grow it without bound.

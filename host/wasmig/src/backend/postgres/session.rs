@@ -12,7 +12,7 @@ use super::settings_error::SettingsError;
 use super::target::Target;
 use super::tls::Connector;
 use crate::backend::ConnectError;
-use crate::sql::DbError;
+use crate::sql::{DbError, quote_identifier};
 
 /// How long closing a connection waits for the server to take the goodbye.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
@@ -77,11 +77,6 @@ pub(super) fn connect(
             .get::<_, Option<String>>(0),
     };
     Ok((session, target, schema))
-}
-
-/// `"name"` with embedded quotes doubled, for SQL text.
-fn quote_identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// One connection and the runtime that drives it.

@@ -419,11 +419,6 @@ fn parse_text_array(text: &str) -> Option<Vec<Option<String>>> {
     }
 }
 
-/// `"name"` with embedded quotes doubled, for SQL text.
-pub(super) fn quote_identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// The error a guest statement gets once the session has been found changed.
 pub(super) fn breach_error(breach: &str) -> DbError {
     DbError::host(format!("{breach}; wasmig refuses this hook's further statements and fails the step"))
