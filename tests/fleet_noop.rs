@@ -118,3 +118,40 @@ fn a_fleet_at_heads_is_answered_without_any_tenant_lock() {
     assert_eq!(scene.count("SELECT count(*) FROM t_99.wasmig_events WHERE event = 'upgrade'"), 3);
     assert_eq!(run.count(TenantOutcome::Ok), TENANTS + 1);
 }
+
+/// Two shards (two databases) checked at once: exit 3 naming every tenant
+/// not at heads, through the CLI and the library.
+#[test]
+fn status_check_over_several_shards_names_every_tenant_behind() {
+    let first = Scene::new();
+    let second = TestDatabase::create();
+    second.connect().execute_script("CREATE SCHEMA u_01; CREATE SCHEMA u_02").unwrap();
+    first.fleet().run(first.tenants(), &FleetAction::Upgrade(Target::Heads), &NoFleetProgress);
+    let separator = if second.url().contains('?') { '&' } else { '?' };
+    let second_source = format!("{}{separator}schemas=u\\_%", second.url());
+    let project = migrator(first.project.path());
+    let mut one = project.connect(&format!("{}{separator}schema=u_01", second.url())).unwrap();
+    project.upgrade(&mut one, &Target::Heads, &wasmig::RunOptions::default(), &mut wasmig::NoProgress).unwrap();
+
+    let separator = if first.database.url().contains('?') { '&' } else { '?' };
+    let first_source = format!("{}{separator}schemas=t\\_%", first.database.url());
+    let sources = [TenantSource::parse(&first_source).unwrap(), TenantSource::parse(&second_source).unwrap()];
+    let tenants = TenantSource::tenants_of(&sources).unwrap();
+    assert_eq!(tenants.len(), TENANTS + 2);
+    let report = first.fleet().run(tenants, &FleetAction::Status, &NoFleetProgress);
+    let behind: Vec<&str> = report.not_at_heads().map(|t| t.tenant.as_str()).collect();
+    assert_eq!(behind, ["u_02"]);
+
+    let finished = wasmig_tests::matrix::run(
+        std::process::Command::new(wasmig_tests::matrix::wasmig_binary())
+            .args(["tenants", "status", "--check", "--tenants", &first_source, "--tenants", &second_source])
+            .current_dir(first.project.path()),
+    );
+    assert_eq!(finished.code, Some(3), "{finished:?}");
+    assert!(finished.stderr.contains("not at heads (1 of 14 tenants): u_02"), "{finished:?}");
+    assert!(finished.stdout.is_empty(), "{finished:?}");
+
+    // The same schema name on two shards is refused: names must be unique.
+    let twice = [TenantSource::parse(&first_source).unwrap(), TenantSource::parse(&first_source).unwrap()];
+    assert!(TenantSource::tenants_of(&twice).is_err());
+}

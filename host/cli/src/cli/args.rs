@@ -273,7 +273,16 @@ pub enum TenantsCommandArgs {
     /// Revert the applied revisions above a target on every tenant. Exit 1 if any tenant failed.
     Downgrade(TenantsDowngradeArgs),
     /// Compare every tenant with the project (no lock, no write). Exit 3 unless every tenant is at heads.
-    Status(FleetArgs),
+    Status(TenantsStatusArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct TenantsStatusArgs {
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// Print nothing but the tenants not at heads (on stderr); exit 3 if there is any.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -305,8 +314,9 @@ pub struct FleetArgs {
     /// The tenants: @FILE (one database URL a line, optionally followed by a
     /// tenant name), a SQLite glob (sqlite:tenants/*.db), or
     /// postgres://user@host/db?schemas=PATTERN (schemas LIKE PATTERN).
-    #[arg(long, value_name = "SOURCE")]
-    pub tenants: String,
+    /// Repeat it for several shards; tenant names must be unique across them.
+    #[arg(long, value_name = "SOURCE", required = true)]
+    pub tenants: Vec<String>,
     /// Tenants migrated at once (default: the number of CPUs).
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,

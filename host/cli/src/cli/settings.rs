@@ -250,7 +250,10 @@ fn range_end(text: &str, unbounded: &str) -> Option<String> {
 #[derive(Debug)]
 pub struct TenantsRequest {
     pub action: FleetAction,
-    pub source: TenantSource,
+    /// One or more sources (shards).
+    pub sources: Vec<TenantSource>,
+    /// `tenants status --check`: only the tenants not at heads, on stderr.
+    pub check: bool,
     pub jobs: usize,
     pub fail_fast: bool,
     pub canary: usize,
@@ -260,6 +263,7 @@ pub struct TenantsRequest {
 impl TenantsRequest {
     pub fn from_args(args: TenantsArgs) -> Result<Self, UsageError> {
         let target = parse_target;
+        let mut check = false;
         let (action, fleet, transaction) = match args.command {
             TenantsCommandArgs::Upgrade(a) => (
                 FleetAction::Upgrade(target(a.target.as_deref().unwrap_or("heads"))?),
@@ -269,15 +273,22 @@ impl TenantsRequest {
             TenantsCommandArgs::Downgrade(a) => {
                 (FleetAction::Downgrade(target(&a.target)?), a.fleet, transaction_mode(a.transaction))
             }
-            TenantsCommandArgs::Status(fleet) => (FleetAction::Status, fleet, TransactionMode::PerRevision),
+            TenantsCommandArgs::Status(a) => {
+                check = a.check;
+                (FleetAction::Status, a.fleet, TransactionMode::PerRevision)
+            }
         };
-        let source =
-            TenantSource::parse(&fleet.tenants).map_err(|error| UsageError::new(format!("--tenants: {error}")))?;
+        let sources = fleet
+            .tenants
+            .iter()
+            .map(|text| TenantSource::parse(text).map_err(|error| UsageError::new(format!("--tenants: {error}"))))
+            .collect::<Result<Vec<_>, _>>()?;
         let jobs =
             fleet.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |cores| cores.get()), usize::from);
         Ok(TenantsRequest {
             action,
-            source,
+            sources,
+            check,
             jobs,
             fail_fast: fleet.fail_fast,
             canary: fleet.canary.map_or(0, |k| k as usize),

@@ -108,7 +108,14 @@ impl FleetReport {
 
     /// The `status` action found every tenant at the project's heads.
     pub fn all_at_heads(&self) -> bool {
-        self.tenants.iter().all(|tenant| tenant.status.as_ref().is_some_and(Status::is_current))
+        self.not_at_heads().next().is_none()
+    }
+
+    /// The tenants the `status` action did not find at the project's heads
+    /// (behind, ahead, dirty, drifted, or not read at all): the proof a
+    /// platform gates a release on, across every shard given.
+    pub fn not_at_heads(&self) -> impl Iterator<Item = &TenantReport> {
+        self.tenants.iter().filter(|tenant| !tenant.status.as_ref().is_some_and(Status::is_current))
     }
 
     /// Tenant-revisions (steps changed) per second of the whole run.

@@ -138,6 +138,23 @@ impl TenantSource {
         if tenants.is_empty() {
             return Err(FleetError::Empty { source_text: self.to_string() });
         }
+        unique(tenants)
+    }
+
+    /// The tenants of several sources (shards), in order, with unique names
+    /// across all of them.
+    pub fn tenants_of(sources: &[TenantSource]) -> Result<Vec<Tenant>, FleetError> {
+        let mut all = Vec::new();
+        for source in sources {
+            all.extend(source.tenants()?);
+        }
+        unique(all)
+    }
+}
+
+/// `tenants`, refused if two share a name.
+fn unique(tenants: Vec<Tenant>) -> Result<Vec<Tenant>, FleetError> {
+    {
         let mut seen: HashMap<&str, &Tenant> = HashMap::new();
         for tenant in &tenants {
             if let Some(first) = seen.insert(tenant.name.as_str(), tenant) {
@@ -148,8 +165,8 @@ impl TenantSource {
                 });
             }
         }
-        Ok(tenants)
     }
+    Ok(tenants)
 }
 
 impl fmt::Display for TenantSource {

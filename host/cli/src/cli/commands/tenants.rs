@@ -19,7 +19,7 @@ pub fn run(dir: &Path, out: Output, request: TenantsRequest) -> CliResult<Exit> 
     let migrator = super::connection::migrator(dir)?;
     // A wrong source is the user's to fix (exit 2); a server or a file
     // system that failed while listing is not (exit 1): FleetError::kind.
-    let tenants = request.source.tenants()?;
+    let tenants = TenantSource::tenants_of(&request.sources)?;
     let fleet = Fleet::new(migrator)
         .jobs(request.jobs)
         .fail_fast(request.fail_fast)
@@ -28,7 +28,15 @@ pub fn run(dir: &Path, out: Output, request: TenantsRequest) -> CliResult<Exit> 
     let progress = FleetBar::new(out, tenants.len());
     let report = fleet.run(tenants, &request.action, &progress);
     progress.finish();
-    print_report(out, &request.source, &report)?;
+    let sources = request.sources.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    if request.check {
+        let behind: Vec<&str> = report.not_at_heads().map(|tenant| tenant.tenant.as_str()).collect();
+        if !behind.is_empty() {
+            eprintln!("not at heads ({} of {} tenants): {}", behind.len(), report.tenants.len(), behind.join(", "));
+        }
+    } else {
+        print_report(out, &sources, &report)?;
+    }
     let any_failed = report.count(TenantOutcome::Failed) + report.count(TenantOutcome::Skipped) > 0;
     Ok(if any_failed {
         Exit::RunFailed
@@ -128,12 +136,12 @@ fn tenant_line(tenant: &TenantReport) -> String {
     line
 }
 
-fn print_report(out: Output, source: &TenantSource, report: &FleetReport) -> CliResult<()> {
+fn print_report(out: Output, source: &str, report: &FleetReport) -> CliResult<()> {
     out.emit(
         || {
             let mut document = serde_json::to_value(report).expect("a fleet report serialises");
             document["command"] = "tenants".into();
-            document["source"] = source.to_string().into();
+            document["source"] = source.into();
             document
         },
         |text| {
