@@ -513,6 +513,9 @@ fn verify_reports_each_revision_against_the_applied_set(engine: Engine) {
     creates(path, "second", &["first"]);
     write_revision_file(path, "second", "verify.sql", &db.table_exists_sql(&table_of("second")));
     creates(path, "silent", &["second"]);
+    creates(path, "side", &["first"]);
+    // A merge the database has not reached: nothing to verify, never a mismatch.
+    add_sql_revision(path, "joined", &["silent", "side"], "", "");
     let mut conn = db.connect();
     upgrade(path, &mut conn, "first").unwrap();
     let before = db.dump();
@@ -527,7 +530,9 @@ fn verify_reports_each_revision_against_the_applied_set(engine: Engine) {
         [
             ("first", true, Some("present"), false),
             ("second", false, Some("absent"), false),
-            ("silent", false, Some("unknown"), false)
+            ("side", false, Some("unknown"), false),
+            ("silent", false, Some("unknown"), false),
+            ("joined", false, Some("merge"), false),
         ]
     );
 

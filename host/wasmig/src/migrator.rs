@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use wasmig_graph::{AppliedSet, ChecksumPolicy, Direction, Graph, Plan, Project, Revision, Target};
+use wasmig_graph::{AppliedSet, ChecksumPolicy, Direction, Graph, Plan, Project, Revision, RevisionKind, Target};
 
 use crate::apply::{self, PreparedStep};
 use crate::backend::{Backend, DatabaseUrl};
@@ -380,12 +380,24 @@ impl Migrator {
             Some(reference) => vec![graph.resolve(reference)?],
             None => graph.topological_order().collect(),
         };
+        // A merge changes nothing, so there is nothing to ask it: it is never
+        // a mismatch, applied or not.
+        let (merges, revisions): (Vec<&Revision>, Vec<&Revision>) =
+            revisions.into_iter().partition(|revision| revision.kind() == RevisionKind::Merge);
         let steps = revisions
             .iter()
             .map(|revision| self.prepare_step(revision, Direction::Up, options))
             .collect::<Result<Vec<_>, _>>()?;
         check_confinement(db.as_mut(), &database, &steps)?;
-        let mut reports = Vec::new();
+        let mut reports: Vec<VerifyReport> = merges
+            .iter()
+            .map(|merge| VerifyReport {
+                revision: merge.id().to_string(),
+                applied: rows.iter().any(|row| row.revision == merge.id().as_str()),
+                verdict: Some("merge"),
+                mismatch: false,
+            })
+            .collect();
         for (revision, step) in revisions.into_iter().zip(steps) {
             let applied = rows.iter().any(|row| row.revision == revision.id().as_str());
             db.begin_read_only().map_err(Failure::db(&database, "beginning a read-only verify transaction"))?;
@@ -404,6 +416,10 @@ impl Migrator {
                 mismatch,
             });
         }
+        // In the project's order, merges among the others.
+        let order: std::collections::HashMap<&str, usize> =
+            graph.topological_order().enumerate().map(|(index, revision)| (revision.id().as_str(), index)).collect();
+        reports.sort_by_key(|report| order.get(report.revision.as_str()).copied().unwrap_or(usize::MAX));
         Ok(reports)
     }
 }
