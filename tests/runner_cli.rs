@@ -93,6 +93,9 @@ fn every_command_reports_through_its_exit_code(engine: Engine) {
     assert_eq!(db.dump(), before, "a drifted run changed the database");
     expect(&wasmig_run(path, &db, &["status"]), CHECK_FAILED, "status with drift");
     expect(&wasmig_run(path, &db, &["repair", "r001"]), DONE, "repair r001");
+    let again = wasmig_run(path, &db, &["repair", "r001"]);
+    expect(&again, DONE, "repair r001 again");
+    assert!(again.stdout.contains("nothing to repair, nothing recorded"), "{again}");
     expect(&wasmig_run(path, &db, &["upgrade"]), DONE, "upgrade after repair");
     expect(&wasmig_run(path, &db, &["verify"]), DONE, "verify (no verify hooks: nothing contradicts)");
 

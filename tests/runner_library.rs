@@ -395,6 +395,12 @@ fn checksum_drift_stops_the_run_until_repaired(engine: Engine) {
     assert_eq!((repair.event.as_str(), repair.revision.as_deref()), ("repair", Some("edited")));
     assert!(repair.detail.as_deref().is_some_and(|detail| detail.contains(&expected)), "{repair:?}");
 
+    // Repairing what matches its record changes nothing and audits nothing.
+    let events = db.events().len();
+    let again = migrator(path).repair(&mut conn, "edited").unwrap();
+    assert!(again.steps.is_empty(), "{again:?}");
+    assert_eq!(db.events().len(), events, "a repair of unchanged files was recorded");
+
     assert_eq!(revisions(&upgrade(path, &mut conn, "heads").unwrap()), ["later"]);
 }
 

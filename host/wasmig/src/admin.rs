@@ -127,10 +127,10 @@ impl Migrator {
                     .tables
                     .set_state(books.db.as_mut(), &revision, RowState::Applied, None)
                     .map_err(books.failed("resolving"))?;
-                Ok(format!("{} resolved as applied", row.state.as_str()))
+                Ok(Some(format!("{} resolved as applied", row.state.as_str())))
             } else {
                 books.tables.delete(books.db.as_mut(), &revision).map_err(books.failed("resolving"))?;
-                Ok(format!("{} resolved as reverted", row.state.as_str()))
+                Ok(Some(format!("{} resolved as reverted", row.state.as_str())))
             }
         })
     }
@@ -142,8 +142,12 @@ impl Migrator {
         let checksum = self.revisions().checksum(found)?;
         let revision = found.id().to_string();
         self.audited_change(db, &revision, EventKind::Repair, |books, row| {
+            // Files that still match their record: nothing to accept, nothing to audit.
+            if row.checksum == checksum {
+                return Ok(None);
+            }
             books.tables.set_checksum(books.db.as_mut(), &revision, &checksum).map_err(books.failed("repairing"))?;
-            Ok(format!("checksum {} -> {checksum}", row.checksum))
+            Ok(Some(format!("checksum {} -> {checksum}", row.checksum)))
         })
     }
 
@@ -154,7 +158,7 @@ impl Migrator {
         db: &mut Database,
         revision: &str,
         kind: EventKind,
-        change: impl FnOnce(&mut Bookkeeper<'_>, &AppliedRow) -> Result<String, Failure>,
+        change: impl FnOnce(&mut Bookkeeper<'_>, &AppliedRow) -> Result<Option<String>, Failure>,
     ) -> Result<RunReport, Error> {
         let lock = db.lock(&self.lock_key(db), self.revisions().migration_lock_timeout())?;
         let mut books = self.books(db);
@@ -165,19 +169,22 @@ impl Migrator {
             .find(|row| row.revision == revision)
             .ok_or_else(|| Failure::NotApplied { revision: revision.to_owned(), action })?;
         let changed = books.in_transaction(|books| {
-            let detail = change(books, row)?;
+            let Some(detail) = change(books, row)? else { return Ok(false) };
             books.record(&NewEvent {
                 kind,
                 revision: Some(revision),
                 duration_ms: None,
                 error: None,
                 detail: Some(&detail),
-            })
+            })?;
+            Ok(true)
         });
         // Released only once the transaction is over, whatever its outcome.
         drop(lock);
-        changed?;
-        let step = StepReport::new(revision, Direction::Up, StepOutcome::Stamped, 0, &[]);
-        Ok(RunReport { database: books.database, steps: vec![step] })
+        let steps = match changed? {
+            true => vec![StepReport::new(revision, Direction::Up, StepOutcome::Stamped, 0, &[])],
+            false => Vec::new(),
+        };
+        Ok(RunReport { database: books.database, steps })
     }
 }

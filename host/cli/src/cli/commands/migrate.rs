@@ -126,13 +126,15 @@ pub fn resolve(dir: &Path, database: Option<&str>, out: Output, revision: &str, 
 pub fn repair(dir: &Path, database: Option<&str>, out: Output, revision: &str) -> CliResult<Exit> {
     let migrator = migrator(dir)?;
     let mut db = connect(&migrator, database)?;
-    migrator.repair(&mut db, revision)?;
+    let changed = !migrator.repair(&mut db, revision)?.steps.is_empty();
     out.emit(
-        || json!({ "command": "repair", "revision": revision }),
+        || json!({ "command": "repair", "revision": revision, "changed": changed }),
         |text| {
-            text.push_str(&format!(
-                "{revision}: recorded the checksum of its current files (audited as a repair event)\n"
-            ))
+            text.push_str(&if changed {
+                format!("{revision}: recorded the checksum of its current files (audited as a repair event)\n")
+            } else {
+                format!("{revision}: its files match the recorded checksum; nothing to repair, nothing recorded\n")
+            })
         },
     )?;
     Ok(Exit::Success)
