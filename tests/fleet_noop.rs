@@ -50,14 +50,11 @@ impl Scene {
     }
 
     fn tenants(&self) -> Vec<wasmig::fleet::Tenant> {
-        let separator = if self.database.url().contains('?') { '&' } else { '?' };
-        let source = format!("{}{separator}schemas=t\\_%", self.database.url());
-        TenantSource::parse(&source).unwrap().tenants().unwrap()
+        TenantSource::parse(&self.database.url_with("schemas=t\\_%")).unwrap().tenants().unwrap()
     }
 
     fn url_of(&self, schema: &str) -> String {
-        let separator = if self.database.url().contains('?') { '&' } else { '?' };
-        format!("{}{separator}schema={schema}", self.database.url())
+        self.database.url_with(&format!("schema={schema}"))
     }
 
     fn count(&self, sql: &str) -> i64 {
@@ -127,14 +124,12 @@ fn status_check_over_several_shards_names_every_tenant_behind() {
     let second = TestDatabase::create();
     second.connect().execute_script("CREATE SCHEMA u_01; CREATE SCHEMA u_02").unwrap();
     first.fleet().run(first.tenants(), &FleetAction::Upgrade(Target::Heads), &NoFleetProgress);
-    let separator = if second.url().contains('?') { '&' } else { '?' };
-    let second_source = format!("{}{separator}schemas=u\\_%", second.url());
+    let second_source = second.url_with("schemas=u\\_%");
     let project = migrator(first.project.path());
-    let mut one = project.connect(&format!("{}{separator}schema=u_01", second.url())).unwrap();
+    let mut one = project.connect(&second.url_with("schema=u_01")).unwrap();
     project.upgrade(&mut one, &Target::Heads, &wasmig::RunOptions::default(), &mut wasmig::NoProgress).unwrap();
 
-    let separator = if first.database.url().contains('?') { '&' } else { '?' };
-    let first_source = format!("{}{separator}schemas=t\\_%", first.database.url());
+    let first_source = first.database.url_with("schemas=t\\_%");
     let sources = [TenantSource::parse(&first_source).unwrap(), TenantSource::parse(&second_source).unwrap()];
     let tenants = TenantSource::tenants_of(&sources).unwrap();
     assert_eq!(tenants.len(), TENANTS + 2);

@@ -73,9 +73,7 @@ impl Scene {
 
     /// Tenant A's URL, logged in as `user`.
     fn url_a(&self, user: &str) -> String {
-        let base = self.database.url().replacen("postgres@", &format!("{user}@"), 1);
-        let separator = if base.contains('?') { '&' } else { '?' };
-        format!("{base}{separator}schema={}", self.roles.a)
+        self.database.url_with(&format!("schema={}", self.roles.a)).replacen("postgres@", &format!("{user}@"), 1)
     }
 
     /// What tenant A's version table records, read as the admin.
@@ -224,8 +222,7 @@ fn a_fleet_logs_each_tenant_in_as_its_own_role() {
         "CREATE TABLE notes (id int);\n\
          DO $$ BEGIN IF current_user = '{a}' THEN EXECUTE 'RESET ROLE'; EXECUTE 'DROP TABLE {b}.secrets'; END IF; END $$;\n"
     ));
-    let separator = if scene.database.url().contains('?') { '&' } else { '?' };
-    let source = format!("{}{separator}schemas=t_\\_%", scene.database.url());
+    let source = scene.database.url_with("schemas=t_\\_%");
     let tenants = TenantSource::parse(&source).unwrap().tenants().unwrap();
     let names: Vec<&str> = tenants.iter().map(|tenant| tenant.name.as_str()).collect();
     assert!(names.contains(&a.as_str()) && names.contains(&b.as_str()), "{names:?}");

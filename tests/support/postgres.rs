@@ -55,6 +55,12 @@ impl TestDatabase {
         &self.url
     }
 
+    /// The URL with one more query parameter (`schema=t_01`, `schemas=t\_%`).
+    pub fn url_with(&self, param: &str) -> String {
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{separator}{param}", self.url)
+    }
+
     /// A backend on this database.
     pub fn connect(&self) -> PostgresBackend {
         connect(&self.url, None)

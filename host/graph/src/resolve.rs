@@ -218,38 +218,29 @@ impl Graph {
                 // The applied head on the branch; else where the applied set
                 // leaves the branch (the tips of its applied part); else base.
                 let lineage = self.lineage_of(branch)?;
-                let applied_mask = self.mask_of(applied);
-                let on_branch: Vec<bool> = applied_mask.iter().zip(&lineage).map(|(&a, &l)| a && l).collect();
-                let mut starts: Vec<Ix> =
+                let heads: Vec<Ix> =
                     self.applied_heads_ix(applied).into_iter().filter(|&ix| lineage[ix as usize]).collect();
-                if starts.is_empty() {
-                    starts = self.heads_of_mask(&on_branch);
-                }
-                match starts.as_slice() {
-                    [] => Point::Base,
-                    [one] => Point::At(*one),
-                    many => {
-                        return Err(ResolveError::SeveralCurrentHeads {
-                            target: text.to_owned(),
-                            heads: self.ids(many),
-                        });
-                    }
-                }
+                let starts = if heads.is_empty() {
+                    let mut on_branch = self.mask_of(applied);
+                    on_branch.iter_mut().zip(&lineage).for_each(|(a, &l)| *a &= l);
+                    self.heads_of_mask(&on_branch)
+                } else {
+                    heads
+                };
+                self.single_start(&starts, text)?
             }
-            Anchor::Current => {
-                let heads = self.applied_heads_ix(applied);
-                match heads.as_slice() {
-                    [] => Point::Base,
-                    [one] => Point::At(*one),
-                    many => {
-                        return Err(ResolveError::SeveralCurrentHeads {
-                            target: text.to_owned(),
-                            heads: self.ids(many),
-                        });
-                    }
-                }
-            }
+            Anchor::Current => self.single_start(&self.applied_heads_ix(applied), text)?,
         })
+    }
+
+    /// The one revision a count from the applied set starts at (base when
+    /// nothing is applied); several are refused, naming them.
+    fn single_start(&self, starts: &[Ix], text: &str) -> Result<Point, ResolveError> {
+        match starts {
+            [] => Ok(Point::Base),
+            [one] => Ok(Point::At(*one)),
+            many => Err(ResolveError::SeveralCurrentHeads { target: text.to_owned(), heads: self.ids(many) }),
+        }
     }
 
     /// Walks `steps` edges through parents (down) or children (up); a step
