@@ -382,7 +382,7 @@ fn timed_attack(attack: &str, transactional: bool, budget: Duration) -> (Error, 
         path,
         "slow",
         &format!(
-            "{}[sandbox]\ntimeout_ms = {}",
+            "{}[sandbox]\nsql_timeout_ms = {}",
             if transactional { "" } else { "transactional = false\n" },
             budget.as_millis()
         ),

@@ -444,7 +444,7 @@ fn a_runaway_statement_stops_at_the_deadline() {
     let sort = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)\n\
                 SELECT length(b) FROM (SELECT zeroblob(50000000) || i AS b FROM n ORDER BY b) LIMIT 1;\n";
     add_sql_revision(tenant.path(), "sort", &[FIRST], &format!("CREATE TABLE t_sort (id INTEGER);\n{sort}"), "");
-    extend_manifest(tenant.path(), "sort", "[sandbox]\ntimeout_ms = 300");
+    extend_manifest(tenant.path(), "sort", "[sandbox]\nsql_timeout_ms = 300");
     let before = tenant.state();
     let text = tenant.upgrade().unwrap_err().to_string();
     assert!(mentions(&text, &["revision sort", "time budget"]), "{text}");
@@ -462,7 +462,7 @@ fn a_runaway_statement_stops_at_the_deadline() {
          CREATE TABLE t_after (id INTEGER);\n",
         "",
     );
-    extend_manifest(tenant.path(), "fill", "[sandbox]\ntimeout_ms = 300");
+    extend_manifest(tenant.path(), "fill", "[sandbox]\nsql_timeout_ms = 300");
     let text = tenant.upgrade().unwrap_err().to_string();
     assert!(
         mentions(&text, &["revision fill"]) && (mentions(&text, &["deadline"]) || mentions(&text, &["time budget"])),

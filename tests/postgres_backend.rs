@@ -562,10 +562,10 @@ fn commit_through_execute_is_refused_on_postgres() {
 #[test]
 fn a_slow_statement_is_stopped_by_the_hook_deadline() {
     let scene = Scene::new();
-    let limits = SandboxLimits { timeout: Duration::from_millis(300), ..SandboxLimits::default() };
+    let limits = SandboxLimits { sql_timeout: Some(Duration::from_millis(300)), ..SandboxLimits::default() };
     let started = Instant::now();
     match scene.failing_up(Fixture::SlowSql, limits) {
-        HookError::Timeout { limit, .. } => assert_eq!(limit, Duration::from_millis(300)),
+        HookError::SqlTimeout { limit, .. } => assert_eq!(limit, Duration::from_millis(300)),
         other => panic!("expected a timeout, got {other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(10), "the statement ran on: {:?}", started.elapsed());
@@ -576,10 +576,10 @@ fn a_slow_statement_in_autocommit_is_stopped_and_the_session_limit_reset() {
     let scene = Scene::new();
     let module = scene.load(Fixture::SlowSql);
     let mut db = scene.backend();
-    let limits = SandboxLimits { timeout: Duration::from_millis(300), ..SandboxLimits::default() };
+    let limits = SandboxLimits { sql_timeout: Some(Duration::from_millis(300)), ..SandboxLimits::default() };
     let started = Instant::now();
     let error = scene.hooks.runtime.up(&module, &scene.context(limits), &mut db).unwrap_err();
-    assert!(matches!(error, HookError::Timeout { .. }), "{error:?}");
+    assert!(matches!(error, HookError::SqlTimeout { .. }), "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     // Autocommit: the table the hook created before the slow statement stays (what `transactional = false` means).
     assert_eq!(one_value(db.as_mut(), "SELECT count(*) FROM fixture_slow"), Value::Integer(0));

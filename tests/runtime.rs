@@ -112,9 +112,9 @@ fn an_infinite_loop_is_stopped_by_the_time_budget() {
 #[test]
 fn a_statement_that_runs_past_the_budget_is_interrupted() {
     let scene = Scene::new();
-    let limits = SandboxLimits { timeout: Duration::from_millis(200), ..limits() };
+    let limits = SandboxLimits { sql_timeout: Some(Duration::from_millis(200)), ..limits() };
     match scene.failing_up(Fixture::SlowSql, limits) {
-        HookError::Timeout { .. } => {}
+        HookError::SqlTimeout { .. } => {}
         other => panic!("expected a timeout, got {other:?}"),
     }
 }

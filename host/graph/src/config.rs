@@ -195,7 +195,12 @@ migration_lock_timeout_ms = 60000
 
 [sandbox]
 memory_mb = 256
+# The time a revision's own code may run in one hook (time in the database not counted).
 timeout_ms = 30000
+# The wall-clock time one hook may take, its SQL included. Unset: no limit, so a
+# long index build or backfill is not cut short; set one on a platform that runs
+# revisions it does not trust. A revision.toml [sandbox] may raise or lower it.
+# sql_timeout_ms = 600000
 # Per hook call; a Python or JavaScript revision uses about 40 instances.
 # max_tables = 100
 # max_instances = 100

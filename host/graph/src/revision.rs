@@ -41,6 +41,10 @@ impl RevisionKind {
 pub struct RevisionSandbox {
     pub memory_mb: Option<u64>,
     pub timeout_ms: Option<u64>,
+    /// Not in the checksum (like `[database]`): raising a budget for one slow database
+    /// changes how long the revision may take, not what it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql_timeout_ms: Option<u64>,
 }
 
 /// `revision.toml`, as written by users and by `wasmig new` / `wasmig merge`.

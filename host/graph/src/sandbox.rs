@@ -10,8 +10,14 @@ use wasmig_sqlguard::Capabilities;
 pub struct SandboxConfig {
     #[serde(default = "default_memory_mb")]
     pub memory_mb: u64,
+    /// The time the revision's own code may run in one hook call, not counting the time its
+    /// statements spend in the database: catches a loop.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// The wall-clock time one hook call may take, its statements included; unset: no limit
+    /// (a long index build or backfill is normal). A platform running untrusted revisions sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql_timeout_ms: Option<u64>,
     pub max_tables: Option<u64>,
     pub max_instances: Option<u64>,
     /// Moved to `[database] migration_lock_timeout_ms`: read only to refuse
@@ -44,6 +50,7 @@ impl Default for SandboxConfig {
         Self {
             memory_mb: default_memory_mb(),
             timeout_ms: default_timeout_ms(),
+            sql_timeout_ms: None,
             max_tables: None,
             max_instances: None,
             lock_timeout_ms: None,

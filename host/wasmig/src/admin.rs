@@ -18,7 +18,7 @@ impl Migrator {
     /// All or nothing, in one transaction.
     pub fn stamp(&self, db: &mut Database, target: &Target) -> Result<RunReport, Error> {
         let nothing = RunReport { database: db.describe(), steps: Vec::new() };
-        let lock = db.lock(&self.lock_key(db), self.revisions().migration_lock_timeout());
+        let lock = db.lock(&self.lock_key(db), self.revisions().migration_lock_timeout(), &mut |_| {});
         let lock = lock.map_err(|error| Error::after(error, nothing.clone()))?;
         let mut books = self.books(db);
         let stamped = self.stamp_in(&mut books, target);
@@ -160,7 +160,7 @@ impl Migrator {
         kind: EventKind,
         change: impl FnOnce(&mut Bookkeeper<'_>, &AppliedRow) -> Result<Option<String>, Failure>,
     ) -> Result<RunReport, Error> {
-        let lock = db.lock(&self.lock_key(db), self.revisions().migration_lock_timeout())?;
+        let lock = db.lock(&self.lock_key(db), self.revisions().migration_lock_timeout(), &mut |_| {})?;
         let mut books = self.books(db);
         let rows = books.applied_rows()?;
         let action = if kind == EventKind::Repair { "repair" } else { "resolve" };

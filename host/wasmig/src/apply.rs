@@ -29,6 +29,8 @@ use crate::versions::{EventKind, NewEvent, NewRow, RowState};
 #[derive(Debug, Clone)]
 pub struct PreparedStep {
     pub revision: RevisionId,
+    /// The first line of the revision's message, for announcing the step.
+    pub message: String,
     pub kind: &'static str,
     pub transactional: bool,
     pub direction: Direction,
@@ -87,7 +89,7 @@ pub(crate) fn run(
         Ok(()) => Ok(run.report),
         Err((failure, revision)) => {
             run.record_failure(revision.as_deref(), &failure);
-            Err(Error::after(failure, run.report))
+            Err(Error::in_step(failure, run.report, revision))
         }
     }
 }
@@ -109,7 +111,10 @@ impl Run<'_, '_> {
     ) -> Result<(), StepFailure> {
         for step in steps {
             let revision = step.revision.as_str();
-            progress.step_started(revision, step.direction);
+            if crate::interrupt::requested() {
+                return Err((Failure::Interrupted { before: revision.to_owned() }, None));
+            }
+            progress.step_started(revision, &step.message, step.direction);
             let report = if step.transactional {
                 self.with_lock_retries(Some(revision), step.locks, progress, |run| {
                     run.in_transaction(|run| run.step(step, options))
@@ -136,7 +141,7 @@ impl Run<'_, '_> {
         progress: &mut dyn Progress,
     ) -> Result<(), StepFailure> {
         for step in steps {
-            progress.step_started(step.revision.as_str(), step.direction);
+            progress.step_started(step.revision.as_str(), &step.message, step.direction);
         }
         let mut done = Vec::new();
         let mut failed_at = None;
@@ -191,6 +196,9 @@ impl Run<'_, '_> {
             let Some(reason) = failure.lock_conflict() else {
                 return Err(failure);
             };
+            if crate::interrupt::requested() {
+                return Err(failure);
+            }
             if number == attempts {
                 return Err(match number {
                     1 => failure,
@@ -202,7 +210,9 @@ impl Run<'_, '_> {
             progress.step_retrying(revision, number, attempts, &reason, pause);
             let detail = format!("attempt {number} of {attempts}, after a pause of {} ms", pause.as_millis());
             self.retries.push(RetryEvent { revision: revision.map(str::to_owned), reason, detail });
-            std::thread::sleep(pause);
+            if crate::interrupt::sleep(pause) {
+                return Err(failure);
+            }
         }
     }
 
@@ -347,7 +357,16 @@ impl Run<'_, '_> {
             let cause = hooked.err().map(Box::new);
             return Err(Failure::InvalidIndexes { revision: revision.to_owned(), indexes: invalid, cause });
         }
-        let (outcome, logs, capabilities) = hooked?;
+        let (outcome, logs, capabilities) = hooked.map_err(|failure| match failure.lock_conflict() {
+            // The caller says so, and that it was not run again.
+            Some(_) => failure,
+            None => Failure::LeftDirty {
+                revision: revision.to_owned(),
+                state: dirty,
+                table: self.books.tables.revisions_table().to_owned(),
+                source: Box::new(failure),
+            },
+        })?;
         let elapsed = started.elapsed().as_millis() as i64;
         self.in_transaction(|run| {
             match step.direction {

@@ -140,7 +140,12 @@ impl Database {
         self.backend.schema()
     }
 
-    pub(crate) fn lock(&mut self, key: &str, timeout: Duration) -> Result<Box<dyn LockGuard>, LockError> {
-        self.backend_mut().lock(key, timeout)
+    pub(crate) fn lock(
+        &mut self,
+        key: &str,
+        timeout: Duration,
+        waiting: &mut dyn FnMut(Option<&str>),
+    ) -> Result<Box<dyn LockGuard>, LockError> {
+        self.backend_mut().lock_waiting(key, timeout, waiting)
     }
 }

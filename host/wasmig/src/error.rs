@@ -47,6 +47,9 @@ pub enum ErrorKind {
     Engine,
     /// A bug in wasmig itself (a panic caught at a fleet tenant's boundary).
     Internal,
+    /// A stop was requested ([`crate::interrupt`]: Ctrl-C, SIGTERM): the
+    /// running step was rolled back; what committed before stays.
+    Interrupted,
 }
 
 impl ErrorKind {
@@ -62,6 +65,7 @@ impl ErrorKind {
             ErrorKind::NotReady => "not-ready",
             ErrorKind::Engine => "engine",
             ErrorKind::Internal => "internal",
+            ErrorKind::Interrupted => "interrupted",
         }
     }
 }
@@ -168,6 +172,17 @@ pub enum Failure {
          or `--as reverted`)"
     )]
     NotRetried { revision: String, source: Box<Failure> },
+    /// A non-transactional step failed midway: its dirty marker stays.
+    #[error(
+        "{source}\n(revision {revision} is `transactional = false`: part of it may have run, and it is left marked {} in \
+         {table}. Check the database by hand, then record what is true with `wasmig resolve {revision} --as applied` \
+         or `wasmig resolve {revision} --as reverted`)",
+        state.as_str()
+    )]
+    LeftDirty { revision: String, state: RowState, table: String, source: Box<Failure> },
+    /// A stop was requested between steps: `before` did not start.
+    #[error("interrupted before revision {before} (a stop was requested); it did not start")]
+    Interrupted { before: String },
 }
 
 impl Failure {
@@ -190,6 +205,10 @@ impl Failure {
             }
             Failure::Connect(ConnectError::BadUrl { .. }) => ErrorKind::Usage,
             Failure::Connect(_) => ErrorKind::Connect,
+            Failure::LeftDirty { source, .. } => source.kind(),
+            Failure::Interrupted { .. }
+            | Failure::Hook(HookError::Interrupted { .. })
+            | Failure::Lock(LockError::Interrupted { .. }) => ErrorKind::Interrupted,
             Failure::Lock(LockError::Timeout { .. }) => ErrorKind::Lock,
             Failure::Lock(_) => ErrorKind::Database,
             Failure::Plan(_) | Failure::Resolve(_) | Failure::Target(_) | Failure::NonTransactionalInAll { .. } => {
@@ -257,11 +276,34 @@ pub struct Error(Box<Stopped>);
 struct Stopped {
     failure: Failure,
     committed: Option<RunReport>,
+    failed_step: Option<String>,
 }
 
 impl Error {
     pub(crate) fn after(failure: impl Into<Failure>, committed: RunReport) -> Self {
-        Error(Box::new(Stopped { failure: failure.into(), committed: Some(committed) }))
+        Error(Box::new(Stopped { failure: failure.into(), committed: Some(committed), failed_step: None }))
+    }
+
+    /// [`Error::after`] a step that failed: `revision` was rolled back
+    /// (or, `transactional = false`, left dirty: [`Failure::LeftDirty`]).
+    pub(crate) fn in_step(failure: impl Into<Failure>, committed: RunReport, revision: Option<String>) -> Self {
+        Error(Box::new(Stopped { failure: failure.into(), committed: Some(committed), failed_step: revision }))
+    }
+
+    /// The revision whose step was running when the run stopped; its
+    /// transaction was rolled back (with `--transaction all`, the whole
+    /// plan's). `None` when the run stopped between steps or before the first.
+    pub fn failed_step(&self) -> Option<&str> {
+        self.0.failed_step.as_deref()
+    }
+
+    /// Whether the failed step was left dirty (a non-transactional step
+    /// that stopped midway) rather than rolled back.
+    pub fn left_dirty(&self) -> bool {
+        matches!(
+            self.0.failure,
+            Failure::LeftDirty { .. } | Failure::NotRetried { .. } | Failure::InvalidIndexes { .. }
+        )
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -310,7 +352,7 @@ impl std::error::Error for Error {
 
 impl<T: Into<Failure>> From<T> for Error {
     fn from(failure: T) -> Self {
-        Error(Box::new(Stopped { failure: failure.into(), committed: None }))
+        Error(Box::new(Stopped { failure: failure.into(), committed: None, failed_step: None }))
     }
 }
 

@@ -57,6 +57,7 @@ mod revisions;
 mod status;
 
 pub mod fleet;
+pub mod interrupt;
 pub mod sql;
 
 mod checksum;

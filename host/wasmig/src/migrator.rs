@@ -212,10 +212,11 @@ impl Migrator {
         progress: &mut dyn Progress,
     ) -> Result<RunReport, Error> {
         let nothing = RunReport { database: db.describe(), steps: Vec::new() };
-        let lock = db.lock(&self.lock_key(db), self.revisions.migration_lock_timeout());
+        let timeout = self.revisions.migration_lock_timeout();
+        let lock = db.lock(&self.lock_key(db), timeout, &mut |holder| progress.waiting_for_lock(holder, timeout));
         let lock = lock.map_err(|error| Error::after(error, nothing))?;
         let mut books = self.books(db);
-        let steps = match self.prepare_run(&mut books, target, direction, options) {
+        let steps = match self.prepare_run(&mut books, target, direction, options, progress) {
             Ok(steps) => steps,
             Err(failure) => {
                 let report = RunReport { database: books.database.clone(), steps: Vec::new() };
@@ -238,12 +239,13 @@ impl Migrator {
         target: &Target,
         direction: Direction,
         options: &RunOptions,
+        progress: &mut dyn Progress,
     ) -> Result<Vec<PreparedStep>, Failure> {
         let rows = books.applied_rows()?;
         self.check_applied(&rows)?;
         let applied: AppliedSet = rows.iter().map(|row| row.revision.clone()).collect();
         let plan = self.graph().plan(&applied, target, direction)?;
-        let steps = self.prepare(&plan, options)?;
+        let steps = self.prepare(&plan, options, progress)?;
         check_confinement(books.db.as_mut(), &books.database, &steps)?;
         // Rows read means the tables exist; otherwise create them now.
         if !steps.is_empty() && rows.is_empty() {
@@ -292,8 +294,18 @@ impl Migrator {
     /// Loads every module and computes every checksum of the plan before
     /// the first step runs: a broken module stops the run with the
     /// database untouched.
-    fn prepare(&self, plan: &Plan, options: &RunOptions) -> Result<Vec<PreparedStep>, Failure> {
+    fn prepare(
+        &self,
+        plan: &Plan,
+        options: &RunOptions,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<PreparedStep>, Failure> {
         let graph = self.graph();
+        let revisions = plan.steps.iter().filter_map(|step| graph.get(step.revision.as_str()));
+        let uncompiled = self.revisions.uncompiled(&self.runtime, revisions)?;
+        if uncompiled > 0 {
+            progress.compiling(uncompiled);
+        }
         let mut steps = Vec::with_capacity(plan.steps.len());
         for step in &plan.steps {
             let revision = graph.get(step.revision.as_str()).expect("plans name revisions of their graph");
@@ -316,6 +328,7 @@ impl Migrator {
         let role = sandbox.role.as_ref().map(|template| template.role_for(options.tenant.as_deref())).transpose()?;
         Ok(PreparedStep {
             revision: revision.id().clone(),
+            message: revision.message().lines().next().unwrap_or_default().to_owned(),
             kind: revision.kind().as_str(),
             transactional: revision.transactional(),
             direction,
@@ -347,7 +360,7 @@ impl Migrator {
         options: &RunOptions,
     ) -> Result<String, Error> {
         let plan = self.graph().plan(applied, target, direction)?;
-        let steps = self.prepare(&plan, options)?;
+        let steps = self.prepare(&plan, options, &mut NoProgress)?;
         let (backend, script) = crate::offline::OfflineBackend::new(dialect);
         let mut db = Database::from_backend(Box::new(backend));
         let books = self.books(&mut db);

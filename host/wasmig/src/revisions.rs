@@ -85,6 +85,7 @@ impl Revisions {
         SandboxLimits {
             memory_bytes: own.memory_mb.unwrap_or(project.memory_mb).saturating_mul(1024 * 1024),
             timeout: Duration::from_millis(own.timeout_ms.unwrap_or(project.timeout_ms)),
+            sql_timeout: own.sql_timeout_ms.or(project.sql_timeout_ms).map(Duration::from_millis),
             max_instances: project.max_instances.map_or(defaults.max_instances, |n| n.min(u32::MAX.into()) as u32),
             max_tables: project.max_tables.map_or(defaults.max_tables, |n| n.min(u32::MAX.into()) as u32),
             max_table_elements: defaults.max_table_elements,
@@ -121,6 +122,31 @@ impl Revisions {
         file
     }
 
+    /// How many distinct components `revisions` run that `runtime` has
+    /// neither loaded nor compiled into its disk cache: the ones compiled
+    /// before the first step.
+    pub fn uncompiled<'r>(
+        &self,
+        runtime: &Runtime,
+        revisions: impl Iterator<Item = &'r Revision>,
+    ) -> Result<usize, ModuleError> {
+        let mut hashes = std::collections::HashSet::new();
+        for revision in revisions {
+            let hash = match revision.kind() {
+                RevisionKind::Sql => runtime.builtin_hash(Builtin::Sql),
+                RevisionKind::Merge => runtime.builtin_hash(Builtin::Merge),
+                RevisionKind::Component => match self.known_component(revision) {
+                    Some(known) => known.module_hash,
+                    None => self.remember_component(revision, &read_module(revision)?.1).module_hash,
+                },
+            };
+            if !runtime.is_compiled(&hash) {
+                hashes.insert(hash);
+            }
+        }
+        Ok(hashes.len())
+    }
+
     /// The component a revision runs: a built-in plugin for SQL and merge
     /// revisions, its own `revision.wasm` for component revisions.
     pub fn module(&self, runtime: &Runtime, revision: &Revision) -> Result<Arc<Module>, ModuleError> {
@@ -133,20 +159,24 @@ impl Revisions {
                 {
                     return Ok(module);
                 }
-                let path = revision.dir.join(MODULE_FILE);
-                let bytes = checksum::read_revision_file(&path, checksum::MAX_MODULE_BYTES).map_err(|source| {
-                    match source.kind() {
-                        std::io::ErrorKind::NotFound => {
-                            ModuleError::Missing { revision: revision.id().to_string(), path: path.clone() }
-                        }
-                        _ => ModuleError::Unreadable { path: path.clone(), source },
-                    }
-                })?;
+                let (path, bytes) = read_module(revision)?;
                 let known = self.remember_component(revision, &bytes);
                 let relative = path.strip_prefix(self.root()).unwrap_or(&path);
                 let name = format!("revision {} ({})", revision.id(), relative.display());
                 Ok(runtime.load_hashed(&bytes, known.module_hash, &name)?)
             }
         }
+    }
+}
+
+/// A component revision's `revision.wasm`: its path and bytes.
+fn read_module(revision: &Revision) -> Result<(PathBuf, Vec<u8>), ModuleError> {
+    let path = revision.dir.join(MODULE_FILE);
+    match checksum::read_revision_file(&path, checksum::MAX_MODULE_BYTES) {
+        Ok(bytes) => Ok((path, bytes)),
+        Err(source) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(ModuleError::Missing { revision: revision.id().to_string(), path })
+        }
+        Err(source) => Err(ModuleError::Unreadable { path, source }),
     }
 }

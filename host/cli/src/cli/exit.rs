@@ -13,6 +13,10 @@ pub enum Exit {
     Usage = 2,
     /// A check found the database behind, ahead or dirty, or several heads.
     CheckFailed = 3,
+    /// Ctrl-C (SIGINT) stopped the run: the running step was rolled back (128 + 2, as shells report it).
+    Interrupted = 130,
+    /// SIGTERM stopped the run: the running step was rolled back (128 + 15).
+    Terminated = 143,
 }
 
 impl Exit {

@@ -8,6 +8,7 @@ pub mod output;
 mod progress;
 mod scaffold;
 pub mod settings;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -15,6 +16,7 @@ use clap::Parser as _;
 
 use args::{Args, FormatArg};
 use error::CliError;
+use exit::Exit;
 use output::{Format, Output};
 use settings::Settings;
 
@@ -27,11 +29,19 @@ pub fn run() -> ExitCode {
         quiet: args.quiet,
     };
     init_logging(args.quiet, args.verbose);
-    let result = Settings::from_args(args).map_err(CliError::from).and_then(commands::run);
+    let result = Settings::from_args(args).map_err(CliError::from).and_then(|settings| {
+        if settings.command.stops_cleanly() {
+            signals::install();
+        }
+        commands::run(settings)
+    });
+    // A run a signal stopped says so by its exit code, whatever else failed with it.
+    let stopped = signals::stopped_by();
     match result {
-        Ok(exit) => exit.into(),
+        Ok(Exit::Success) => Exit::Success.into(),
+        Ok(exit) => stopped.unwrap_or(exit).into(),
         Err(error) => {
-            let exit = error.exit();
+            let exit = stopped.unwrap_or_else(|| error.exit());
             output.error(&error, exit);
             exit.into()
         }

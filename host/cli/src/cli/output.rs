@@ -61,7 +61,17 @@ impl Output {
         let message = error_message(error);
         eprintln!("error: {message}");
         if self.format == Format::Json {
-            let doc = serde_json::json!({ "error": message, "exit_code": exit.code() });
+            let mut doc = serde_json::json!({ "error": message, "exit_code": exit.code() });
+            if let super::error::CliError::Wasmig(error) = error {
+                doc["kind"] = serde_json::json!(error.kind());
+                // A run that stopped: what committed before, and the step that did not.
+                if let Some(committed) = error.committed() {
+                    doc["database"] = serde_json::json!(committed.database);
+                    doc["committed"] = serde_json::json!(committed.steps);
+                    doc["failed_step"] = serde_json::json!(error.failed_step());
+                    doc["left_dirty"] = serde_json::json!(error.left_dirty());
+                }
+            }
             let _ = self.raw(&format!("{doc:#}\n"));
         }
     }

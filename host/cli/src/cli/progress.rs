@@ -13,25 +13,35 @@ use super::output::{Format, Output};
 const BAR_FROM_STEPS: usize = 5;
 
 pub enum RunProgress {
-    Bar(ProgressBar),
-    Lines,
+    Bar { bar: ProgressBar, header: String },
+    Lines { header: String },
     Silent,
 }
 
 impl RunProgress {
-    pub fn new(out: Output) -> Self {
+    /// Progress of a run that `header` describes ("upgrade to heads on sqlite:app.db").
+    pub fn new(out: Output, header: String) -> Self {
         if out.format == Format::Json || out.quiet {
             RunProgress::Silent
         } else if std::io::stderr().is_terminal() {
-            RunProgress::Bar(ProgressBar::hidden())
+            RunProgress::Bar { bar: ProgressBar::hidden(), header }
         } else {
-            RunProgress::Lines
+            RunProgress::Lines { header }
         }
     }
 
     pub fn finish(&self) {
-        if let RunProgress::Bar(bar) = self {
+        if let RunProgress::Bar { bar, .. } = self {
             bar.finish_and_clear();
+        }
+    }
+
+    /// A line for people, above the bar when one is drawn.
+    fn say(&self, line: &str) {
+        match self {
+            RunProgress::Bar { bar, .. } if !bar.is_hidden() => bar.println(line),
+            RunProgress::Bar { .. } | RunProgress::Lines { .. } => eprintln!("{line}"),
+            RunProgress::Silent => {}
         }
     }
 }
@@ -51,40 +61,60 @@ pub fn retry_line(revision: Option<&str>, attempt: u32, attempts: u32, reason: &
 }
 
 impl Progress for RunProgress {
+    fn waiting_for_lock(&mut self, holder: Option<&str>, timeout: Duration) {
+        let holder = holder.map(|holder| format!(" ({holder})")).unwrap_or_default();
+        self.say(&format!(
+            "waiting up to {:.0} s for the migration lock: another run holds it{holder}",
+            timeout.as_secs_f64()
+        ));
+    }
+
+    fn compiling(&mut self, components: usize) {
+        self.say(&format!(
+            "compiling {components} component(s) (first use on this machine and wasmig version; cached after that)..."
+        ));
+    }
+
     fn planned(&mut self, steps: usize) {
-        if let RunProgress::Bar(bar) = self
+        let header = match self {
+            RunProgress::Bar { header, .. } | RunProgress::Lines { header } => format!("{header}: {steps} step(s)"),
+            RunProgress::Silent => return,
+        };
+        if let RunProgress::Bar { bar, .. } = self
             && steps >= BAR_FROM_STEPS
         {
-            let style = ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} {msg}")
+            let style = ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} {elapsed} {msg}")
                 .expect("a valid template")
                 .progress_chars("=> ");
             *bar = ProgressBar::new(steps as u64).with_style(style);
+            // The spinner and the clock move while a long step runs.
+            bar.enable_steady_tick(Duration::from_millis(200));
+        }
+        if steps > 0 {
+            self.say(&header);
         }
     }
 
-    fn step_started(&mut self, revision: &str, direction: Direction) {
-        if let RunProgress::Bar(bar) = self {
-            bar.set_message(format!("{} {revision}", direction.as_str()));
+    fn step_started(&mut self, revision: &str, message: &str, direction: Direction) {
+        match self {
+            RunProgress::Bar { bar, .. } if !bar.is_hidden() => {
+                bar.set_message(format!("{} {revision} {message}", direction_word(direction)));
+            }
+            RunProgress::Silent => {}
+            _ => self.say(&announce_line(revision, message, direction)),
         }
     }
 
     fn step_retrying(&mut self, revision: Option<&str>, attempt: u32, attempts: u32, reason: &str, pause: Duration) {
-        if let RunProgress::Silent = self {
-            return;
-        }
-        let line = retry_line(revision, attempt, attempts, reason, pause);
-        match self {
-            RunProgress::Bar(bar) if !bar.is_hidden() => bar.println(line),
-            _ => eprintln!("{line}"),
-        }
+        self.say(&retry_line(revision, attempt, attempts, reason, pause));
     }
 
     fn step_finished(&mut self, step: &StepReport) {
         match self {
-            RunProgress::Bar(bar) if !bar.is_hidden() => {
+            RunProgress::Bar { bar, .. } if !bar.is_hidden() => {
                 bar.inc(1);
             }
-            RunProgress::Bar(_) | RunProgress::Lines => {
+            RunProgress::Bar { .. } | RunProgress::Lines { .. } => {
                 eprintln!("{}", step_line(step));
                 for line in &step.logs {
                     eprintln!("    {line}");
@@ -92,5 +122,23 @@ impl Progress for RunProgress {
             }
             RunProgress::Silent => {}
         }
+    }
+}
+
+/// "running upgrade 3f2a1c: create users", before the step runs.
+pub fn announce_line(revision: &str, message: &str, direction: Direction) -> String {
+    let verb = direction_word(direction);
+    if message.is_empty() {
+        format!("running {verb} {revision}")
+    } else {
+        format!("running {verb} {revision}: {message}")
+    }
+}
+
+/// "upgrade" or "downgrade".
+pub fn direction_word(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "upgrade",
+        Direction::Down => "downgrade",
     }
 }

@@ -102,6 +102,23 @@ pub struct PlanRequest {
     pub from: Option<Vec<String>>,
 }
 
+impl Command {
+    /// Whether Ctrl-C should stop the command cleanly (cancel the running
+    /// statement, roll back, report) rather than end the process at once:
+    /// the commands that run revisions or wait on a database.
+    pub fn stops_cleanly(&self) -> bool {
+        matches!(
+            self,
+            Command::Run(RunRequest { mode: RunMode::Execute, .. })
+                | Command::Stamp { .. }
+                | Command::Resolve { .. }
+                | Command::Repair { .. }
+                | Command::Verify { .. }
+                | Command::Tenants(_)
+        )
+    }
+}
+
 impl Settings {
     pub fn from_args(args: Args) -> Result<Settings, UsageError> {
         let picture_format = matches!(args.format, Some(FormatArg::Dot | FormatArg::Mermaid));

@@ -102,7 +102,19 @@ pub trait Backend: Send {
     /// table prefix), waiting at most `timeout`. The lock is held until the
     /// returned guard is dropped, on every path. SQLite returns a guard that
     /// holds nothing: its steps serialise on `BEGIN IMMEDIATE`.
-    fn lock(&mut self, key: &str, timeout: Duration) -> Result<Box<dyn LockGuard>, LockError>;
+    /// Takes the migration lock for `key`, waiting at most `timeout`.
+    fn lock(&mut self, key: &str, timeout: Duration) -> Result<Box<dyn LockGuard>, LockError> {
+        self.lock_waiting(key, timeout, &mut |_| {})
+    }
+
+    /// [`Backend::lock`]; when another session holds the lock, `waiting`
+    /// hears who (as far as the database says) before the wait begins.
+    fn lock_waiting(
+        &mut self,
+        key: &str,
+        timeout: Duration,
+        waiting: &mut dyn FnMut(Option<&str>),
+    ) -> Result<Box<dyn LockGuard>, LockError>;
 }
 
 /// Holds a migration lock; dropping it releases the lock.
@@ -136,6 +148,8 @@ pub enum LockError {
     Timeout { key: String, database: String, waited: Duration, holder: Option<String> },
     #[error("cannot take the migration lock `{key}` on {database}: {source}")]
     Db { key: String, database: String, source: DbError },
+    #[error("stopped waiting for the migration lock `{key}` on {database}: a stop was requested")]
+    Interrupted { key: String, database: String },
 }
 
 /// Why a database could not be reached.
@@ -231,7 +245,12 @@ impl Backend for Unavailable {
     fn rollback(&mut self) -> Result<(), DbError> {
         Err(self.error())
     }
-    fn lock(&mut self, key: &str, _: Duration) -> Result<Box<dyn LockGuard>, LockError> {
+    fn lock_waiting(
+        &mut self,
+        key: &str,
+        _: Duration,
+        _: &mut dyn FnMut(Option<&str>),
+    ) -> Result<Box<dyn LockGuard>, LockError> {
         Err(LockError::Db { key: key.to_owned(), database: self.describe(), source: self.error() })
     }
 }

@@ -16,7 +16,7 @@ use crate::status::Status;
 pub enum TenantOutcome {
     Ok,
     Failed,
-    /// Never started: `fail_fast` after a failure, or a failed canary wave.
+    /// Never started: `fail_fast` after a failure, a failed canary wave, or a stop request.
     Skipped,
 }
 

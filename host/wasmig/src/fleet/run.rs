@@ -188,7 +188,7 @@ impl Fleet {
             for _ in 0..self.jobs {
                 scope.spawn(|| {
                     loop {
-                        if stop.load(Ordering::SeqCst) {
+                        if stop.load(Ordering::SeqCst) || crate::interrupt::requested() {
                             break;
                         }
                         let Some((index, tenant)) = queue.lock().expect("tenant queue poisoned").next() else {
@@ -210,7 +210,11 @@ impl Fleet {
             .filter(|(_, report)| report.outcome == TenantOutcome::Failed)
             .map(|(_, report)| report.tenant.clone())
             .collect();
-        let reason = format!("not started: --fail-fast after {} failed", failed.join(", "));
+        let reason = if crate::interrupt::requested() {
+            "not started: a stop was requested".to_owned()
+        } else {
+            format!("not started: --fail-fast after {} failed", failed.join(", "))
+        };
         for (index, tenant) in queue.into_inner().expect("tenant queue poisoned") {
             let report = TenantReport::skipped(&tenant, &reason);
             progress.event(FleetEvent::Finished(report.clone()));
@@ -338,7 +342,7 @@ impl Progress for TenantProgress<'_> {
         self.progress.event(FleetEvent::Step { tenant: self.tenant.to_owned(), step: step.clone() });
     }
 
-    fn step_started(&mut self, _revision: &str, _direction: Direction) {}
+    fn step_started(&mut self, _revision: &str, _message: &str, _direction: Direction) {}
 
     fn step_retrying(&mut self, revision: Option<&str>, attempt: u32, attempts: u32, reason: &str, pause: Duration) {
         self.progress.event(FleetEvent::Retrying {

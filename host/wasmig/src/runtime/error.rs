@@ -77,10 +77,25 @@ pub enum HookError {
     Trap { revision: String, hook: Hook, trap: String, guest_message: Option<String> },
 
     #[error(
-        "revision {revision}: `{hook}` ran out of its time budget of {limit:?} (guest code and SQL together); \
-         raise `timeout_ms` in the revision's [sandbox] table if it really needs longer"
+        "revision {revision}: `{hook}`'s own code ran out of its time budget of {limit:?} (time in the database not \
+         counted); raise `timeout_ms` in the revision's [sandbox] table if it really needs longer"
     )]
     Timeout { revision: String, hook: Hook, limit: Duration },
+
+    /// The hook's wall-clock bound (`sql_timeout_ms`) stopped a statement.
+    #[error(
+        "revision {revision}: `{hook}` ran out of its time budget of {limit:?} for the whole hook, its SQL included \
+         (`sql_timeout_ms`); the running statement was cancelled. Raise `sql_timeout_ms` in the revision's \
+         [sandbox] table (or the project's) if it really needs longer"
+    )]
+    SqlTimeout { revision: String, hook: Hook, limit: Duration },
+
+    /// A stop was requested (Ctrl-C, SIGTERM, [`crate::interrupt::request`]):
+    /// the running statement was cancelled.
+    #[error(
+        "revision {revision}: `{hook}` was interrupted (a stop was requested); its running statement was cancelled"
+    )]
+    Interrupted { revision: String, hook: Hook },
 
     #[error(
         "revision {revision}: `{hook}` asked for {requested} bytes of memory, over its limit of {limit} bytes; \
@@ -130,6 +145,8 @@ impl HookError {
         match self {
             HookError::Trap { revision, .. }
             | HookError::Timeout { revision, .. }
+            | HookError::SqlTimeout { revision, .. }
+            | HookError::Interrupted { revision, .. }
             | HookError::MemoryLimit { revision, .. }
             | HookError::ResourceLimit { revision, .. }
             | HookError::TransactionControl { revision, .. }

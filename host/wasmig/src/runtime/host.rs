@@ -60,6 +60,8 @@ pub(crate) struct HostState {
     /// than whatever the guest made of it: a lock conflict (retried by the
     /// executor) or a statement that cannot run in a transaction block.
     pub(crate) telling_error: Option<sql::DbError>,
+    /// Time spent inside database calls: not the guest code's own time.
+    pub(crate) db_time: std::time::Duration,
 }
 
 impl HostState {
@@ -149,6 +151,14 @@ fn to_guest_value(value: sql::Value) -> Value {
 }
 
 impl HostState {
+    /// `call` on the database, its time counted as the database's, not the guest code's.
+    fn in_database<T>(&mut self, call: impl FnOnce(&mut dyn Backend) -> T) -> T {
+        let started = std::time::Instant::now();
+        let result = call(self.db.as_mut());
+        self.db_time += started.elapsed();
+        result
+    }
+
     /// The error as the guest sees it; a telling one is kept for the host.
     fn guest_error(&mut self, error: sql::DbError) -> DbError {
         if self.telling_error.is_none() && (error.is_lock_conflict() || error.needs_autocommit()) {
@@ -169,7 +179,7 @@ impl db::Host for HostState {
         if let Err(refused) = self.check_statement(&sql) {
             return Ok(Err(refused));
         }
-        let result = self.db.execute(&sql, &host_values(params));
+        let result = self.in_database(|db| db.execute(&sql, &host_values(params)));
         Ok(result.map_err(|error| self.guest_error(error)))
     }
 
@@ -177,7 +187,7 @@ impl db::Host for HostState {
         if let Err(refused) = self.check_statement(&sql) {
             return Ok(Err(refused));
         }
-        let result = self.db.query(&sql, &host_values(params));
+        let result = self.in_database(|db| db.query(&sql, &host_values(params)));
         Ok(result
             .map(|rows| bindings::types::Rows {
                 columns: rows.columns,
@@ -190,7 +200,7 @@ impl db::Host for HostState {
         if let Err(refused) = self.check_script(&sql) {
             return Ok(Err(refused));
         }
-        let result = self.db.execute_script(&sql);
+        let result = self.in_database(|db| db.execute_script(&sql));
         Ok(result.map_err(|error| self.guest_error(error)))
     }
 

@@ -3,14 +3,18 @@
 use std::time::Duration;
 
 /// What one hook call may use. Defaults: 256 MiB of linear memory in all,
-/// 30 s of wall-clock time (guest code and its SQL together), 100 tables,
-/// 100 instances, one million table elements.
+/// 30 s for the guest's own code, no limit on the hook's wall-clock time (its
+/// SQL), 100 tables, 100 instances, one million table elements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SandboxLimits {
     /// Linear memory of all the component's memories together, in bytes.
     pub memory_bytes: u64,
-    /// Wall-clock budget of the hook, including the time its statements take.
+    /// The time the guest's own code may run (`[sandbox] timeout_ms`): the
+    /// hook's time minus the time spent inside database calls.
     pub timeout: Duration,
+    /// The wall-clock time of the whole hook, statements included
+    /// (`[sandbox] sql_timeout_ms`); `None`: no limit.
+    pub sql_timeout: Option<Duration>,
     pub max_instances: u32,
     pub max_tables: u32,
     pub max_table_elements: u64,
@@ -24,11 +28,23 @@ impl Default for SandboxLimits {
         SandboxLimits {
             memory_bytes: 256 * 1024 * 1024,
             timeout: Duration::from_secs(30),
+            sql_timeout: None,
             max_instances: 100,
             max_tables: 100,
             max_table_elements: 1_000_000,
             lock_wait: Duration::from_secs(2),
         }
+    }
+}
+
+/// How far off a hook's deadline is when it has no `sql_timeout`: far enough
+/// never to be reached, near enough for every timer to represent.
+pub(crate) const NO_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+impl SandboxLimits {
+    /// When the hook's statements must stop, for a hook started at `started`.
+    pub(crate) fn deadline(&self, started: std::time::Instant) -> std::time::Instant {
+        started + self.sql_timeout.unwrap_or(NO_DEADLINE)
     }
 }
 

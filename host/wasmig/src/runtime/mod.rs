@@ -35,6 +35,9 @@ use limits::{LimitHit, Limiter};
 /// of its deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// The longest guest code runs between two looks at its budget and at a stop request.
+const GUEST_CHECK: Duration = Duration::from_millis(100);
+
 /// The built-in plugins, shipped inside the host binary. CI checks that
 /// these bytes are what `plugins/*` builds to (see docs/BUILDING.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -148,7 +151,8 @@ pub struct Runtime {
     compiled: AtomicUsize,
     loaded_from_disk: AtomicUsize,
     cache_rejected: AtomicUsize,
-    ticker: EpochTicker,
+    /// Held for its thread, which advances the epoch until the runtime is dropped.
+    _ticker: EpochTicker,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -177,7 +181,7 @@ impl Runtime {
             compiled: AtomicUsize::new(0),
             loaded_from_disk: AtomicUsize::new(0),
             cache_rejected: AtomicUsize::new(0),
-            ticker,
+            _ticker: ticker,
         })
     }
 
@@ -209,6 +213,20 @@ impl Runtime {
     /// `name` says what is loaded, for errors ("revision 0a1b… (path)").
     pub fn load(&self, bytes: &[u8], name: &str) -> Result<Arc<Module>, LoadError> {
         self.load_hashed(bytes, module_hash(bytes), name)
+    }
+
+    /// The hash of a built-in plugin's component.
+    pub(crate) fn builtin_hash(&self, builtin: Builtin) -> ModuleHash {
+        match self.builtins.lock().expect("builtin map poisoned").get(&builtin) {
+            Some(module) => *module.hash(),
+            None => module_hash(builtin.bytes()),
+        }
+    }
+
+    /// Whether the module with this hash loads without compiling: loaded
+    /// already, or in the disk cache (as far as its file being there says).
+    pub(crate) fn is_compiled(&self, hash: &ModuleHash) -> bool {
+        self.loaded(hash).is_some() || self.disk.as_ref().is_some_and(|disk| disk.path(hash).exists())
     }
 
     /// The module with this hash, if this runtime has loaded it.
@@ -320,7 +338,7 @@ impl Runtime {
         invoke: impl FnOnce(&Revision, &mut Store<HostState>) -> wasmtime::Result<Result<T, String>>,
     ) -> Result<HookOutcome<T>, HookError> {
         let started = Instant::now();
-        let deadline = started + context.limits.timeout;
+        let deadline = context.limits.deadline(started);
         let revision = context.revision_id.clone();
         let dialect = db.dialect();
         // PostgreSQL: the schema of the version tables is the host's too.
@@ -346,11 +364,24 @@ impl Runtime {
                 capabilities: context.capabilities.clone(),
                 capability_uses: Vec::new(),
                 telling_error: None,
+                db_time: Duration::ZERO,
             },
         );
         store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(self.ticker.ticks_for(context.limits.timeout));
-        store.epoch_deadline_trap();
+        // The guest's own budget leaves out the time its statements take (the
+        // deadline above bounds those): at each check, what the guest used is
+        // the time since the start minus the time spent in the database. The
+        // checks come at least every GUEST_CHECK, so that a stop request
+        // reaches a guest that loops.
+        let budget = context.limits.timeout;
+        store.set_epoch_deadline(ticks_for(budget.min(GUEST_CHECK)));
+        store.epoch_deadline_callback(move |store| {
+            let used = started.elapsed().saturating_sub(store.data().db_time);
+            if crate::interrupt::requested() || used >= budget {
+                return Ok(wasmtime::UpdateDeadline::Interrupt);
+            }
+            Ok(wasmtime::UpdateDeadline::Continue(ticks_for((budget - used).min(GUEST_CHECK))))
+        });
 
         let session = HookSession {
             deadline,
@@ -382,18 +413,28 @@ impl Runtime {
         // that as a database error (on SQLite an interrupted write also ends
         // the transaction); the cause is the budget all the same.
         let out_of_time = Instant::now() >= deadline;
+        let cut_short = || match context.limits.sql_timeout {
+            _ if crate::interrupt::requested() => HookError::Interrupted { revision: revision.clone(), hook },
+            Some(limit) => HookError::SqlTimeout { revision: revision.clone(), hook, limit },
+            None => HookError::Timeout { revision: revision.clone(), hook, limit: context.limits.timeout },
+        };
+        // A stop request cancels the running statement: whatever the guest
+        // made of that, the hook was interrupted.
+        if crate::interrupt::requested() {
+            return Err(cut_short());
+        }
         // Whatever the guest's own outcome, a session the host can no longer
         // trust fails the step before anything is recorded.
         if let Err(breach) = breach {
             if out_of_time {
-                return Err(HookError::Timeout { revision, hook, limit: context.limits.timeout });
+                return Err(cut_short());
             }
             return Err(HookError::SessionBreach { revision, hook, reason: breach.0 });
         }
         let value = match result {
             // Past the deadline a statement was cut short, even when the guest
             // caught the error and returned success: nothing of it is recorded.
-            _ if out_of_time => return Err(HookError::Timeout { revision, hook, limit: context.limits.timeout }),
+            _ if out_of_time => return Err(cut_short()),
             // A failure that followed a lock conflict or a 25001 is that, whatever the guest said.
             Err(HookError::Trap { .. } | HookError::Guest { .. }) | Ok(Err(_)) if state.telling_error.is_some() => {
                 let error = state.telling_error.unwrap_or_else(|| crate::sql::DbError::host(""));
@@ -442,6 +483,7 @@ impl Runtime {
             None => {}
         }
         match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) if crate::interrupt::requested() => HookError::Interrupted { revision, hook },
             Some(Trap::Interrupt) => HookError::Timeout { revision, hook, limit: limits.timeout },
             Some(trap) => {
                 HookError::Trap { revision, hook, trap: trap.to_string(), guest_message: state.last_error_log.clone() }
@@ -534,10 +576,11 @@ impl EpochTicker {
             .expect("spawning the epoch thread");
         EpochTicker { stop, thread: Some(thread) }
     }
+}
 
-    fn ticks_for(&self, budget: Duration) -> u64 {
-        (budget.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
-    }
+/// Epoch ticks that cover `budget`: the deadline is reached no earlier.
+fn ticks_for(budget: Duration) -> u64 {
+    (budget.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
 }
 
 impl Drop for EpochTicker {

@@ -7,10 +7,11 @@ use wasmig::graph::{AppliedSet, Direction, Target};
 use wasmig::{Migrator, RunOptions, RunReport};
 
 use super::connection::{connect, connect_tenant, migrator, read_applied};
+use super::plan::{PlannedFrom, print_plan};
 use crate::cli::error::CliResult;
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
-use crate::cli::progress::{RunProgress, step_line};
+use crate::cli::progress::{RunProgress, direction_word, step_line};
 use crate::cli::settings::{RunMode, RunRequest};
 
 pub fn run(dir: &Path, database: Option<&str>, out: Output, request: RunRequest) -> CliResult<Exit> {
@@ -22,22 +23,47 @@ pub fn run(dir: &Path, database: Option<&str>, out: Output, request: RunRequest)
         RunMode::Execute => {}
     }
     let mut db = connect_tenant(&migrator, database, request.tenant.as_deref())?;
-    let mut progress = RunProgress::new(out);
+    let verb = direction_word(request.direction);
+    let mut progress = RunProgress::new(out, format!("{verb} to {} on {}", request.target, db.describe()));
     let result = match request.direction {
         Direction::Up => migrator.upgrade(&mut db, &request.target, &options, &mut progress),
         Direction::Down => migrator.downgrade(&mut db, &request.target, &options, &mut progress),
     };
     progress.finish();
-    let report = result?;
+    let report = match result {
+        Ok(report) => report,
+        Err(error) => {
+            if error.kind() == wasmig::ErrorKind::Interrupted {
+                out.note(stopped_line(&error));
+            }
+            return Err(error.into());
+        }
+    };
     print_report(out, &report, request.direction, &request.target)?;
     Ok(Exit::Success)
 }
 
-fn print_report(out: Output, report: &RunReport, direction: Direction, target: &Target) -> CliResult<()> {
-    let verb = match direction {
-        Direction::Up => "upgrade",
-        Direction::Down => "downgrade",
+/// "interrupted during 3f2a1c: 2 step(s) committed (a1, b2); 3f2a1c rolled back".
+fn stopped_line(error: &wasmig::Error) -> String {
+    let committed: Vec<&str> = error
+        .committed()
+        .map(|report| report.changed().map(|step| step.revision.as_str()).collect())
+        .unwrap_or_default();
+    let committed = match committed.len() {
+        0 => "nothing committed".to_owned(),
+        n => format!("{n} step(s) committed ({})", committed.join(", ")),
     };
+    match error.failed_step() {
+        Some(step) if error.left_dirty() => {
+            format!("interrupted during {step}: {committed}; {step} is left dirty (see above)")
+        }
+        Some(step) => format!("interrupted during {step}: {committed}; {step} rolled back"),
+        None => format!("interrupted: {committed}; no step was running"),
+    }
+}
+
+fn print_report(out: Output, report: &RunReport, direction: Direction, target: &Target) -> CliResult<()> {
+    let verb = direction_word(direction);
     out.emit(
         || json!({ "command": verb, "target": target.to_string(), "database": report.database, "steps": report.steps }),
         |text| {
@@ -56,22 +82,7 @@ fn dry_run(migrator: &Migrator, database: Option<&str>, out: Output, request: &R
     let applied: AppliedSet = rows.into_iter().map(|row| row.revision).collect();
     let graph = migrator.graph();
     let plan = graph.plan(&applied, &request.target, request.direction)?;
-    out.emit(
-        || json!({ "dry_run": true, "database": database, "plan": plan }),
-        |text| {
-            text.push_str(&format!("dry run on {database}: {} step(s), nothing will be changed\n", plan.steps.len()));
-            for step in &plan.steps {
-                let message =
-                    graph.get(step.revision.as_str()).map(|revision| revision.message().to_owned()).unwrap_or_default();
-                text.push_str(&format!(
-                    "  {:<4} {}  {}\n",
-                    step.direction.as_str(),
-                    step.revision,
-                    message.lines().next().unwrap_or_default()
-                ));
-            }
-        },
-    )?;
+    print_plan(out, graph, &plan, &applied, request.direction, PlannedFrom::DryRun { database: &database })?;
     Ok(Exit::Success)
 }
 

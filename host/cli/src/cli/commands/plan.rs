@@ -4,7 +4,7 @@
 use serde_json::json;
 use std::path::Path;
 
-use wasmig::graph::{AppliedSet, Direction, Graph, PlanError, Project, ResolveError, Resolved, Target};
+use wasmig::graph::{AppliedSet, Direction, Graph, Plan, PlanError, Project, ResolveError, Resolved, Target};
 
 use crate::cli::error::CliResult;
 use crate::cli::exit::Exit;
@@ -30,6 +30,32 @@ pub fn plan(project: &Project, out: Output, request: PlanRequest, database: Opti
     };
     let direction = if request.down { Direction::Down } else { Direction::Up };
     let plan = graph.plan(&applied, &request.target, direction)?;
+    let source = if assumed_empty { PlannedFrom::AssumedEmpty } else { PlannedFrom::Given };
+    print_plan(out, graph, &plan, &applied, direction, source)?;
+    Ok(Exit::Success)
+}
+
+/// Where a printed plan's applied set came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PlannedFrom<'a> {
+    /// `--from`, or the database `plan` read.
+    Given,
+    /// No database and no `--from`: nothing applied.
+    AssumedEmpty,
+    /// `upgrade --dry-run` / `downgrade --dry-run` on this database.
+    DryRun { database: &'a str },
+}
+
+/// A plan, as `plan` and `--dry-run` both print it: one JSON shape
+/// (docs/JSON.md), and the same text with a first line saying which.
+pub(super) fn print_plan(
+    out: Output,
+    graph: &Graph,
+    plan: &Plan,
+    applied: &AppliedSet,
+    direction: Direction,
+    source: PlannedFrom<'_>,
+) -> CliResult<()> {
     let doc = || {
         let steps: Vec<_> = plan
             .steps
@@ -42,14 +68,22 @@ pub fn plan(project: &Project, out: Output, request: PlanRequest, database: Opti
         json!({
             "direction": direction,
             "target": plan.target,
+            "database": match source { PlannedFrom::DryRun { database } => Some(database), _ => None },
+            "dry_run": matches!(source, PlannedFrom::DryRun { .. }),
             "applied_before": applied,
-            "assumed_empty": assumed_empty,
+            "assumed_empty": source == PlannedFrom::AssumedEmpty,
             "steps": steps,
             "heads_after": plan.resulting_heads(),
         })
     };
     out.emit(doc, |t| {
-        let verb = if request.down { "downgrade" } else { "upgrade" };
+        let verb = match direction {
+            Direction::Up => "upgrade",
+            Direction::Down => "downgrade",
+        };
+        if let PlannedFrom::DryRun { database } = source {
+            t.push_str(&format!("dry run on {database}: nothing will be changed\n"));
+        }
         if plan.is_empty() {
             t.push_str(&format!("nothing to do: {verb} to {} runs no step\n", plan.target));
         } else {
@@ -67,8 +101,7 @@ pub fn plan(project: &Project, out: Output, request: PlanRequest, database: Opti
         }
         let heads: Vec<&str> = plan.resulting_heads().iter().map(|h| h.as_str()).collect();
         t.push_str(&format!("heads after: {}\n", if heads.is_empty() { "base".to_owned() } else { heads.join(", ") }));
-    })?;
-    Ok(Exit::Success)
+    })
 }
 
 /// `--from` names the applied heads (ids, prefixes, labels, `head`,

@@ -32,7 +32,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
-use std::pin::pin;
+use std::pin::{Pin, pin};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_core::Stream;
@@ -156,9 +157,16 @@ struct Hook {
 }
 
 impl Hook {
+    /// The hook's `statement_timeout`: what is left until the deadline,
+    /// rounded up so that the server never cancels before the host would
+    /// call it the deadline; 0 ("no limit") when the hook has none.
     fn remaining_ms(&self) -> u128 {
+        let left = self.deadline.saturating_duration_since(Instant::now()).as_micros().div_ceil(1000);
+        if left > i32::MAX as u128 {
+            return 0;
+        }
         // 0 would mean "no limit": a statement started at the deadline gets 1 ms.
-        self.deadline.saturating_duration_since(Instant::now()).as_millis().max(1)
+        left.max(1)
     }
 
     fn role_name(&self) -> Option<&str> {
@@ -608,18 +616,18 @@ impl Connection {
             self.hook.as_ref().map(|hook| Instant::now() + Duration::from_millis((hook.lock_wait_ms / 2) as u64));
         self.blocker.replace(None);
         if let Some(look_at) = look_at.filter(|look_at| *look_at < deadline) {
-            let look_at = tokio::time::Instant::from_std(look_at);
-            if let Ok(output) = self.session.block_on(async { tokio::time::timeout_at(look_at, future.as_mut()).await })
-            {
+            // Timers are made inside `block_on`, where the runtime's time driver is.
+            if let Some(output) = self.session.block_on(until(look_at, future.as_mut())) {
                 return Ok(output);
             }
-            self.blocker.replace(blockers_of(&self.target, self.pid));
+            if !crate::interrupt::requested() {
+                self.blocker.replace(blockers_of(&self.target, self.pid));
+            }
         }
-        let deadline = tokio::time::Instant::from_std(deadline);
-        // Timers are made inside `block_on`, where the runtime's time driver is.
-        if let Ok(output) = self.session.block_on(async { tokio::time::timeout_at(deadline, future.as_mut()).await }) {
+        if let Some(output) = self.session.block_on(until(deadline, future.as_mut())) {
             return Ok(output);
         }
+        let interrupted = crate::interrupt::requested();
         let cancelled = self.session.block_on(cancel(self.session.client(), self.session.cancel_tls()));
         if let Ok(output) = self.session.block_on(async { tokio::time::timeout(CANCEL_GRACE, future.as_mut()).await }) {
             return Ok(output);
@@ -630,10 +638,12 @@ impl Connection {
         let _ = self.session.block_on(async { tokio::time::timeout(TERMINATE_WAIT, future.as_mut()).await });
         Err(Stop::Closed(format!(
             "{}: wasmig ended its server process and closed the connection{}",
-            if cancelled {
-                "a statement ran past the deadline and did not stop when cancelled"
-            } else {
-                "a statement ran past the deadline and the cancel request could not be sent"
+            match (interrupted, cancelled) {
+                (true, true) => "a statement was interrupted (a stop was requested) and did not stop when cancelled",
+                (true, false) =>
+                    "a statement was interrupted (a stop was requested) and the cancel request could not be sent",
+                (false, true) => "a statement ran past the deadline and did not stop when cancelled",
+                (false, false) => "a statement ran past the deadline and the cancel request could not be sent",
             },
             match ended {
                 Ok(()) => String::new(),
@@ -709,6 +719,12 @@ impl Connection {
         }
         if let Some(closed) = &hook.closed {
             return Err(DbError::host(closed.clone()));
+        }
+        if crate::interrupt::requested() {
+            return Err(DbError {
+                code: Some(QUERY_CANCELED.to_owned()),
+                message: "a stop was requested: no further statements".to_owned(),
+            });
         }
         if Instant::now() >= hook.deadline {
             return Err(DbError {
@@ -1158,6 +1174,23 @@ async fn query_rows(
             }
         }
     }
+}
+
+/// `future`'s output, or `None` once `deadline` passes or a stop is requested
+/// ([`crate::interrupt`]): then the statement is cancelled.
+async fn until<F: Future + Unpin>(deadline: Instant, mut future: F) -> Option<F::Output> {
+    let mut sleep = pin!(tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)));
+    let mut stop = pin!(crate::interrupt::requested_async());
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = Pin::new(&mut future).poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        if sleep.as_mut().poll(cx).is_ready() || stop.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 fn over_budget(limit: u64, rows: usize) -> DbError {

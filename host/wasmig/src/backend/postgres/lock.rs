@@ -33,6 +33,7 @@ pub(super) fn acquire(
     key: &str,
     timeout: Duration,
     database: &str,
+    waiting: &mut dyn FnMut(Option<&str>),
 ) -> Result<PostgresLock, LockError> {
     let lock_error = |source: DbError| LockError::Db { key: key.to_owned(), database: database.to_owned(), source };
     let lock_id = advisory_lock_id(key);
@@ -45,6 +46,7 @@ pub(super) fn acquire(
     let attempt = session
         .block_on(session.client().prepare("SELECT pg_try_advisory_lock($1)"))
         .map_err(|error| lock_error(db_error(error)))?;
+    let mut announced = false;
     loop {
         let taken: bool = session
             .block_on(session.client().query_one(&attempt, &[&lock_id]))
@@ -63,8 +65,14 @@ pub(super) fn acquire(
                 holder: lock_holder(&session, lock_id),
             });
         }
+        if !announced {
+            announced = true;
+            waiting(lock_holder(&session, lock_id).as_deref());
+        }
         let pause = (LOCK_POLL_INTERVAL + jitter(LOCK_POLL_JITTER)).min(deadline - now);
-        std::thread::sleep(pause);
+        if crate::interrupt::sleep(pause) {
+            return Err(LockError::Interrupted { key: key.to_owned(), database: database.to_owned() });
+        }
     }
 }
 

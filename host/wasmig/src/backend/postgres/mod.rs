@@ -225,8 +225,13 @@ impl Backend for PostgresBackend {
         self.connection.rollback()
     }
 
-    fn lock(&mut self, key: &str, timeout: Duration) -> Result<Box<dyn LockGuard>, LockError> {
-        let lock = lock::acquire(&self.config, key, timeout, &self.display)?;
+    fn lock_waiting(
+        &mut self,
+        key: &str,
+        timeout: Duration,
+        waiting: &mut dyn FnMut(Option<&str>),
+    ) -> Result<Box<dyn LockGuard>, LockError> {
+        let lock = lock::acquire(&self.config, key, timeout, &self.display, waiting)?;
         self.lock = Some(lock.watch());
         Ok(Box::new(lock))
     }

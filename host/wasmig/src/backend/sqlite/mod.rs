@@ -183,7 +183,12 @@ impl Backend for SqliteBackend {
         rolled_back
     }
 
-    fn lock(&mut self, _key: &str, _timeout: Duration) -> Result<Box<dyn LockGuard>, LockError> {
+    fn lock_waiting(
+        &mut self,
+        _key: &str,
+        _timeout: Duration,
+        _: &mut dyn FnMut(Option<&str>),
+    ) -> Result<Box<dyn LockGuard>, LockError> {
         Ok(Box::new(NoLock))
     }
 }

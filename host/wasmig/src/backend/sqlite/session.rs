@@ -178,7 +178,7 @@ impl Session {
             return None;
         }
         let cause = if Instant::now() >= self.deadline {
-            "SQLite rolled it back when the hook's deadline (its `timeout_ms`) stopped a statement that was writing"
+            "SQLite rolled it back when the hook's deadline (its `sql_timeout_ms`) or a stop request interrupted a statement that was writing"
         } else {
             "a statement of the revision ended it (SQLite rolls the whole transaction back for INSERT OR ROLLBACK, \
              RAISE(ROLLBACK) in a trigger and some I/O errors)"
@@ -201,9 +201,12 @@ impl Checks for Session {
                  back and nothing it did is recorded",
             ));
         }
+        if crate::interrupt::requested() {
+            return Err(DbError::host("statement not run: a stop was requested"));
+        }
         if Instant::now() >= self.deadline {
             return Err(DbError::host(
-                "statement not run: the hook is past its deadline (the revision's `timeout_ms`)",
+                "statement not run: the hook is past its deadline (the revision's `sql_timeout_ms`)",
             ));
         }
         Ok(())

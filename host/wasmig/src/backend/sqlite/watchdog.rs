@@ -94,8 +94,10 @@ impl Watchdog {
         loop {
             let now = Instant::now();
             let mut next = now + IDLE;
+            // A stop request interrupts every armed connection, as a deadline does.
+            let stopping = crate::interrupt::requested();
             for entry in &registry.entries {
-                let due = if entry.deadline <= now {
+                let due = if stopping || entry.deadline <= now {
                     entry.handle.interrupt();
                     now + REPEAT
                 } else {
@@ -113,6 +115,11 @@ impl Watchdog {
     }
 }
 
+/// A stop request: the thread wakes and interrupts every armed connection.
+fn wake_for_stop() {
+    watchdog().wake.notify_one();
+}
+
 fn watchdog() -> &'static Watchdog {
     static WATCHDOG: OnceLock<&'static Watchdog> = OnceLock::new();
     WATCHDOG.get_or_init(|| {
@@ -122,6 +129,7 @@ fn watchdog() -> &'static Watchdog {
             .name("wasmig-sqlite-deadline".into())
             .spawn(move || watchdog.run())
             .expect("spawning the SQLite deadline thread");
+        crate::interrupt::on_request(wake_for_stop);
         watchdog
     })
 }
