@@ -203,8 +203,11 @@ impl Failure {
             Failure::Project(_) | Failure::Graph(_) | Failure::Role(_) | Failure::LoginEscapes { .. } => {
                 ErrorKind::Project
             }
-            Failure::Connect(ConnectError::BadUrl { .. }) => ErrorKind::Usage,
+            // Nothing ran: the caller must create the schema or fix the URL first.
+            Failure::Connect(ConnectError::BadUrl { .. } | ConnectError::MissingSchema { .. }) => ErrorKind::Usage,
             Failure::Connect(_) => ErrorKind::Connect,
+            // The project is incomplete: `wasmig build` makes the file.
+            Failure::Module(ModuleError::Missing { .. }) => ErrorKind::Project,
             Failure::LeftDirty { source, .. } => source.kind(),
             Failure::Interrupted { .. }
             | Failure::Hook(HookError::Interrupted { .. })
@@ -251,7 +254,7 @@ impl FleetError {
     /// file system that failed while listing is not.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            FleetError::Connect(ConnectError::BadUrl { .. }) => ErrorKind::Usage,
+            FleetError::Connect(ConnectError::BadUrl { .. } | ConnectError::MissingSchema { .. }) => ErrorKind::Usage,
             FleetError::Connect(_) => ErrorKind::Connect,
             FleetError::ListSchemas { .. } => ErrorKind::Database,
             FleetError::GlobRead { .. } => ErrorKind::Connect,

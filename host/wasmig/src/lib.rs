@@ -76,8 +76,8 @@ pub use checksum::ChecksumError;
 pub use database::{DEFAULT_LOCK_TIMEOUT, Database, redacted_url};
 pub use error::{Error, ErrorKind, Failure};
 pub use fleet::{
-    Fleet, FleetAction, FleetError, FleetEvent, FleetProgress, FleetReport, NoFleetProgress, Tenant, TenantOutcome,
-    TenantReport, TenantSource,
+    Fleet, FleetAction, FleetError, FleetEvent, FleetProgress, FleetReport, NoFleetProgress, Shard, ShardError, Tenant,
+    TenantOutcome, TenantReport, TenantSource,
 };
 pub use migrator::Migrator;
 pub use options::{RunOptions, TransactionMode};

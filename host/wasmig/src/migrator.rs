@@ -412,6 +412,9 @@ impl Migrator {
             })
             .collect();
         for (revision, step) in revisions.into_iter().zip(steps) {
+            if crate::interrupt::requested() {
+                return Err(Failure::Interrupted { before: revision.id().to_string() }.into());
+            }
             let applied = rows.iter().any(|row| row.revision == revision.id().as_str());
             db.begin_read_only().map_err(Failure::db(&database, "beginning a read-only verify transaction"))?;
             let outcome = self.runtime.verify(&step.module, &step.context, db);

@@ -1,7 +1,7 @@
 //! Fleets: one migrator run over many tenant databases or schemas, with bounded concurrency, isolated failures, a canary wave and a per-tenant report.
 //!
 //! Where each part lives: `source` lists the tenants (`@file`, a SQLite
-//! glob, PostgreSQL schemas), `run` schedules them, `report` says what
+//! glob, PostgreSQL schemas), `shard` splits them between workers, `run` schedules them, `report` says what
 //! happened to each, typed (an [`ErrorKind`](crate::ErrorKind) beside the message).
 //!
 //! ```
@@ -44,9 +44,11 @@
 
 mod report;
 mod run;
+mod shard;
 mod source;
 mod standing;
 
 pub use report::{FleetEvent, FleetProgress, FleetReport, NoFleetProgress, TenantOutcome, TenantReport};
 pub use run::{Fleet, FleetAction};
+pub use shard::{Shard, ShardError};
 pub use source::{FleetError, Tenant, TenantSource};
