@@ -109,6 +109,8 @@ pub enum Failure {
     #[error(transparent)]
     Fleet(#[from] FleetError),
     #[error(transparent)]
+    Coordinator(#[from] crate::fleet::CoordinatorError),
+    #[error(transparent)]
     Checksum(#[from] ChecksumError),
     #[error(transparent)]
     Module(#[from] ModuleError),
@@ -218,6 +220,14 @@ impl Failure {
                 ErrorKind::Usage
             }
             Failure::Fleet(error) => error.kind(),
+            Failure::Coordinator(error) => match error {
+                crate::fleet::CoordinatorError::Connect(ConnectError::BadUrl { .. })
+                | crate::fleet::CoordinatorError::NotPostgres { .. }
+                | crate::fleet::CoordinatorError::OtherAction { .. }
+                | crate::fleet::CoordinatorError::UnknownRun { .. } => ErrorKind::Usage,
+                crate::fleet::CoordinatorError::Connect(_) => ErrorKind::Connect,
+                _ => ErrorKind::Database,
+            },
             Failure::Hook(HookError::LockConflict { .. }) | Failure::Retried { .. } | Failure::NotRetried { .. } => {
                 ErrorKind::Lock
             }

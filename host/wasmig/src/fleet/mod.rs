@@ -42,12 +42,14 @@
 //! - `fail_fast` and the canary wave stop *scheduling*: runs already going
 //!   finish, and every tenant not started is reported as skipped.
 
+mod coordinator;
 mod report;
 mod run;
 mod shard;
 mod source;
 mod standing;
 
+pub use coordinator::{Coordination, CoordinatorError, FailureBudget, RunSummary, RunTenant, run_tenants, runs};
 pub use report::{FleetEvent, FleetProgress, FleetReport, NoFleetProgress, TenantOutcome, TenantReport};
 pub use run::{Fleet, FleetAction};
 pub use shard::{Shard, ShardError};

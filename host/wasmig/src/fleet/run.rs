@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use wasmig_graph::{Direction, Target};
 
+use super::coordinator::{Coordination, Coordinator, CoordinatorError};
 use super::report::{FleetEvent, FleetProgress, FleetReport, TenantOutcome, TenantReport};
 use super::source::Tenant;
 use super::standing::{self, Standing};
@@ -152,6 +153,73 @@ impl Fleet {
             loaded_from_disk: after.loaded_from_disk.saturating_sub(before.loaded_from_disk),
             duration_ms: started.elapsed().as_millis() as u64,
         }
+    }
+
+    /// Runs `action` on `tenants` as one process of the coordinated run
+    /// `coordination` names: this process's `jobs` workers claim tenants
+    /// from the coordinator until none is left (or the failure budget is
+    /// reached), sharing the run with every other process given the same
+    /// name. The report holds the tenants this process ran; the whole run is
+    /// [`run_tenants`](super::run_tenants).
+    pub fn run_shared(
+        &self,
+        tenants: Vec<Tenant>,
+        action: &FleetAction,
+        coordination: &Coordination,
+        progress: &dyn FleetProgress,
+    ) -> Result<FleetReport, Error> {
+        let started = Instant::now();
+        let before = self.migrator.runtime().stats();
+        let modules = match action {
+            FleetAction::Status => 0,
+            _ => self.load_modules(),
+        };
+        let standing = match action {
+            FleetAction::Status | FleetAction::Upgrade(_) => standing::read(&self.migrator, &tenants),
+            FleetAction::Downgrade(_) => Standing::default(),
+        };
+        let target = action.target().map(ToString::to_string);
+        let coordinator = Coordinator::join(coordination, action.name(), target.as_deref(), tenants)?;
+        tracing::info!(run = %coordination.run, worker = coordinator.worker(), "joined the run");
+        progress.event(FleetEvent::Planned { tenants: None });
+        let reports: Mutex<Vec<TenantReport>> = Mutex::new(Vec::new());
+        let trouble: Mutex<Option<CoordinatorError>> = Mutex::new(None);
+        std::thread::scope(|scope| {
+            for _ in 0..self.jobs {
+                scope.spawn(|| {
+                    while !crate::interrupt::requested() {
+                        let tenant = match coordinator.claim() {
+                            Ok(Some(tenant)) => tenant,
+                            Ok(None) => break,
+                            Err(error) => {
+                                trouble.lock().expect("coordinator errors poisoned").get_or_insert(error);
+                                break;
+                            }
+                        };
+                        let report = self.one(&tenant, action, standing.of(&tenant.name), progress);
+                        if let Err(error) = coordinator.finish(&report) {
+                            trouble.lock().expect("coordinator errors poisoned").get_or_insert(error);
+                        }
+                        progress.event(FleetEvent::Finished(report.clone()));
+                        reports.lock().expect("fleet reports poisoned").push(report);
+                    }
+                });
+            }
+        });
+        drop(coordinator);
+        if let Some(error) = trouble.into_inner().expect("coordinator errors poisoned") {
+            return Err(error.into());
+        }
+        let after = self.migrator.runtime().stats();
+        Ok(FleetReport {
+            action: action.name(),
+            target,
+            tenants: reports.into_inner().expect("fleet reports poisoned"),
+            modules,
+            compiled: after.compiled.saturating_sub(before.compiled),
+            loaded_from_disk: after.loaded_from_disk.saturating_sub(before.loaded_from_disk),
+            duration_ms: started.elapsed().as_millis() as u64,
+        })
     }
 
     /// Loads every module of the project once, before any worker asks for

@@ -1,0 +1,255 @@
+//! One fleet run shared by several processes through a PostgreSQL coordinator: each tenant claimed and migrated exactly once, a dead process's tenant taken over when its lease runs out, a failure budget that stops every process, resume of a finished run, and refusal of a different command under the same name.
+//!
+//! Processes are simulated by threads that each join the run on their own
+//! connections (what a process does); the tenants are schemas of a fresh
+//! database, and the coordinator is that same database.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use wasmig::backend::Backend;
+use wasmig::fleet::{Coordination, FailureBudget, Fleet, FleetAction, NoFleetProgress, TenantOutcome, TenantSource};
+use wasmig::graph::Target;
+use wasmig::sql::Value;
+use wasmig_tests::matrix::migrator;
+use wasmig_tests::postgres::TestDatabase;
+use wasmig_tests::{add_sql_revision, write_sql_project};
+
+const TENANTS: usize = 16;
+
+struct Scene {
+    database: TestDatabase,
+    project: tempfile::TempDir,
+}
+
+impl Scene {
+    fn new() -> Self {
+        let database = TestDatabase::create();
+        let schemas: Vec<String> = (0..TENANTS).map(|i| format!("CREATE SCHEMA t_{i:02}")).collect();
+        database.connect().execute_script(&schemas.join("; ")).unwrap();
+        let project = tempfile::tempdir().unwrap();
+        write_sql_project(project.path(), &[]);
+        for (id, parents) in [("r1", &[][..]), ("r2", &["r1"][..])] {
+            add_sql_revision(
+                project.path(),
+                id,
+                parents,
+                &format!("CREATE TABLE t_{id} (id int);\n"),
+                &format!("DROP TABLE t_{id};\n"),
+            );
+        }
+        Scene { database, project }
+    }
+
+    fn tenants(&self) -> Vec<wasmig::fleet::Tenant> {
+        TenantSource::parse(&self.database.url_with("schemas=t\\_%")).unwrap().tenants().unwrap()
+    }
+
+    fn coordination(&self, run: &str) -> Coordination {
+        Coordination {
+            url: self.database.url().to_owned(),
+            run: run.to_owned(),
+            lease: Duration::from_secs(30),
+            max_failures: None,
+            retry_failed: false,
+        }
+    }
+
+    /// `processes` processes of run `run`, each with `jobs` workers, at once.
+    fn run_together(&self, run: &str, processes: usize, jobs: usize) -> Vec<wasmig::fleet::FleetReport> {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..processes)
+                .map(|_| {
+                    scope.spawn(|| {
+                        Fleet::new(migrator(self.project.path()))
+                            .jobs(jobs)
+                            .run_shared(
+                                self.tenants(),
+                                &FleetAction::Upgrade(Target::Heads),
+                                &self.coordination(run),
+                                &NoFleetProgress,
+                            )
+                            .expect("the process joins and runs")
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+        })
+    }
+
+    fn upgrades_per_schema(&self) -> BTreeMap<String, i64> {
+        (0..TENANTS)
+            .map(|i| {
+                let schema = format!("t_{i:02}");
+                let rows = self
+                    .database
+                    .connect()
+                    .query(&format!("SELECT count(*) FROM {schema}.wasmig_events WHERE event = 'upgrade'"), &[])
+                    .map(|rows| match rows.values[0][0] {
+                        Value::Integer(count) => count,
+                        _ => -1,
+                    })
+                    .unwrap_or(0);
+                (schema, rows)
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn three_processes_share_one_run_and_each_tenant_runs_once() {
+    let scene = Scene::new();
+    let reports = scene.run_together("deploy-1", 3, 2);
+    let ran: usize = reports.iter().map(|report| report.tenants.len()).sum();
+    assert_eq!(ran, TENANTS, "every tenant claimed by exactly one process: {reports:#?}");
+    assert!(reports.iter().all(|report| report.all_ok()), "{reports:#?}");
+    // Two revisions per tenant, each applied exactly once.
+    assert!(scene.upgrades_per_schema().values().all(|count| *count == 2), "{:?}", scene.upgrades_per_schema());
+
+    let tenants = wasmig::fleet::run_tenants(scene.database.url(), "deploy-1").unwrap();
+    assert_eq!(tenants.len(), TENANTS);
+    assert!(tenants.iter().all(|tenant| tenant.state == "ok" && tenant.attempts == 1), "{tenants:#?}");
+    assert!(tenants.iter().all(|tenant| tenant.revisions == ["r1", "r2"] && tenant.worker.is_some()), "{tenants:#?}");
+    let summary = wasmig::fleet::runs(scene.database.url()).unwrap();
+    let run = summary.iter().find(|run| run.name == "deploy-1").unwrap();
+    assert_eq!((run.tenants, run.ok, run.pending, run.failed), (TENANTS as u64, TENANTS as u64, 0, 0), "{run:?}");
+
+    // Started again, the run is finished: nothing is claimed, nothing runs.
+    let again = scene.run_together("deploy-1", 1, 2);
+    assert!(again[0].tenants.is_empty(), "{again:#?}");
+    assert!(scene.upgrades_per_schema().values().all(|count| *count == 2));
+
+    // The same name for another command is refused before anything runs.
+    let error = Fleet::new(migrator(scene.project.path()))
+        .run_shared(
+            scene.tenants(),
+            &FleetAction::Downgrade(Target::Base),
+            &scene.coordination("deploy-1"),
+            &NoFleetProgress,
+        )
+        .unwrap_err();
+    assert!(error.to_string().contains("run `deploy-1` was started as `upgrade to heads`"), "{error}");
+    assert_eq!(error.kind(), wasmig::ErrorKind::Usage);
+}
+
+#[test]
+fn a_dead_process_tenant_is_taken_over_when_its_lease_runs_out() {
+    let scene = Scene::new();
+    // A process joined, claimed t_03, then died: its lease ran out a minute ago.
+    let mut first = scene.tenants();
+    first.truncate(4);
+    Fleet::new(migrator(scene.project.path()))
+        .run_shared(first, &FleetAction::Upgrade(Target::Heads), &scene.coordination("deploy-2"), &NoFleetProgress)
+        .unwrap();
+    scene
+        .database
+        .connect()
+        .execute_script(
+            "UPDATE wasmig_fleet_tenants SET state = 'claimed', worker = 'dead-host:1:0000', \
+             lease_until = now() - interval '1 minute' WHERE run = 'deploy-2' AND tenant = 't_03'",
+        )
+        .unwrap();
+    // A claim whose lease still runs is left alone.
+    scene
+        .database
+        .connect()
+        .execute_script(
+            "UPDATE wasmig_fleet_tenants SET state = 'claimed', worker = 'busy-host:2:0000', \
+             lease_until = now() + interval '1 hour' WHERE run = 'deploy-2' AND tenant = 't_02'",
+        )
+        .unwrap();
+    let reports = scene.run_together("deploy-2", 2, 2);
+    let ran: Vec<String> =
+        reports.iter().flat_map(|report| report.tenants.iter().map(|tenant| tenant.tenant.clone())).collect();
+    assert!(ran.contains(&"t_03".to_owned()), "the expired claim was taken over: {ran:?}");
+    assert!(!ran.contains(&"t_02".to_owned()), "a live claim was taken: {ran:?}");
+    assert_eq!(ran.len(), TENANTS - 4 + 1, "the first four were done, t_03 again: {ran:?}");
+    let tenants = wasmig::fleet::run_tenants(scene.database.url(), "deploy-2").unwrap();
+    let t03 = tenants.iter().find(|tenant| tenant.tenant == "t_03").unwrap();
+    assert_eq!((t03.state.as_str(), t03.taken_over_from.as_deref()), ("ok", Some("dead-host:1:0000")), "{t03:?}");
+    assert_eq!(t03.attempts, 2);
+    let t02 = tenants.iter().find(|tenant| tenant.tenant == "t_02").unwrap();
+    assert_eq!(t02.state, "claimed", "{t02:?}");
+}
+
+#[test]
+fn the_failure_budget_stops_every_process() {
+    let scene = Scene::new();
+    // Three tenants already hold r1's table: their upgrade fails.
+    scene
+        .database
+        .connect()
+        .execute_script(
+            "CREATE TABLE t_00.t_r1 (id int); CREATE TABLE t_01.t_r1 (id int); CREATE TABLE t_02.t_r1 (id int);",
+        )
+        .unwrap();
+    let coordination = Coordination { max_failures: Some(FailureBudget::Count(2)), ..scene.coordination("deploy-3") };
+    let report = Fleet::new(migrator(scene.project.path()))
+        .jobs(1)
+        .run_shared(scene.tenants(), &FleetAction::Upgrade(Target::Heads), &coordination, &NoFleetProgress)
+        .unwrap();
+    // In order, one worker: t_00 and t_01 fail, and the budget of 2 is reached.
+    assert_eq!(report.tenants.len(), 2, "{report:#?}");
+    assert_eq!(report.count(TenantOutcome::Failed), 2);
+    let summary = wasmig::fleet::runs(scene.database.url()).unwrap();
+    let run = summary.iter().find(|run| run.name == "deploy-3").unwrap();
+    assert_eq!((run.failed, run.pending), (2, TENANTS as u64 - 2), "{run:?}");
+    assert!(run.stopped.as_deref().unwrap_or_default().contains("--max-failures"), "{run:?}");
+
+    // Another process of the run claims nothing either.
+    let other = Fleet::new(migrator(scene.project.path()))
+        .run_shared(scene.tenants(), &FleetAction::Upgrade(Target::Heads), &coordination, &NoFleetProgress)
+        .unwrap();
+    assert!(other.tenants.is_empty(), "{other:#?}");
+
+    // Fixed, and started again with retry_failed: the stop is lifted and the run finishes.
+    scene
+        .database
+        .connect()
+        .execute_script("DROP TABLE t_00.t_r1; DROP TABLE t_01.t_r1; DROP TABLE t_02.t_r1;")
+        .unwrap();
+    let retry = Coordination { retry_failed: true, max_failures: None, ..coordination };
+    let last = Fleet::new(migrator(scene.project.path()))
+        .jobs(2)
+        .run_shared(scene.tenants(), &FleetAction::Upgrade(Target::Heads), &retry, &NoFleetProgress)
+        .unwrap();
+    assert_eq!(last.tenants.len(), TENANTS, "{last:#?}");
+    assert!(last.all_ok(), "{last:#?}");
+}
+
+#[test]
+fn the_heartbeat_keeps_a_long_tenant_claimed() {
+    let scene = Scene::new();
+    // t_00's second revision takes 2.5 s, over two leases of 1 s.
+    add_sql_revision(
+        scene.project.path(),
+        "r3",
+        &["r2"],
+        "DO $$ BEGIN IF current_schema() = 't_00' THEN PERFORM pg_sleep(2.5); END IF; END $$;\n",
+        "",
+    );
+    let coordination = Coordination { lease: Duration::from_secs(1), ..scene.coordination("deploy-4") };
+    let reports: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    Fleet::new(migrator(scene.project.path()))
+                        .jobs(1)
+                        .run_shared(
+                            scene.tenants(),
+                            &FleetAction::Upgrade(Target::Heads),
+                            &coordination,
+                            &NoFleetProgress,
+                        )
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+    });
+    assert_eq!(reports.iter().map(|report| report.tenants.len()).sum::<usize>(), TENANTS, "{reports:#?}");
+    let tenants = wasmig::fleet::run_tenants(scene.database.url(), "deploy-4").unwrap();
+    let slow = tenants.iter().find(|tenant| tenant.tenant == "t_00").unwrap();
+    // Without renewals the other process would have taken it over after 1 s.
+    assert_eq!((slow.state.as_str(), slow.attempts, slow.taken_over_from.as_deref()), ("ok", 1, None), "{slow:?}");
+}
