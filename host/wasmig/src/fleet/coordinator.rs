@@ -307,7 +307,7 @@ impl Coordinator {
                 &[text(&self.run), text(&name)],
             )
             .map_err(failed("returning a tenant"))?;
-            return Ok(None);
+            Ok(None)
         }
     }
 
