@@ -30,6 +30,8 @@ pub struct ProjectConfig {
     pub sandbox: SandboxConfig,
     #[serde(default)]
     pub build: BuildConfig,
+    #[serde(default)]
+    pub new: NewConfig,
 }
 
 /// The longest `table_prefix` accepted, so the version tables' names stay
@@ -65,6 +67,28 @@ impl Default for BuildConfig {
     fn default() -> Self {
         Self { cargo_profile: default_cargo_profile() }
     }
+}
+
+/// `[new]`: how `wasmig new` and `wasmig merge` lay out a new revision.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewConfig {
+    #[serde(default)]
+    pub directory: DirectoryNaming,
+}
+
+/// How a new revision's directory is named. Only people read the name: the
+/// graph takes ids and parents from `revision.toml`, whatever the directory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum DirectoryNaming {
+    /// `<id>_<slug>`, e.g. `3f9a1c2b7d4e_add_users`.
+    #[default]
+    Id,
+    /// `<UTC date>_<time>_<slug>`, e.g. `20261205_221500_add_users`: the
+    /// directory listing follows the order revisions were created in.
+    Date,
 }
 
 /// What to do when an applied revision's checksum no longer matches.
@@ -159,6 +183,7 @@ impl Default for ProjectConfig {
             database: DatabaseConfig::default(),
             sandbox: SandboxConfig::default(),
             build: BuildConfig::default(),
+            new: NewConfig::default(),
         }
     }
 }
@@ -215,6 +240,13 @@ timeout_ms = 30000
 [build]
 # The cargo profile `wasmig build` builds Rust revisions with.
 cargo_profile = "release"
+
+[new]
+# How `wasmig new` and `wasmig merge` name a revision's directory: "id"
+# (<id>_<slug>) or "date" (<UTC date>_<time>_<slug>, e.g.
+# 20261205_221500_add_users, so the folder lists in creation order). Ids do
+# not change, and the graph never reads directory names.
+directory = "id"
 "#
     }
 }
@@ -231,6 +263,7 @@ mod tests {
         assert_eq!(config.database.migration_lock_timeout_ms, 60_000);
         assert_eq!(config.database.statement_lock_timeout_ms, 2_000);
         assert_eq!(config.build.cargo_profile, "release");
+        assert_eq!(config.new.directory, DirectoryNaming::Id);
     }
 
     #[test]
@@ -254,6 +287,12 @@ mod tests {
         assert!(ProjectConfig::from_toml("migration_dir = \"x\"").is_err());
         assert!(ProjectConfig::from_toml("[sandbox]\nmemory = 1").is_err());
         assert!(ProjectConfig::from_toml("checksum = \"maybe\"").is_err());
+        assert!(ProjectConfig::from_toml("[new]\ndirectory = \"random\"").is_err());
+        assert!(ProjectConfig::from_toml("[new]\nfolder = \"date\"").is_err());
+        assert_eq!(
+            ProjectConfig::from_toml("[new]\ndirectory = \"date\"").unwrap().new.directory,
+            DirectoryNaming::Date
+        );
     }
 
     #[test]

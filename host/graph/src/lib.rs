@@ -33,7 +33,9 @@ mod sandbox;
 mod target;
 
 pub use applied::AppliedSet;
-pub use config::{BuildConfig, CONFIG_FILE, ChecksumPolicy, DatabaseConfig, ProjectConfig, valid_table_prefix};
+pub use config::{
+    BuildConfig, CONFIG_FILE, ChecksumPolicy, DatabaseConfig, DirectoryNaming, NewConfig, ProjectConfig, valid_table_prefix,
+};
 pub use direction::Direction;
 pub use graph::{Graph, GraphError};
 pub use id::{GENERATED_ID_LEN, IdError, MAX_ID_LEN, RESERVED_WORDS, RevisionId, check_name};

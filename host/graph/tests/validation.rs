@@ -84,6 +84,18 @@ fn directory_rules() {
     slugged.dir = "migrations/ab_add_users".into();
     assert!(Graph::new(vec![slugged]).is_ok());
 
+    // `[new] directory = "date"`: the name is a date, whatever the id.
+    for name in ["20261205_221500_add_users", "20261205_221500", "20261205_221500_add_users_ab"] {
+        let mut dated = Revision::in_memory("ab", &[]);
+        dated.dir = format!("migrations/{name}").into();
+        assert!(Graph::new(vec![dated]).is_ok(), "{name}");
+    }
+    for name in ["2026120_221500_add_users", "20261205-221500_add_users", "20261205_22150x_add", "20261205_221500x"] {
+        let mut undated = Revision::in_memory("ab", &[]);
+        undated.dir = format!("migrations/{name}").into();
+        assert!(matches!(Graph::new(vec![undated]), Err(GraphError::DirectoryMismatch { .. })), "{name}");
+    }
+
     let a = Revision::in_memory("a", &[]);
     let mut b = Revision::in_memory("b", &["a"]);
     b.dir = a.dir.clone();

@@ -349,26 +349,44 @@ impl Migrator {
     }
 
     /// The SQL a plan from `applied` to `target` would run, as a script:
-    /// version tables, each revision's statements, bookkeeping and
-    /// transaction boundaries (offline: no database is opened).
+    /// version tables, each revision's statements under a comment naming
+    /// it, bookkeeping and transaction boundaries (offline: no database is
+    /// opened). With a PostgreSQL `schema` (a URL's `?schema=`), the script
+    /// sets the `search_path` to it and names the version tables in it, as
+    /// a run on that URL does.
     pub fn offline_sql(
         &self,
         applied: &AppliedSet,
         target: &Target,
         direction: Direction,
         dialect: crate::sql::Dialect,
+        schema: Option<&str>,
         options: &RunOptions,
     ) -> Result<String, Error> {
         let plan = self.graph().plan(applied, target, direction)?;
         let steps = self.prepare(&plan, options, &mut NoProgress)?;
-        let (backend, script) = crate::offline::OfflineBackend::new(dialect);
+        let graph = self.graph();
+        let markers = plan
+            .steps
+            .iter()
+            .map(|step| {
+                let message = graph.get(step.revision.as_str()).map_or("", |revision| revision.message());
+                crate::offline::step_marker(step.revision.as_str(), step.direction, message)
+            })
+            .collect();
+        let schema = schema.filter(|_| dialect == crate::sql::Dialect::Postgres);
+        let (backend, script) = crate::offline::OfflineBackend::new(dialect, schema.map(str::to_owned), markers);
         let mut db = Database::from_backend(Box::new(backend));
         let books = self.books(&mut db);
+        let search_path = schema
+            .map(|schema| format!("SET search_path TO {};\n", crate::sql::quote_identifier(schema)))
+            .unwrap_or_default();
         let header = format!(
-            "-- wasmig {}grade to {target} ({} step(s)), offline SQL for {dialect}\n{}",
+            "-- wasmig {}grade to {target} ({} step(s)), offline SQL for {dialect}{}\n{search_path}{}",
             direction.as_str(),
             steps.len(),
-            books.tables.create_sql().trim_end()
+            schema.map(|schema| format!(" in schema {schema}")).unwrap_or_default(),
+            books.tables.create_sql_in(books.db.as_ref()).trim_end()
         );
         books.db.execute_script(&header).map_err(books.failed("writing the version tables"))?;
         let lock = crate::offline::script_lock();

@@ -5,12 +5,19 @@
 //! version-table writes and the transaction boundaries, with parameters
 //! rendered as literals of the dialect. A revision's `query` cannot be
 //! answered without a database and fails with a clear error.
+//!
+//! Each revision's statements follow a comment line naming the revision,
+//! the direction and the message, so a reviewer can find them; with a
+//! PostgreSQL `?schema=`, the version tables are named in that schema, as a
+//! live run names them (the script's header sets the `search_path`).
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlparser::dialect::{Dialect as ParserDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::tokenizer::{Token, Tokenizer};
+use wasmig_graph::Direction;
 
 use crate::backend::{Backend, HookSession, LockError, LockGuard, SessionBreach};
 use crate::sql::{DbError, Dialect, Rows, Value};
@@ -19,14 +26,25 @@ use crate::sql::{DbError, Dialect, Rows, Value};
 #[derive(Debug)]
 pub struct OfflineBackend {
     dialect: Dialect,
+    schema: Option<String>,
+    /// The comment of each step still to run, in plan order: every step
+    /// runs exactly one writing hook, whose statements follow its comment.
+    markers: VecDeque<String>,
     script: Arc<Mutex<String>>,
 }
 
 impl OfflineBackend {
-    /// The backend, and the script it writes into.
-    pub fn new(dialect: Dialect) -> (Self, Arc<Mutex<String>>) {
+    /// The backend, and the script it writes into. `markers` are the
+    /// comment lines of the plan's steps, in order ([`step_marker`]).
+    pub fn new(dialect: Dialect, schema: Option<String>, markers: Vec<String>) -> (Self, Arc<Mutex<String>>) {
         let script = Arc::new(Mutex::new(String::new()));
-        (OfflineBackend { dialect, script: Arc::clone(&script) }, script)
+        (OfflineBackend { dialect, schema, markers: markers.into(), script: Arc::clone(&script) }, script)
+    }
+
+    fn push_comment(&self, comment: &str) {
+        let mut script = self.script.lock().expect("offline script poisoned");
+        script.push_str(comment);
+        script.push('\n');
     }
 
     fn push(&self, statement: &str) {
@@ -56,7 +74,7 @@ impl Backend for OfflineBackend {
     }
 
     fn schema(&self) -> Option<&str> {
-        None
+        self.schema.as_deref()
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
@@ -77,7 +95,12 @@ impl Backend for OfflineBackend {
         Ok(())
     }
 
-    fn begin_hook(&mut self, _session: &HookSession) -> Result<(), DbError> {
+    fn begin_hook(&mut self, session: &HookSession) -> Result<(), DbError> {
+        if !session.read_only
+            && let Some(marker) = self.markers.pop_front()
+        {
+            self.push_comment(&marker);
+        }
         Ok(())
     }
 
@@ -116,6 +139,13 @@ impl Backend for OfflineBackend {
 
 pub(crate) fn script_lock() -> Box<dyn LockGuard> {
     Box::new(ScriptLock)
+}
+
+/// The comment line that heads a step's statements in the script:
+/// `-- wasmig: up 3f9a1c2b7d4e "add users"` (the message's first line).
+pub(crate) fn step_marker(revision: &str, direction: Direction, message: &str) -> String {
+    let first_line = message.lines().next().unwrap_or_default().trim();
+    format!("-- wasmig: {} {revision} \"{first_line}\"", direction.as_str())
 }
 
 /// A value as an SQL literal of the dialect.

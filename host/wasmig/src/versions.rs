@@ -9,7 +9,8 @@
 //! `main`. Neither a revision's `search_path` nor a same-named table in
 //! another schema (or a TEMP one, which both engines search first) can
 //! redirect the host's rows. The offline PostgreSQL script, which has no
-//! database to ask, names them bare, as does its header for both dialects.
+//! database to ask, names them in the URL's `?schema=` if it has one, else
+//! bare.
 
 use std::collections::HashMap;
 
@@ -181,9 +182,10 @@ impl VersionTables {
     }
 
     /// The statements that create both tables when they are missing, named
-    /// bare (for the offline script: whoever runs it chooses the schema).
-    pub fn create_sql(&self) -> String {
-        self.create_sql_named(&self.revisions, &self.events)
+    /// as the host's statements on `db` name them (for the offline script:
+    /// bare without a schema, so whoever runs it chooses one).
+    pub fn create_sql_in(&self, db: &dyn Backend) -> String {
+        self.create_sql_named(&self.revisions_in(db), &self.events_in(db))
     }
 
     fn create_sql_named(&self, revisions: &str, events: &str) -> String {

@@ -8,29 +8,36 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "wasmig", version, about = "Database migrations whose revisions are sandboxed WebAssembly components")]
 pub struct Args {
+    // The global options are listed under their own heading, after each
+    // command's own options (which are what `wasmig CMD --help` is read for).
     /// Run as if started in DIR (the project root, where wasmig.toml lives).
-    #[arg(short = 'C', long = "directory", value_name = "DIR", global = true)]
+    /// Without it, the project is the nearest directory at or above the
+    /// current one that holds wasmig.toml.
+    #[arg(short = 'C', long = "directory", value_name = "DIR", global = true, help_heading = GLOBAL_OPTIONS)]
     pub directory: Option<PathBuf>,
 
     /// Database URL; overrides the project's [database] url.
-    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true, global = true)]
+    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true, global = true, help_heading = GLOBAL_OPTIONS)]
     pub database: Option<String>,
 
     /// Output format: text or json for every command; dot or mermaid for `graph`.
-    #[arg(long, value_enum, value_name = "FORMAT", global = true)]
+    #[arg(long, value_enum, value_name = "FORMAT", global = true, help_heading = GLOBAL_OPTIONS)]
     pub format: Option<FormatArg>,
 
     /// Print only results: no notes on stderr.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL_OPTIONS)]
     pub quiet: bool,
 
     /// Say more (repeat for even more).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = GLOBAL_OPTIONS)]
     pub verbose: u8,
 
     #[command(subcommand)]
     pub command: CommandArgs,
 }
+
+/// The heading of the options every command takes.
+pub const GLOBAL_OPTIONS: &str = "Global options";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
@@ -80,6 +87,24 @@ pub enum CommandArgs {
     Verify(VerifyArgs),
     /// Upgrade, downgrade or check a fleet of tenant databases or schemas (--tenants SOURCE).
     Tenants(TenantsArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout, or with --out DIR write one page per command there.
+    Man(ManArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct CompletionsArgs {
+    /// The shell to complete for, e.g. `wasmig completions bash > ~/.local/share/bash-completion/completions/wasmig`.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ManArgs {
+    /// Write wasmig.1 and one page per command (wasmig-upgrade.1, ...) into DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -98,8 +123,10 @@ pub struct RunArgs {
     /// Print the plan against the database's applied set; change nothing.
     #[arg(long, conflicts_with = "sql")]
     pub dry_run: bool,
-    /// Print the SQL the plan would run (offline: no database is opened);
-    /// the dialect comes from the database URL's scheme (default SQLite).
+    /// Print the SQL the plan would run (offline: no database is opened),
+    /// each revision's statements under a `-- wasmig:` comment naming it;
+    /// the dialect comes from the database URL's scheme (default SQLite),
+    /// and a PostgreSQL `?schema=` is where the script works, as a run.
     #[arg(long)]
     pub sql: bool,
     /// With --sql: the applied heads to plan from (default: nothing applied).
@@ -148,6 +175,7 @@ pub enum ResolvedAs {
 
 #[derive(Debug, ClapArgs)]
 pub struct ResolveArgs {
+    /// The revision left dirty (id, unique prefix or branch label), as `status` names it.
     pub revision: String,
     #[arg(long = "as", value_enum)]
     pub resolved_as: ResolvedAs,
@@ -155,6 +183,7 @@ pub struct ResolveArgs {
 
 #[derive(Debug, ClapArgs)]
 pub struct RepairArgs {
+    /// The applied revision whose files changed on purpose (id, unique prefix or branch label).
     pub revision: String,
 }
 
@@ -292,6 +321,8 @@ pub struct TenantsUpgradeArgs {
     pub target: Option<String>,
     #[command(flatten)]
     pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
     /// Where each tenant's transactions begin and end.
     #[arg(long, value_enum, default_value = "per-revision")]
     pub transaction: TransactionArg,
@@ -304,6 +335,8 @@ pub struct TenantsDowngradeArgs {
     pub target: String,
     #[command(flatten)]
     pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
     /// Where each tenant's transactions begin and end.
     #[arg(long, value_enum, default_value = "per-revision")]
     pub transaction: TransactionArg,
@@ -320,10 +353,50 @@ pub struct FleetArgs {
     /// Tenants migrated at once (default: the number of CPUs).
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+}
+
+/// How a change rolls out across the fleet: only for the commands that
+/// migrate (`tenants status` changes nothing, so it has neither).
+#[derive(Debug, ClapArgs)]
+pub struct RolloutArgs {
     /// After a tenant fails, start no other.
     #[arg(long)]
     pub fail_fast: bool,
     /// Migrate the first K tenants first; the rest only if all K succeed.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
     pub canary: Option<u32>,
+}
+
+/// Which options the user typed, as opposed to ones from the environment
+/// (`DATABASE_URL`) or defaults: only a typed option that does not apply to
+/// the command is refused.
+#[derive(Debug)]
+pub struct Typed<'a>(pub &'a clap::ArgMatches);
+
+impl Typed<'_> {
+    /// Whether option `id` (clap's id: the field name) was given on the
+    /// command line, at the top or in the command it applies to.
+    pub fn given(&self, id: &str) -> bool {
+        let mut matches = Some(self.0);
+        while let Some(level) = matches {
+            if level.try_contains_id(id).unwrap_or(false)
+                && level.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+            {
+                return true;
+            }
+            matches = level.subcommand().map(|(_, sub)| sub);
+        }
+        false
+    }
+
+    /// The command as typed: `upgrade`, `tenants status`.
+    pub fn command(&self) -> String {
+        let mut names = Vec::new();
+        let mut matches = self.0;
+        while let Some((name, sub)) = matches.subcommand() {
+            names.push(name);
+            matches = sub;
+        }
+        names.join(" ")
+    }
 }

@@ -1,7 +1,9 @@
 //! The command line: arguments, settings, commands, output and exit codes.
 
 pub mod args;
+mod colour;
 mod commands;
+mod discovery;
 pub mod error;
 pub mod exit;
 pub mod output;
@@ -12,24 +14,25 @@ mod signals;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
-use args::{Args, FormatArg};
+use args::{Args, FormatArg, Typed};
 use error::CliError;
 use exit::Exit;
 use output::{Format, Output};
 use settings::Settings;
 
 /// Parses the command line, runs the command, and turns the outcome into an
-/// exit code. Usage mistakes clap finds exit 2 from inside `parse`.
+/// exit code. Usage mistakes clap finds exit 2 from inside `get_matches`.
 pub fn run() -> ExitCode {
-    let args = Args::parse();
+    let matches = Args::command().color(colour::for_clap()).get_matches();
+    let args = Args::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     let output = Output {
         format: if args.format == Some(FormatArg::Json) { Format::Json } else { Format::Text },
         quiet: args.quiet,
     };
     init_logging(args.quiet, args.verbose);
-    let result = Settings::from_args(args).map_err(CliError::from).and_then(|settings| {
+    let result = Settings::from_args(args, &Typed(&matches)).map_err(CliError::from).and_then(|settings| {
         if settings.command.stops_cleanly() {
             signals::install();
         }
@@ -50,7 +53,7 @@ pub fn run() -> ExitCode {
 
 /// Log lines (wasmig's warnings, revisions' `log` calls) go to stderr:
 /// warnings by default, revisions' info lines with `-v`, debug with `-vv`;
-/// `RUST_LOG` overrides.
+/// `RUST_LOG` overrides. Coloured only on a terminal without `NO_COLOR`.
 fn init_logging(quiet: bool, verbose: u8) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
@@ -64,6 +67,7 @@ fn init_logging(quiet: bool, verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour::on_stderr())
         .without_time()
         .with_target(false)
         .try_init();

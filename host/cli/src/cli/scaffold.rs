@@ -4,10 +4,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cli::error::CliResult;
 use anyhow::Context as _;
-use wasmig::graph::{MANIFEST_FILE, Manifest, RevisionKind};
+use wasmig::graph::{DirectoryNaming, MANIFEST_FILE, Manifest, RevisionKind};
+use wasmig::sql::civil_from_days;
 
 /// What a new revision starts as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,9 +63,11 @@ fn fill(template: &str, manifest: &Manifest) -> String {
         .replace("{message}", manifest.message.lines().next().unwrap_or_default())
 }
 
-/// `<id>_<slug>`: the slug is the message's first words, lowercase, with
-/// anything but letters and digits turned into `_`.
-pub fn directory_name(manifest: &Manifest) -> String {
+/// The name of a new revision's directory, as `[new] directory` says:
+/// `<id>_<slug>`, or `<YYYYMMDD>_<HHMMSS>_<slug>` (UTC, at `now`) so that
+/// listings follow creation order. The slug is the message's first words,
+/// lowercase, with anything but letters and digits turned into `_`.
+pub fn directory_name(manifest: &Manifest, naming: DirectoryNaming, now: SystemTime) -> String {
     let mut slug = String::new();
     for c in manifest.message.chars() {
         if slug.len() >= 40 {
@@ -76,18 +80,25 @@ pub fn directory_name(manifest: &Manifest) -> String {
         }
     }
     let slug = slug.trim_end_matches('_');
-    if slug.is_empty() { manifest.id.to_string() } else { format!("{}_{slug}", manifest.id) }
+    let prefix = match naming {
+        DirectoryNaming::Date => utc_stamp(now),
+        _ => manifest.id.to_string(),
+    };
+    if slug.is_empty() { prefix } else { format!("{prefix}_{slug}") }
+}
+
+/// `YYYYMMDD_HHMMSS` in UTC.
+fn utc_stamp(now: SystemTime) -> String {
+    let seconds = now.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
+    let (year, month, day) = civil_from_days((seconds / 86_400) as i64);
+    let time = seconds % 86_400;
+    format!("{year:04}{month:02}{day:02}_{:02}{:02}{:02}", time / 3600, time / 60 % 60, time % 60)
 }
 
 /// Creates the revision directory under `migrations_dir` and writes its
 /// files; returns the paths written. Leaves nothing behind on failure.
-pub fn write_revision(
-    migrations_dir: &Path,
-    manifest: &Manifest,
-    template: Template,
-) -> CliResult<(PathBuf, Vec<PathBuf>)> {
-    let dir = migrations_dir.join(directory_name(manifest));
-    fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+pub fn write_revision(dir: &Path, manifest: &Manifest, template: Template) -> CliResult<Vec<PathBuf>> {
+    fs::create_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
     let result = (|| -> CliResult<()> {
         let mut files = vec![(MANIFEST_FILE, manifest.to_toml())];
@@ -100,8 +111,25 @@ pub fn write_revision(
         Ok(())
     })();
     if let Err(e) = result {
-        let _ = fs::remove_dir_all(&dir);
+        let _ = fs::remove_dir_all(dir);
         return Err(e);
     }
-    Ok((dir, written))
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn directory_names_by_id_or_by_utc_date() {
+        let manifest = Manifest::new(wasmig::graph::RevisionId::parse("a1b2c3").unwrap(), "Add users (v2)!".into(), Vec::new());
+        // 2026-12-05 22:15:00 UTC.
+        let at = UNIX_EPOCH + Duration::from_secs(1_796_508_900);
+        assert_eq!(directory_name(&manifest, DirectoryNaming::Id, at), "a1b2c3_add_users_v2");
+        assert_eq!(directory_name(&manifest, DirectoryNaming::Date, at), "20261205_221500_add_users_v2");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_399); // 2000-02-28 23:59:59
+        assert!(directory_name(&manifest, DirectoryNaming::Date, leap).starts_with("20000228_235959_"));
+    }
 }

@@ -7,14 +7,18 @@ use wasmig::TransactionMode;
 use wasmig::fleet::{FleetAction, TenantSource};
 use wasmig::graph::{Direction, RevisionId, Target, check_name};
 
-use super::args::{Args, CommandArgs, FormatArg, ResolvedAs, RunArgs, TenantsArgs, TenantsCommandArgs, TransactionArg};
+use super::args::{
+    Args, CommandArgs, DowngradeArgs, FormatArg, ResolvedAs, RunArgs, TenantsArgs, TenantsCommandArgs,
+    TransactionArg, Typed, UpgradeArgs,
+};
 use super::exit::UsageError;
 use super::output::{Format, Output};
 use super::scaffold::Template;
 
 #[derive(Debug)]
 pub struct Settings {
-    pub project_dir: PathBuf,
+    /// `-C DIR`; without it the project is found upward from the current directory.
+    pub project_dir: Option<PathBuf>,
     /// `--database` or `DATABASE_URL`; the project's `[database] url` is the fallback.
     pub database_url: Option<String>,
     pub output: Output,
@@ -43,6 +47,15 @@ pub enum Command {
     Repair { revision: String },
     Verify { revision: Option<String> },
     Tenants(TenantsRequest),
+    Completions { shell: clap_complete::Shell },
+    Man { out: Option<PathBuf> },
+}
+
+impl Command {
+    /// Whether the command works inside a project (found upward without `-C`).
+    pub fn needs_project(&self) -> bool {
+        !matches!(self, Command::Init | Command::Completions { .. } | Command::Man { .. })
+    }
 }
 
 /// `upgrade` or `downgrade`, validated.
@@ -120,7 +133,8 @@ impl Command {
 }
 
 impl Settings {
-    pub fn from_args(args: Args) -> Result<Settings, UsageError> {
+    pub fn from_args(args: Args, typed: &Typed) -> Result<Settings, UsageError> {
+        refuse_what_does_not_apply(&args, typed)?;
         let picture_format = matches!(args.format, Some(FormatArg::Dot | FormatArg::Mermaid));
         let is_graph = matches!(args.command, CommandArgs::Graph);
         if picture_format && !is_graph {
@@ -212,14 +226,67 @@ impl Settings {
             CommandArgs::Repair(a) => Command::Repair { revision: a.revision },
             CommandArgs::Verify(a) => Command::Verify { revision: a.revision },
             CommandArgs::Tenants(a) => Command::Tenants(TenantsRequest::from_args(a)?),
+            CommandArgs::Completions(a) => Command::Completions { shell: a.shell },
+            CommandArgs::Man(a) => Command::Man { out: a.out },
         };
         Ok(Settings {
-            project_dir: args.directory.unwrap_or_else(|| PathBuf::from(".")),
+            project_dir: args.directory,
             database_url: args.database,
             output: Output { format, quiet: args.quiet },
             verbosity: args.verbose,
             command,
         })
+    }
+}
+
+/// Options a command would silently ignore are refused instead (exit 2),
+/// naming the option and the command. Only what was typed counts: a
+/// `DATABASE_URL` in the environment is for the commands that use it.
+fn refuse_what_does_not_apply(args: &Args, typed: &Typed) -> Result<(), UsageError> {
+    let command = typed.command();
+    let refuse = |option: &str, why: &str| Err(UsageError::new(format!("{option} does not apply to `wasmig {command}`: {why}")));
+    let database = typed.given("database");
+    match &args.command {
+        CommandArgs::Init
+        | CommandArgs::New(_)
+        | CommandArgs::Build(_)
+        | CommandArgs::Merge(_)
+        | CommandArgs::Heads(_)
+        | CommandArgs::Branches
+        | CommandArgs::Graph
+            if database =>
+        {
+            refuse("--database", "it reads only the project's files and never opens a database")
+        }
+        CommandArgs::Tenants(_) if database => {
+            refuse("--database", "the tenants' databases come from --tenants SOURCE")
+        }
+        CommandArgs::Completions(_) | CommandArgs::Man(_) if database => {
+            refuse("--database", "it prints what the command line accepts")
+        }
+        CommandArgs::Completions(_) | CommandArgs::Man(_) if args.format.is_some() => {
+            refuse("--format", "it prints a shell script or a manual page")
+        }
+        CommandArgs::Plan(a) if a.from.is_some() && database => {
+            refuse("--database", "--from gives the applied heads to plan from; give one or the other")
+        }
+        CommandArgs::Upgrade(UpgradeArgs { adopt: true, run, .. }) if run.dry_run => {
+            refuse("--adopt", "a dry run shows the plan and asks no verify hook what is present")
+        }
+        CommandArgs::Upgrade(UpgradeArgs { adopt: true, run, .. }) if run.sql => {
+            refuse("--adopt", "adopting asks each revision's verify hook, which needs a database; --sql opens none")
+        }
+        CommandArgs::Upgrade(UpgradeArgs { run, .. }) | CommandArgs::Downgrade(DowngradeArgs { run, .. })
+            if run.dry_run && typed.given("transaction") =>
+        {
+            refuse("--transaction", "a dry run opens no transaction")
+        }
+        CommandArgs::Upgrade(UpgradeArgs { run, .. }) | CommandArgs::Downgrade(DowngradeArgs { run, .. })
+            if run.dry_run && run.tenant.is_some() =>
+        {
+            refuse("--tenant", "a dry run runs no revision")
+        }
+        _ => Ok(()),
     }
 }
 
@@ -281,18 +348,22 @@ impl TenantsRequest {
     pub fn from_args(args: TenantsArgs) -> Result<Self, UsageError> {
         let target = parse_target;
         let mut check = false;
-        let (action, fleet, transaction) = match args.command {
+        let (action, fleet, rollout, transaction) = match args.command {
             TenantsCommandArgs::Upgrade(a) => (
                 FleetAction::Upgrade(target(a.target.as_deref().unwrap_or("heads"))?),
                 a.fleet,
+                Some(a.rollout),
                 transaction_mode(a.transaction),
             ),
-            TenantsCommandArgs::Downgrade(a) => {
-                (FleetAction::Downgrade(target(&a.target)?), a.fleet, transaction_mode(a.transaction))
-            }
+            TenantsCommandArgs::Downgrade(a) => (
+                FleetAction::Downgrade(target(&a.target)?),
+                a.fleet,
+                Some(a.rollout),
+                transaction_mode(a.transaction),
+            ),
             TenantsCommandArgs::Status(a) => {
                 check = a.check;
-                (FleetAction::Status, a.fleet, TransactionMode::PerRevision)
+                (FleetAction::Status, a.fleet, None, TransactionMode::PerRevision)
             }
         };
         let sources = fleet
@@ -307,8 +378,8 @@ impl TenantsRequest {
             sources,
             check,
             jobs,
-            fail_fast: fleet.fail_fast,
-            canary: fleet.canary.map_or(0, |k| k as usize),
+            fail_fast: rollout.as_ref().is_some_and(|rollout| rollout.fail_fast),
+            canary: rollout.and_then(|rollout| rollout.canary).map_or(0, |k| k as usize),
             transaction,
         })
     }

@@ -78,7 +78,7 @@ pub enum GraphError {
     InvalidLabel { id: RevisionId, reason: IdError, path: PathBuf },
 
     #[error(
-        "directory {} holds revision `{id}`, but a revision's directory must be named `{id}` or `{id}_<slug>`; rename the directory or fix `id` in {}",
+        "directory {} holds revision `{id}`, but a revision's directory must be named `{id}`, `{id}_<slug>` or by date, `<YYYYMMDD>_<HHMMSS>_<slug>`; rename the directory or fix `id` in {}",
         show(dir),
         show(path)
     )]
@@ -223,7 +223,9 @@ fn check_directories(revisions: &[Revision]) -> Result<(), GraphError> {
         }
         let name = rev.dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let id = rev.id().as_str();
-        let matches = name == id || (name.starts_with(id) && name.as_bytes().get(id.len()) == Some(&b'_'));
+        let matches = name == id
+            || (name.starts_with(id) && name.as_bytes().get(id.len()) == Some(&b'_'))
+            || date_named(name);
         if !matches {
             return Err(GraphError::DirectoryMismatch {
                 id: rev.id().clone(),
@@ -233,6 +235,15 @@ fn check_directories(revisions: &[Revision]) -> Result<(), GraphError> {
         }
     }
     Ok(())
+}
+
+/// `<YYYYMMDD>_<HHMMSS>` or `<YYYYMMDD>_<HHMMSS>_<slug>`: the layout of
+/// `[new] directory = "date"`, which says nothing about the id (the manifest
+/// does), so any id may live there.
+fn date_named(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let digits = |range: std::ops::Range<usize>| bytes.get(range).is_some_and(|part| part.iter().all(u8::is_ascii_digit));
+    digits(0..8) && bytes.get(8) == Some(&b'_') && digits(9..15) && matches!(bytes.get(15), None | Some(b'_'))
 }
 
 fn resolve_references(

@@ -2,9 +2,10 @@
 //! validate the graph with the new revision in it before writing a file.
 
 use std::path::Path;
+use std::time::SystemTime;
 
 use serde_json::json;
-use wasmig::graph::{Graph, Manifest, Project, Revision, RevisionId, merge_command};
+use wasmig::graph::{DirectoryNaming, Graph, Manifest, Project, Revision, RevisionId, merge_command};
 
 use super::project::load;
 use crate::cli::error::CliResult;
@@ -109,13 +110,19 @@ fn fresh_id(graph: &Graph, requested: Option<RevisionId>) -> RevisionId {
 
 fn create(project: &Project, out: Output, manifest: Manifest, template: Template) -> CliResult<Exit> {
     let migrations = project.migrations_dir();
-    let dir = migrations.join(scaffold::directory_name(&manifest));
+    let naming = project.config.new.directory;
+    let name = scaffold::directory_name(&manifest, naming, SystemTime::now());
+    let mut dir = migrations.join(&name);
+    if naming == DirectoryNaming::Date && dir.exists() {
+        // Two revisions with one message in the same second: the id tells them apart.
+        dir = migrations.join(format!("{name}_{}", manifest.id));
+    }
     // The graph with the new revision must validate (duplicate id or label,
     // label equal to an id, ...) before anything is written.
     let mut revisions: Vec<Revision> = project.graph.revisions().cloned().collect();
     revisions.push(Revision::new(manifest.clone(), &dir));
     Graph::new(revisions)?;
-    let (dir, files) = scaffold::write_revision(&migrations, &manifest, template)?;
+    let files = scaffold::write_revision(&dir, &manifest, template)?;
     out.emit(|| json!({ "id": manifest.id, "kind": manifest.kind, "message": manifest.message, "parents": manifest.parents, "dir": dir, "files": files }),
         |t| {
             t.push_str(&format!("created {} revision {} in {}\n", manifest.kind.as_str(), manifest.id, dir.display()));

@@ -4,6 +4,8 @@ use std::path::Path;
 
 use serde_json::json;
 use wasmig::graph::{AppliedSet, Direction, Target};
+use wasmig::backend::DatabaseUrl;
+use wasmig::sql::Dialect;
 use wasmig::{Migrator, RunOptions, RunReport};
 
 use super::connection::{connect, connect_tenant, migrator, read_applied};
@@ -94,14 +96,15 @@ fn offline_sql(
     from: &[String],
     options: &RunOptions,
 ) -> CliResult<Exit> {
-    let dialect = match database.map(str::to_owned).or_else(|| migrator.project().config.database.url.clone()) {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            wasmig::sql::Dialect::Postgres
-        }
-        _ => wasmig::sql::Dialect::Sqlite,
+    // The dialect and the schema come from the URL a run would use; no URL means SQLite.
+    let url = database.map(str::to_owned).or_else(|| migrator.project().config.database.url.clone());
+    let (dialect, schema) = match url.as_deref().map(DatabaseUrl::parse).transpose()? {
+        Some(DatabaseUrl::Postgres { schema, .. }) => (Dialect::Postgres, schema),
+        Some(_) | None => (Dialect::Sqlite, None),
     };
     let applied = super::plan::applied_from_heads_of(migrator.graph(), from)?;
-    let script = migrator.offline_sql(&applied, &request.target, request.direction, dialect, options)?;
+    let script =
+        migrator.offline_sql(&applied, &request.target, request.direction, dialect, schema.as_deref(), options)?;
     out.emit(|| json!({ "dialect": dialect.name(), "sql": script }), |text| text.push_str(&script))?;
     Ok(Exit::Success)
 }

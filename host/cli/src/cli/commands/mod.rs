@@ -3,6 +3,7 @@
 mod author;
 mod build;
 mod connection;
+mod generated;
 mod init;
 mod inspect;
 mod migrate;
@@ -14,6 +15,7 @@ pub mod tenants;
 
 use std::path::{Path, PathBuf};
 
+use super::discovery;
 use super::exit::{Exit, UsageError};
 use super::settings::{Command, Settings};
 use crate::cli::error::CliResult;
@@ -21,19 +23,12 @@ use project::load;
 
 pub fn run(settings: Settings) -> CliResult<Exit> {
     let out = settings.output;
-    // `-C DIR` behaves like git's: as if started in DIR, so relative paths
-    // (a `sqlite:app.db` URL, the migrations directory) are relative to it.
-    if settings.project_dir != Path::new(".") {
-        if matches!(settings.command, Command::Init) {
-            // `wasmig -C new-project init` creates the project's directory.
-            std::fs::create_dir_all(&settings.project_dir)?;
-        }
-        std::env::set_current_dir(&settings.project_dir).map_err(|error| {
-            anyhow::Error::new(UsageError::new(format!("-C {}: {error}", settings.project_dir.display())))
-        })?;
+    match settings.command {
+        Command::Completions { shell } => return generated::completions(shell, out),
+        Command::Man { out: dir } => return generated::man(dir.as_deref(), out),
+        _ => {}
     }
-    // Paths in output stay as meaningful as without -C: absolute under -C.
-    let here = if settings.project_dir == Path::new(".") { PathBuf::from(".") } else { std::env::current_dir()? };
+    let here = enter_project(settings.project_dir.as_deref(), &settings.command)?;
     let dir = here.as_path();
     let database = settings.database_url.as_deref();
     match settings.command {
@@ -57,5 +52,39 @@ pub fn run(settings: Settings) -> CliResult<Exit> {
         Command::Repair { revision } => migrate::repair(dir, database, out, &revision),
         Command::Verify { revision } => state::verify(dir, database, out, revision.as_deref()),
         Command::Tenants(request) => tenants::run(dir, out, request),
+        Command::Completions { .. } | Command::Man { .. } => unreachable!("answered before the project is entered"),
     }
+}
+
+/// Moves into the project root and returns how output names it: `.` when
+/// the command started there, else the absolute root. `-C DIR` behaves like
+/// git's, and so does the upward search without it: as if started in the
+/// root, so relative paths (a `sqlite:app.db` URL, the migrations
+/// directory, `--tenants 'sqlite:tenants/*.db'`) are relative to it.
+fn enter_project(given: Option<&Path>, command: &Command) -> CliResult<PathBuf> {
+    let root = match given {
+        Some(dir) => {
+            if matches!(command, Command::Init) {
+                // `wasmig -C new-project init` creates the project's directory.
+                std::fs::create_dir_all(dir)?;
+            }
+            dir.to_path_buf()
+        }
+        None if !command.needs_project() => return Ok(PathBuf::from(".")),
+        None => {
+            let start = std::env::current_dir()?;
+            let root = discovery::find_project(&start)?;
+            if root == start {
+                return Ok(PathBuf::from("."));
+            }
+            root
+        }
+    };
+    if root == Path::new(".") {
+        return Ok(root);
+    }
+    std::env::set_current_dir(&root)
+        .map_err(|error| anyhow::Error::new(UsageError::new(format!("-C {}: {error}", root.display()))))?;
+    // Paths in output stay as meaningful as from the root: absolute.
+    Ok(std::env::current_dir()?)
 }

@@ -7,7 +7,7 @@ use tokio_postgres::{Column, Row};
 
 use super::bind::base_type;
 use super::error::error_chain;
-use crate::sql::{DbError, Rows, Value};
+use crate::sql::{DbError, Rows, Value, civil_from_days};
 
 /// How a result column of type `ty` reaches the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,21 +280,6 @@ fn numeric_to_text(raw: &[u8]) -> Result<String, DecodeError> {
 /// Days since 1970-01-01 of 2000-01-01, PostgreSQL's epoch.
 const POSTGRES_EPOCH_DAYS: i64 = 10_957;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
-
-/// The proleptic Gregorian date of a day count since 1970-01-01
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
 
 /// `YYYY-MM-DD` as PostgreSQL prints it (ISO style), with its BC suffix
 /// returned separately because a time goes between them.
