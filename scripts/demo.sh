@@ -23,12 +23,14 @@ if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 
 # step EXPECTED_EXIT ARGS...: prints the command, runs it, and stops the demo
 # if it does not exit as expected (status exits 3 while the database is behind).
+# The database comes from DATABASE_URL, as the README shows: commands that
+# never open one (heads, branches, ...) would refuse a typed --database.
 step() {
     local expected=$1
     shift
-    printf '\n%s$ wasmig -C %s --database %s %s%s\n' "$bold" "$project" "$database" "$*" "$plain"
+    printf '\n%s$ wasmig -C %s %s%s\n' "$bold" "$project" "$*" "$plain"
     local code=0
-    "$wasmig_binary" -C "$project" --database "$database" "$@" || code=$?
+    "$wasmig_binary" -C "$project" "$@" || code=$?
     if [ "$code" != "$expected" ]; then
         echo "demo: \`wasmig $*\` exited $code, expected $expected" >&2
         exit 1
@@ -40,6 +42,9 @@ sql() {
     printf '\n%s$ sqlite3 -header -column %s "%s"%s\n' "$bold" "$workdir/demo.db" "$1" "$plain"
     sqlite3 -header -column "$workdir/demo.db" "$1"
 }
+
+export DATABASE_URL="$database"
+printf '\n%s$ export DATABASE_URL=%s%s\n' "$bold" "$database" "$plain"
 
 # The graph: read from revision.toml files only, no database needed.
 step 0 heads

@@ -33,11 +33,8 @@ fn two_revisions(dir: &Path) {
     write_sql_project(dir, &[]);
     for (id, parents) in [("r1", &[][..]), ("r2", &["r1"][..])] {
         add_sql_revision(dir, id, parents, &format!("CREATE TABLE {} (id INTEGER);\n", table_of(id)), "");
-        std::fs::write(
-            dir.join("migrations").join(id).join("down.sql"),
-            format!("DROP TABLE {};\n", table_of(id)),
-        )
-        .unwrap();
+        std::fs::write(dir.join("migrations").join(id).join("down.sql"), format!("DROP TABLE {};\n", table_of(id)))
+            .unwrap();
     }
 }
 
@@ -101,7 +98,8 @@ fn completions_for_every_shell_and_the_manual_page_come_from_the_clap_definition
 
     let pages = outside.path().join("man1");
     expect(&run(wasmig_in(outside.path()).args(["man", "--out"]).arg(&pages)), DONE, "man --out");
-    for name in ["wasmig.1", "wasmig-upgrade.1", "wasmig-tenants.1", "wasmig-tenants-status.1", "wasmig-completions.1"] {
+    for name in ["wasmig.1", "wasmig-upgrade.1", "wasmig-tenants.1", "wasmig-tenants-status.1", "wasmig-completions.1"]
+    {
         let text = std::fs::read_to_string(pages.join(name)).unwrap_or_else(|error| panic!("{name}: {error}"));
         assert!(text.contains(".TH"), "{name} is no manual page");
     }
@@ -200,7 +198,8 @@ fn options_that_do_not_apply_are_refused_naming_the_option_and_the_command() {
 
     // The options still work where they apply.
     std::fs::write(root.join("tenants").join("t1.db"), "").unwrap();
-    let rollout = run(wasmig_in(root).args(["tenants", "upgrade", "--tenants", tenants, "--canary", "1", "--fail-fast"]));
+    let rollout =
+        run(wasmig_in(root).args(["tenants", "upgrade", "--tenants", tenants, "--canary", "1", "--fail-fast"]));
     expect(&rollout, DONE, "tenants upgrade --canary --fail-fast");
     // DATABASE_URL in the environment is for the commands that use it: never refused.
     let with_env = |args: &[&str]| run(wasmig_in(root).env("DATABASE_URL", "sqlite:env.db").args(args));
@@ -255,7 +254,11 @@ fn offline_sql_goes_to_the_urls_schema_like_a_run_and_marks_each_revision() {
 
     let script = offline_then_replay(root, &in_app, &["upgrade", "--sql"], &db);
     assert!(script.contains("SET search_path TO \"app\";"), "{script}");
-    assert_eq!(markers(&script), [r#"-- wasmig: up r1 "revision r1""#, r#"-- wasmig: up r2 "revision r2""#], "{script}");
+    assert_eq!(
+        markers(&script),
+        [r#"-- wasmig: up r1 "revision r1""#, r#"-- wasmig: up r2 "revision r2""#],
+        "{script}"
+    );
     // Each marker heads its revision's statements.
     let r1 = script.find(r#"-- wasmig: up r1"#).unwrap();
     assert!(script[r1..].lines().nth(1).unwrap().contains(&table_of("r1")), "{script}");
@@ -284,7 +287,11 @@ fn offline_sqlite_sql_marks_each_revision_inside_its_transaction() {
     two_revisions(root);
     let db = TestDb::fresh(Engine::Sqlite);
     let script = offline_then_replay(root, db.url(), &["upgrade", "--sql", "--transaction", "all"], &db);
-    assert_eq!(markers(&script), [r#"-- wasmig: up r1 "revision r1""#, r#"-- wasmig: up r2 "revision r2""#], "{script}");
+    assert_eq!(
+        markers(&script),
+        [r#"-- wasmig: up r1 "revision r1""#, r#"-- wasmig: up r2 "revision r2""#],
+        "{script}"
+    );
     let begin = script.find("BEGIN").unwrap();
     assert!(begin < script.find("-- wasmig: up r1").unwrap(), "the marker is inside the transaction: {script}");
     assert!(script.find("-- wasmig: up r2").unwrap() < script.find("COMMIT").unwrap(), "{script}");
@@ -326,7 +333,8 @@ fn date_ordered_directories_name_new_revisions_and_merges_and_keep_their_ids() {
     let (merge, merge_dir) = created(&["merge", "-m", "join email"]);
     assert!(date_named(&merge_dir, "join_email"), "{merge_dir}");
     // The graph reads ids from revision.toml: a project mixing both layouts loads.
-    std::fs::rename(root.join("migrations").join(&base_dir), root.join("migrations").join("aaa111_create_users")).unwrap();
+    std::fs::rename(root.join("migrations").join(&base_dir), root.join("migrations").join("aaa111_create_users"))
+        .unwrap();
     let heads = run(wasmig_in(root).args(["heads"]));
     expect(&heads, DONE, "heads");
     assert!(heads.stdout.contains(&merge), "{heads}");

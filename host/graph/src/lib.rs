@@ -34,7 +34,8 @@ mod target;
 
 pub use applied::AppliedSet;
 pub use config::{
-    BuildConfig, CONFIG_FILE, ChecksumPolicy, DatabaseConfig, DirectoryNaming, NewConfig, ProjectConfig, valid_table_prefix,
+    BuildConfig, CONFIG_FILE, ChecksumPolicy, DatabaseConfig, DirectoryNaming, NewConfig, ProjectConfig,
+    valid_table_prefix,
 };
 pub use direction::Direction;
 pub use graph::{Graph, GraphError};

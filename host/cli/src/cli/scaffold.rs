@@ -124,7 +124,8 @@ mod tests {
 
     #[test]
     fn directory_names_by_id_or_by_utc_date() {
-        let manifest = Manifest::new(wasmig::graph::RevisionId::parse("a1b2c3").unwrap(), "Add users (v2)!".into(), Vec::new());
+        let manifest =
+            Manifest::new(wasmig::graph::RevisionId::parse("a1b2c3").unwrap(), "Add users (v2)!", Vec::new());
         // 2026-12-05 22:15:00 UTC.
         let at = UNIX_EPOCH + Duration::from_secs(1_796_508_900);
         assert_eq!(directory_name(&manifest, DirectoryNaming::Id, at), "a1b2c3_add_users_v2");

@@ -8,8 +8,8 @@ use wasmig::fleet::{FleetAction, TenantSource};
 use wasmig::graph::{Direction, RevisionId, Target, check_name};
 
 use super::args::{
-    Args, CommandArgs, DowngradeArgs, FormatArg, ResolvedAs, RunArgs, TenantsArgs, TenantsCommandArgs,
-    TransactionArg, Typed, UpgradeArgs,
+    Args, CommandArgs, DowngradeArgs, FormatArg, ResolvedAs, RunArgs, TenantsArgs, TenantsCommandArgs, TransactionArg,
+    Typed, UpgradeArgs,
 };
 use super::exit::UsageError;
 use super::output::{Format, Output};
@@ -244,7 +244,8 @@ impl Settings {
 /// `DATABASE_URL` in the environment is for the commands that use it.
 fn refuse_what_does_not_apply(args: &Args, typed: &Typed) -> Result<(), UsageError> {
     let command = typed.command();
-    let refuse = |option: &str, why: &str| Err(UsageError::new(format!("{option} does not apply to `wasmig {command}`: {why}")));
+    let refuse =
+        |option: &str, why: &str| Err(UsageError::new(format!("{option} does not apply to `wasmig {command}`: {why}")));
     let database = typed.given("database");
     match &args.command {
         CommandArgs::Init
@@ -355,12 +356,9 @@ impl TenantsRequest {
                 Some(a.rollout),
                 transaction_mode(a.transaction),
             ),
-            TenantsCommandArgs::Downgrade(a) => (
-                FleetAction::Downgrade(target(&a.target)?),
-                a.fleet,
-                Some(a.rollout),
-                transaction_mode(a.transaction),
-            ),
+            TenantsCommandArgs::Downgrade(a) => {
+                (FleetAction::Downgrade(target(&a.target)?), a.fleet, Some(a.rollout), transaction_mode(a.transaction))
+            }
             TenantsCommandArgs::Status(a) => {
                 check = a.check;
                 (FleetAction::Status, a.fleet, None, TransactionMode::PerRevision)

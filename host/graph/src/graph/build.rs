@@ -223,9 +223,8 @@ fn check_directories(revisions: &[Revision]) -> Result<(), GraphError> {
         }
         let name = rev.dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let id = rev.id().as_str();
-        let matches = name == id
-            || (name.starts_with(id) && name.as_bytes().get(id.len()) == Some(&b'_'))
-            || date_named(name);
+        let matches =
+            name == id || (name.starts_with(id) && name.as_bytes().get(id.len()) == Some(&b'_')) || date_named(name);
         if !matches {
             return Err(GraphError::DirectoryMismatch {
                 id: rev.id().clone(),
@@ -242,7 +241,8 @@ fn check_directories(revisions: &[Revision]) -> Result<(), GraphError> {
 /// does), so any id may live there.
 fn date_named(name: &str) -> bool {
     let bytes = name.as_bytes();
-    let digits = |range: std::ops::Range<usize>| bytes.get(range).is_some_and(|part| part.iter().all(u8::is_ascii_digit));
+    let digits =
+        |range: std::ops::Range<usize>| bytes.get(range).is_some_and(|part| part.iter().all(u8::is_ascii_digit));
     digits(0..8) && bytes.get(8) == Some(&b'_') && digits(9..15) && matches!(bytes.get(15), None | Some(b'_'))
 }
 

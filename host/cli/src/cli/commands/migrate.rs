@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use serde_json::json;
-use wasmig::graph::{AppliedSet, Direction, Target};
 use wasmig::backend::DatabaseUrl;
+use wasmig::graph::{AppliedSet, Direction, Target};
 use wasmig::sql::Dialect;
 use wasmig::{Migrator, RunOptions, RunReport};
 
