@@ -16,7 +16,8 @@ pub struct Args {
     #[arg(short = 'C', long = "directory", value_name = "DIR", global = true, help_heading = GLOBAL_OPTIONS)]
     pub directory: Option<PathBuf>,
 
-    /// Database URL; overrides the project's [database] url.
+    /// Database URL; overrides the project's [database] url. Commands that
+    /// open no database refuse it.
     #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true, global = true, help_heading = GLOBAL_OPTIONS)]
     pub database: Option<String>,
 
@@ -350,7 +351,7 @@ pub struct FleetArgs {
     /// Repeat it for several shards; tenant names must be unique across them.
     #[arg(long, value_name = "SOURCE", required = true)]
     pub tenants: Vec<String>,
-    /// Tenants migrated at once (default: the number of CPUs).
+    /// Tenants handled at once (default: the number of CPUs).
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
 }
