@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::report::{TenantOutcome, TenantReport};
 use super::source::Tenant;
 use crate::database::Database;
 use crate::sql::{DbError, Dialect, Rows, Value};
@@ -135,6 +134,17 @@ pub struct RunTenant {
     pub revisions: Vec<String>,
     pub error: Option<String>,
     pub error_kind: Option<String>,
+}
+
+/// How a claimed tenant ended, as the run records it.
+#[derive(Debug)]
+pub(super) struct ClaimEnd<'a> {
+    /// `ok`, `failed`, or `pending` (stopped, not failed: the run's next start takes it up).
+    pub state: &'static str,
+    pub duration_ms: u64,
+    pub revisions: &'a [String],
+    pub error: Option<&'a str>,
+    pub error_kind: Option<&'static str>,
 }
 
 /// This process's membership in a run.
@@ -311,16 +321,9 @@ impl Coordinator {
         }
     }
 
-    /// Records a claimed tenant's outcome (a skipped tenant goes back to pending).
-    pub(super) fn finish(&self, report: &TenantReport) -> Result<(), CoordinatorError> {
+    /// Records how a claimed tenant ended.
+    pub(super) fn finish(&self, tenant: &str, end: &ClaimEnd<'_>) -> Result<(), CoordinatorError> {
         let mut db = self.db.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let state = match (report.outcome, report.error_kind) {
-            (TenantOutcome::Ok, _) => "ok",
-            // Stopped, not failed: the run's next start takes it up again.
-            (TenantOutcome::Failed, Some(crate::ErrorKind::Interrupted)) => "pending",
-            (TenantOutcome::Failed, _) => "failed",
-            _ => "pending",
-        };
         let updated = db
             .execute(
                 &format!(
@@ -330,12 +333,12 @@ impl Coordinator {
                 ),
                 &[
                     text(&self.run),
-                    text(&report.tenant),
-                    text(state),
-                    Value::Integer(report.duration_ms as i64),
-                    text(&report.revisions.join(",")),
-                    report.error.as_deref().map_or(Value::Null, text),
-                    report.error_kind.map_or(Value::Null, |kind| text(kind.as_str())),
+                    text(tenant),
+                    text(end.state),
+                    Value::Integer(end.duration_ms as i64),
+                    text(&end.revisions.join(",")),
+                    end.error.map_or(Value::Null, text),
+                    end.error_kind.map_or(Value::Null, text),
                     text(&self.worker),
                 ],
             )
@@ -345,7 +348,7 @@ impl Coordinator {
                 source,
             })?;
         if updated == 0 {
-            tracing::warn!(run = %self.run, tenant = %report.tenant, "this process's lease on the tenant ran out and another process took it over: its outcome is theirs to record");
+            tracing::warn!(run = %self.run, tenant = %tenant, "this process's lease on the tenant ran out and another process took it over: its outcome is theirs to record");
         }
         Ok(())
     }

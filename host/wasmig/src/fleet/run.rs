@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use wasmig_graph::{Direction, Target};
 
-use super::coordinator::{Coordination, Coordinator, CoordinatorError};
+use super::coordinator::{ClaimEnd, Coordination, Coordinator, CoordinatorError};
 use super::report::{FleetEvent, FleetProgress, FleetReport, TenantOutcome, TenantReport};
 use super::source::Tenant;
 use super::standing::{self, Standing};
@@ -197,7 +197,7 @@ impl Fleet {
                             }
                         };
                         let report = self.one(&tenant, action, standing.of(&tenant.name), progress);
-                        if let Err(error) = coordinator.finish(&report) {
+                        if let Err(error) = coordinator.finish(&report.tenant, &claim_end(&report)) {
                             trouble.lock().expect("coordinator errors poisoned").get_or_insert(error);
                         }
                         progress.event(FleetEvent::Finished(report.clone()));
@@ -421,5 +421,23 @@ impl Progress for TenantProgress<'_> {
             reason: reason.to_owned(),
             pause,
         });
+    }
+}
+
+/// What the coordinator records of a tenant's report. A tenant that was
+/// interrupted goes back to pending, for the run's next start.
+fn claim_end(report: &TenantReport) -> ClaimEnd<'_> {
+    let state = match (report.outcome, report.error_kind) {
+        (TenantOutcome::Ok, _) => "ok",
+        (TenantOutcome::Failed, Some(ErrorKind::Interrupted)) => "pending",
+        (TenantOutcome::Failed, _) => "failed",
+        _ => "pending",
+    };
+    ClaimEnd {
+        state,
+        duration_ms: report.duration_ms,
+        revisions: &report.revisions,
+        error: report.error.as_deref(),
+        error_kind: report.error_kind.map(ErrorKind::as_str),
     }
 }
