@@ -133,6 +133,11 @@ fn every_documented_shape_is_what_the_commands_print() {
     let upgrade = check("upgrade", json(path, &db, &["upgrade", "a1"]));
     assert_eq!(upgrade["steps"][0]["outcome"], "applied");
     check("current", json(path, &db, &["current"]));
+    let history = check("history", json(path, &db, &["history"]));
+    assert_eq!((history[1]["id"].clone(), history[1]["current"].clone()), ("a1".into(), Value::Bool(true)));
+    let show = check("show", json(path, &db, &["show", "a1"]));
+    assert_eq!(show["database"]["checksum"]["state"], "matches");
+    check("log", json(path, &db, &["log"]));
     check("verify", json(path, &db, &["verify"]));
     check("repair", json(path, &db, &["repair", "a1"]));
     // Commands that open no database refuse a typed --database.
@@ -151,6 +156,13 @@ fn every_documented_shape_is_what_the_commands_print() {
     assert_eq!(error["failed_step"], "d4");
     assert_eq!(error["committed"][0]["revision"], "c3");
     assert_eq!(error["left_dirty"], Value::Bool(false));
+    let status = check("status", json(path, &db, &["status"]));
+    assert_eq!(status["last_failure"]["revision"], "d4", "{status}");
+    let log = check("log", json(path, &db, &["log", "--kind", "fail"]));
+    assert_eq!(log["events"][0]["revision"], "d4");
+    let tenants = format!("sqlite:{}", db.sqlite_path().unwrap().display());
+    let fleet = check("tenants", json(path, &db, &["tenants", "status", "--tenants", &tenants]));
+    assert_eq!(fleet["tenants"][0]["state"], serde_json::json!(["behind"]));
     let refused = json(path, &db, &["upgrade", "nosuchrevision"]);
     assert_eq!(refused.code, Some(2), "{refused}");
     let refused = check("run-error", refused);

@@ -7,6 +7,7 @@
 
 use crate::backend::Backend;
 use crate::error::Failure;
+use crate::events::{self, Event, EventFilter};
 use crate::sql::{DbError, Dialect};
 use crate::versions::{AppliedRow, EventKind, NewEvent, RowState, VersionTables};
 
@@ -81,6 +82,16 @@ impl<'a> Bookkeeper<'a> {
             Dialect::Postgres => "ROLLBACK TO SAVEPOINT wasmig_read_only; RELEASE SAVEPOINT wasmig_read_only",
         };
         self.db.execute_script(sql).map_err(self.failed("leaving the read-only scope of verify"))
+    }
+
+    /// The events `filter` selects, newest first (none without the tables).
+    pub(crate) fn events(&mut self, filter: &EventFilter) -> Result<Vec<Event>, Failure> {
+        events::read(&self.tables, self.db.as_mut(), filter).map_err(self.failed("reading the events"))
+    }
+
+    /// The last run's failure, if nothing succeeded since.
+    pub(crate) fn last_failure(&mut self) -> Result<Option<Event>, Failure> {
+        events::last_failure(&self.tables, self.db.as_mut()).map_err(self.failed("reading the last run's outcome"))
     }
 
     /// Appends one event to the events table.

@@ -48,6 +48,7 @@ mod apply;
 mod bookkeeping;
 mod database;
 mod error;
+mod events;
 mod migrator;
 mod options;
 mod progress;
@@ -75,6 +76,7 @@ pub use backend::{ConnectError, LockError};
 pub use checksum::ChecksumError;
 pub use database::{DEFAULT_LOCK_TIMEOUT, Database, redacted_url};
 pub use error::{Error, ErrorKind, Failure};
+pub use events::{Event, EventFilter};
 pub use fleet::{
     Fleet, FleetAction, FleetError, FleetEvent, FleetProgress, FleetReport, NoFleetProgress, Shard, ShardError, Tenant,
     TenantOutcome, TenantReport, TenantSource,
@@ -87,6 +89,6 @@ pub use report::{RunReport, StepOutcome, StepReport};
 pub use revisions::ModuleError;
 pub use runtime::{EngineError, HookError, LoadError, Runtime, RuntimeConfig, default_cache_dir};
 pub use status::{Status, VerifyReport};
-pub use versions::{AppliedRow, RowState};
+pub use versions::{AppliedRow, EventKind, RowState};
 /// The revision graph: manifests, targets and plans (the `wasmig-graph` crate).
 pub use wasmig_graph as graph;

@@ -15,6 +15,7 @@ use crate::backend::{Backend, DatabaseUrl};
 use crate::bookkeeping::Bookkeeper;
 use crate::database::Database;
 use crate::error::{Error, Failure};
+use crate::events::{Event, EventFilter};
 use crate::options::{RunOptions, TransactionMode};
 use crate::progress::{NoProgress, Progress};
 use crate::report::RunReport;
@@ -135,7 +136,21 @@ impl Migrator {
             .backend_mut()
             .lock_holder(&key)
             .map_err(|source| Error::from(Failure::db(&status.database, "reading the migration lock")(source)))?;
+        status.last_failure = self.books(db).last_failure()?;
         Ok(status)
+    }
+
+    /// The events `filter` selects, newest first: none when the version
+    /// tables do not exist yet. Read-only: no lock, no table creation.
+    pub fn events(&self, db: &mut Database, filter: &EventFilter) -> Result<Vec<Event>, Error> {
+        Ok(self.books(db).events(filter)?)
+    }
+
+    /// The failure of the last run, when the newest run outcome (an
+    /// upgrade, downgrade, adopt, stamp or fail event) is a `fail`: the run
+    /// failed or was interrupted, and nothing succeeded since.
+    pub fn last_failure(&self, db: &mut Database) -> Result<Option<Event>, Error> {
+        Ok(self.books(db).last_failure()?)
     }
 
     /// The status of a database whose applied rows are `rows` (none for a
@@ -162,6 +177,7 @@ impl Migrator {
             drift,
             drift_blocks: self.revisions.config().checksum == ChecksumPolicy::Error,
             run_in_progress: None,
+            last_failure: None,
             applied: rows,
         };
         status.at_heads = status.verdict();

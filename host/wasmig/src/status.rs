@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::events::Event;
 use crate::versions::AppliedRow;
 
 /// What `status` found. Read without the lock and without creating tables.
@@ -27,6 +28,10 @@ pub struct Status {
     /// Who holds the migration lock: a run in progress (PostgreSQL).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_in_progress: Option<String>,
+    /// The last run's failure when nothing succeeded since (see
+    /// [`crate::Migrator::last_failure`]); not read for a fleet's tenants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<Event>,
     /// Every version row; empty in a fleet report, which stays small.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub applied: Vec<AppliedRow>,
@@ -37,6 +42,24 @@ impl Status {
     /// (drift counts only when the project's checksum policy is `error`).
     pub fn is_current(&self) -> bool {
         self.at_heads
+    }
+
+    /// Where the database stands, in words: `behind`, `ahead`, `dirty`,
+    /// `drift` (each that applies), or `at heads`.
+    pub fn states(&self) -> Vec<&'static str> {
+        let mut states: Vec<&'static str> = [
+            (!self.pending.is_empty(), "behind"),
+            (!self.unknown.is_empty(), "ahead"),
+            (!self.dirty.is_empty(), "dirty"),
+            (!self.drift.is_empty(), "drift"),
+        ]
+        .into_iter()
+        .filter_map(|(found, state)| found.then_some(state))
+        .collect();
+        if states.is_empty() {
+            states.push("at heads");
+        }
+        states
     }
 
     pub(crate) fn verdict(&self) -> bool {

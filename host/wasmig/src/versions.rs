@@ -68,6 +68,23 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [EventKind; 8] = [
+        EventKind::Upgrade,
+        EventKind::Downgrade,
+        EventKind::Stamp,
+        EventKind::Adopt,
+        EventKind::Repair,
+        EventKind::Resolve,
+        EventKind::Fail,
+        EventKind::Retry,
+    ];
+
+    /// The kind a row of the events table names, if this version knows it.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Upgrade => "upgrade",
@@ -144,14 +161,31 @@ impl VersionTables {
         &self.revisions
     }
 
+    /// The events table as the host's statements on `db` name it.
+    pub(crate) fn events_table_in(&self, db: &dyn Backend) -> String {
+        self.events_in(db)
+    }
+
+    /// A timestamp column as ISO-8601 UTC text on both dialects (SQLite stores it so).
+    pub(crate) fn timestamp_text(&self, column: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => column.to_owned(),
+            Dialect::Postgres => {
+                format!("pg_catalog.to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
+            }
+        }
+    }
+
     fn placeholders(&self, count: usize) -> String {
-        (1..=count)
-            .map(|index| match self.dialect {
-                Dialect::Sqlite => format!("?{index}"),
-                Dialect::Postgres => format!("${index}"),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
+        (1..=count).map(|index| self.placeholder(index)).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The `index`th (from 1) bound parameter, in the dialect's spelling.
+    pub(crate) fn placeholder(&self, index: usize) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("?{index}"),
+            Dialect::Postgres => format!("${index}"),
+        }
     }
 
     fn one(&self) -> &'static str {
@@ -257,12 +291,7 @@ impl VersionTables {
 
     /// The whole applied set, in one query.
     pub fn read(&self, db: &mut dyn Backend) -> Result<Vec<AppliedRow>, DbError> {
-        let applied_at = match self.dialect {
-            Dialect::Sqlite => "applied_at",
-            Dialect::Postgres => {
-                "pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-            }
-        };
+        let applied_at = self.timestamp_text("applied_at");
         let rows = db.query(
             &format!(
                 "SELECT revision, checksum, module_hash, kind, state, {applied_at}, execution_ms, tool_version \
@@ -314,9 +343,9 @@ impl VersionTables {
                 .map(|schema| {
                     format!(
                         "SELECT {}::pg_catalog.text AS tenant_schema, revision, checksum, module_hash, kind, state, \
-                         pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
-                         execution_ms, tool_version FROM {}.{}",
+                         {}, execution_ms, tool_version FROM {}.{}",
                         literal(schema),
+                        self.timestamp_text("applied_at"),
                         quote_identifier(schema),
                         self.revisions
                     )

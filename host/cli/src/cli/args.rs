@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use wasmig::EventKind;
 
 #[derive(Debug, Parser)]
 #[command(name = "wasmig", version, about = "Database migrations whose revisions are sandboxed WebAssembly components")]
@@ -62,10 +64,12 @@ pub enum CommandArgs {
     Heads(HeadsArgs),
     /// List branch points and branch labels.
     Branches,
-    /// List revisions, newest first.
+    /// List revisions, newest first; with a database, mark the applied ones and its current heads.
     History(HistoryArgs),
-    /// Show one revision.
+    /// Show one revision; with a database, whether and when it was applied and whether its files changed since.
     Show(ShowArgs),
+    /// Print the database's events (upgrade, downgrade, stamp, adopt, repair, resolve, fail, retry), newest first.
+    Log(LogArgs),
     /// Draw the revision graph (--format dot, mermaid or json).
     Graph,
     /// Show the steps that would take the database to a target.
@@ -267,6 +271,10 @@ pub struct HistoryArgs {
     /// Range LOWER:UPPER (either side may be empty), inclusive.
     #[arg(short = 'r', long = "rev-range", value_name = "A:B")]
     pub range: Option<String>,
+    /// Mark what the database applied, using the project's [database] url
+    /// when neither --database nor DATABASE_URL is given.
+    #[arg(short = 'i', long)]
+    pub indicate_current: bool,
     // `--verbose` (every field of every revision) is the global `-v` flag.
 }
 
@@ -274,6 +282,28 @@ pub struct HistoryArgs {
 pub struct ShowArgs {
     /// Id, unique prefix, branch label, `label@head` or `head`.
     pub revision: String,
+    /// Show what the database recorded, using the project's [database] url
+    /// when neither --database nor DATABASE_URL is given.
+    #[arg(short = 'i', long)]
+    pub indicate_current: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct LogArgs {
+    /// Only events of this revision: an id, unique prefix or branch label, or
+    /// the exact id of a revision no longer in the project (repeatable).
+    #[arg(short = 'r', long = "revision", value_name = "REV")]
+    pub revisions: Vec<String>,
+    /// Only events of this kind (repeatable).
+    #[arg(short, long = "kind", value_name = "KIND", value_parser = event_kinds())]
+    pub kinds: Vec<EventKind>,
+    /// At most N events, the newest.
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 50, conflicts_with = "all",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: u32,
+    /// Every event, however many.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -400,4 +430,10 @@ impl Typed<'_> {
         }
         names.join(" ")
     }
+}
+
+/// The kinds of the events table, as the library names them.
+fn event_kinds() -> impl TypedValueParser<Value = EventKind> {
+    PossibleValuesParser::new(EventKind::ALL.map(EventKind::as_str))
+        .map(|text| EventKind::parse(&text).expect("clap accepts only the listed kinds"))
 }

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use wasmig::TransactionMode;
 use wasmig::fleet::{FleetAction, TenantSource};
 use wasmig::graph::{Direction, RevisionId, Target, check_name};
+use wasmig::{EventKind, TransactionMode};
 
 use super::args::{
     Args, CommandArgs, DowngradeArgs, FormatArg, ResolvedAs, RunArgs, TenantsArgs, TenantsCommandArgs, TransactionArg,
@@ -22,7 +22,6 @@ pub struct Settings {
     /// `--database` or `DATABASE_URL`; the project's `[database] url` is the fallback.
     pub database_url: Option<String>,
     pub output: Output,
-    #[allow(dead_code)]
     pub verbosity: u8,
     pub command: Command,
 }
@@ -35,8 +34,9 @@ pub enum Command {
     Merge { message: Option<String>, id: Option<RevisionId>, revisions: Vec<String> },
     Heads { check: bool },
     Branches,
-    History { lower: Option<String>, upper: Option<String>, verbose: bool },
-    Show { revision: String },
+    History { lower: Option<String>, upper: Option<String>, verbose: bool, indicate_current: bool },
+    Show { revision: String, indicate_current: bool },
+    Log(LogRequest),
     Graph { picture: Picture },
     Plan(PlanRequest),
     Run(RunRequest),
@@ -105,6 +105,15 @@ pub enum Picture {
     Dot,
     Mermaid,
     Json,
+}
+
+/// `wasmig log`, validated; the revisions are resolved against the graph by the command.
+#[derive(Debug)]
+pub struct LogRequest {
+    pub revisions: Vec<String>,
+    pub kinds: Vec<EventKind>,
+    /// `None` with `--all`.
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -193,9 +202,14 @@ impl Settings {
                         (range_end(lower, "base"), range_end(upper, "heads"))
                     }
                 };
-                Command::History { lower, upper, verbose: args.verbose > 0 }
+                Command::History { lower, upper, verbose: args.verbose > 0, indicate_current: a.indicate_current }
             }
-            CommandArgs::Show(a) => Command::Show { revision: a.revision },
+            CommandArgs::Show(a) => Command::Show { revision: a.revision, indicate_current: a.indicate_current },
+            CommandArgs::Log(a) => Command::Log(LogRequest {
+                revisions: a.revisions,
+                kinds: a.kinds,
+                limit: (!a.all).then_some(a.limit as usize),
+            }),
             CommandArgs::Graph => Command::Graph {
                 picture: match args.format {
                     Some(FormatArg::Mermaid) => Picture::Mermaid,

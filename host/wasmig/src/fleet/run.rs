@@ -382,6 +382,8 @@ impl Fleet {
             FleetAction::Status => {
                 let mut status = migrator.status(&mut database)?;
                 status.applied = Vec::new();
+                // As for the tenants read together, which have no events read.
+                status.last_failure = None;
                 report.status = Some(status);
                 return Ok(());
             }

@@ -35,37 +35,46 @@ pub fn connect_existing(migrator: &Migrator, given: Option<&str>) -> CliResult<D
     Ok(migrator.connect_existing(&database_url(migrator, given)?)?)
 }
 
-/// The database's applied rows, for commands that only read, and how to name
-/// the database: a SQLite file that does not exist yet has none (and stays
-/// uncreated).
-pub fn read_applied(migrator: &Migrator, given: Option<&str>) -> CliResult<(String, Vec<AppliedRow>)> {
-    let url = database_url(migrator, given)?;
-    match migrator.connect_existing(&url) {
-        Ok(mut db) => {
-            let rows = migrator.applied_rows(&mut db)?;
-            Ok((db.describe(), rows))
-        }
+/// A database opened to be read, or one that does not exist yet (a SQLite
+/// file that is missing): it has nothing applied and no events, and stays uncreated.
+pub enum Existing {
+    Open(Database),
+    /// How to name it: `app.db (not created yet)`.
+    Missing(String),
+}
+
+/// Opens the database for commands that only read, telling a database that
+/// does not exist yet from one that cannot be opened.
+pub fn open_existing(migrator: &Migrator, given: Option<&str>) -> CliResult<Existing> {
+    match migrator.connect_existing(&database_url(migrator, given)?) {
+        Ok(db) => Ok(Existing::Open(db)),
         Err(error) => match error.failure() {
             Failure::Connect(ConnectError::MissingDatabase { database }) => {
-                Ok((format!("{database} (not created yet)"), Vec::new()))
+                Ok(Existing::Missing(format!("{database} (not created yet)")))
             }
             _ => Err(error.into()),
         },
     }
 }
 
+/// The database's applied rows, for commands that only read, and how to name
+/// the database.
+pub fn read_applied(migrator: &Migrator, given: Option<&str>) -> CliResult<(String, Vec<AppliedRow>)> {
+    Ok(match open_existing(migrator, given)? {
+        Existing::Open(mut db) => {
+            let rows = migrator.applied_rows(&mut db)?;
+            (db.describe(), rows)
+        }
+        Existing::Missing(database) => (database, Vec::new()),
+    })
+}
+
 /// The database's status, for `wasmig status`: read without writing, with
-/// who holds the migration lock if a run is in progress; a SQLite file that
-/// does not exist yet is behind by everything (and stays uncreated).
+/// who holds the migration lock if a run is in progress and the last run's
+/// failure; a database that does not exist yet is behind by everything.
 pub fn read_status(migrator: &Migrator, given: Option<&str>) -> CliResult<Status> {
-    let url = database_url(migrator, given)?;
-    match migrator.connect_existing(&url) {
-        Ok(mut db) => Ok(migrator.status(&mut db)?),
-        Err(error) => match error.failure() {
-            Failure::Connect(ConnectError::MissingDatabase { database }) => {
-                Ok(migrator.status_of(format!("{database} (not created yet)"), Vec::new())?)
-            }
-            _ => Err(error.into()),
-        },
-    }
+    Ok(match open_existing(migrator, given)? {
+        Existing::Open(mut db) => migrator.status(&mut db)?,
+        Existing::Missing(database) => migrator.status_of(database, Vec::new())?,
+    })
 }

@@ -1,8 +1,11 @@
-//! `heads`, `branches`, `history` and `show`: reading the graph.
+//! `heads`, `branches`, `history` and `show`: reading the graph, marked with what a database applied when one is given.
 
+use serde::Serialize;
 use serde_json::json;
+use wasmig::RowState;
 use wasmig::graph::{AppliedSet, Project, Resolved, RevisionId, Target, merge_command};
 
+use super::marks::{ChecksumState, Inspected, Mark};
 use super::project::{RevisionView, id_list};
 use crate::cli::error::CliResult;
 use crate::cli::exit::Exit;
@@ -66,13 +69,14 @@ pub fn branches(project: &Project, out: Output) -> CliResult<Exit> {
 }
 
 pub fn history(
-    project: &Project,
+    inspected: &Inspected,
     out: Output,
     lower: Option<&str>,
     upper: Option<&str>,
     verbose: bool,
 ) -> CliResult<Exit> {
-    let graph = &project.graph;
+    let graph = &inspected.project().graph;
+    let marks = inspected.marks();
     // Each end is a target; `branch@...` at either end keeps the history to that branch.
     let mut branches: Vec<String> = Vec::new();
     let mut bound = |text: Option<&str>| -> CliResult<Vec<RevisionId>> {
@@ -96,19 +100,32 @@ pub fn history(
             None => lineage,
         });
     }
-    let revisions: Vec<RevisionView> = graph
+    let revisions: Vec<MarkedRevision> = graph
         .history(&lower, &upper)
         .into_iter()
         .filter(|revision| on_branches.as_ref().is_none_or(|keep| keep.contains(revision.id())))
-        .map(|r| RevisionView::new(graph, r))
+        .map(|r| MarkedRevision {
+            revision: RevisionView::new(graph, r),
+            mark: marks.map(|marks| marks.of(r.id().as_str())),
+        })
         .collect();
+    if let Some(marks) = marks {
+        out.note(format!("applied and pending as recorded in {}", marks.database));
+        if !marks.unknown.is_empty() {
+            out.note(format!("applied there but not in this project: {}", marks.unknown.join(", ")));
+        }
+    }
     out.emit(
         || &revisions,
         |t| {
-            for r in &revisions {
+            for MarkedRevision { revision: r, mark } in &revisions {
                 let parents: Vec<&RevisionId> = r.parents.iter().collect();
+                let current = if mark.as_ref().is_some_and(|mark| mark.current) { " (current)" } else { "" };
                 if verbose {
-                    t.push_str(&format!("Revision: {}{}\n", r.id, r.markers()));
+                    t.push_str(&format!("Revision: {}{}{current}\n", r.id, r.markers()));
+                    if let Some(mark) = mark {
+                        t.push_str(&format!("Applied: {}\n", applied_text(mark)));
+                    }
                     t.push_str(&format!("Parents: {}\n", id_list(&parents)));
                     if !r.depends_on.is_empty() {
                         t.push_str(&format!("Depends on: {}\n", id_list(&r.depends_on.iter().collect::<Vec<_>>())));
@@ -127,8 +144,11 @@ pub fn history(
                     }
                     t.push('\n');
                 } else {
+                    if let Some(mark) = mark {
+                        t.push_str(&format!("{:<10} ", mark.column()));
+                    }
                     t.push_str(&format!(
-                        "{} -> {}{}, {}\n",
+                        "{} -> {}{}{current}, {}\n",
                         id_list(&parents),
                         r.id,
                         r.markers(),
@@ -141,8 +161,26 @@ pub fn history(
     Ok(Exit::Success)
 }
 
-pub fn show(project: &Project, out: Output, reference: &str) -> CliResult<Exit> {
-    let graph = &project.graph;
+/// A revision of `history`, with what the database recorded when one was given.
+#[derive(Serialize)]
+struct MarkedRevision<'a> {
+    #[serde(flatten)]
+    revision: RevisionView<'a>,
+    #[serde(flatten)]
+    mark: Option<Mark<'a>>,
+}
+
+/// `yes, at 2026-…Z` / `no` / `dirty-up since …`.
+fn applied_text(mark: &Mark<'_>) -> String {
+    match (mark.state, mark.applied_at) {
+        (Some(RowState::Applied), Some(at)) => format!("yes, at {at}"),
+        (Some(state), Some(at)) => format!("{} since {at}", state.as_str()),
+        _ => "no".to_owned(),
+    }
+}
+
+pub fn show(inspected: &Inspected, out: Output, reference: &str) -> CliResult<Exit> {
+    let graph = &inspected.project().graph;
     let target = Target::parse(reference)?;
     let id = match graph.resolve_target(&target, &AppliedSet::empty())? {
         Resolved::Revisions(ids) if ids.len() == 1 => ids.into_iter().next().expect("one id"),
@@ -153,12 +191,30 @@ pub fn show(project: &Project, out: Output, reference: &str) -> CliResult<Exit> 
     let rev = graph.get(id.as_str()).expect("resolved ids exist");
     let view = RevisionView::new(graph, rev);
     let sandbox = rev.manifest.sandbox.clone().unwrap_or_default();
-    let doc = json!({
+    let mut doc = json!({
         "revision": view,
         "manifest": rev.manifest_path,
         "sandbox": { "memory_mb": sandbox.memory_mb, "timeout_ms": sandbox.timeout_ms },
         "canonical_manifest": rev.canonical_manifest(),
     });
+    let recorded = match inspected.marks() {
+        Some(marks) => {
+            let mark = marks.of(id.as_str());
+            let row = marks.row(id.as_str());
+            let checksum = marks.checksum(rev)?;
+            doc["database"] = json!({
+                "database": marks.database,
+                "applied": mark.applied,
+                "state": mark.state,
+                "applied_at": mark.applied_at,
+                "execution_ms": row.map(|row| row.execution_ms),
+                "current": mark.current,
+                "checksum": checksum,
+            });
+            Some((mark, row, checksum))
+        }
+        None => None,
+    };
     out.emit(
         || &doc,
         |t| {
@@ -185,7 +241,29 @@ pub fn show(project: &Project, out: Output, reference: &str) -> CliResult<Exit> 
                     t.push_str(&format!("Sandbox {name}: {value}\n"));
                 }
             }
-            t.push_str(&format!("Manifest: {}\n\n", rev.manifest_path.display()));
+            t.push_str(&format!("Manifest: {}\n", rev.manifest_path.display()));
+            if let (Some(marks), Some((mark, row, checksum))) = (inspected.marks(), &recorded) {
+                t.push_str(&format!("Database: {}\n", marks.database));
+                t.push_str(&format!(
+                    "Applied: {}{}\n",
+                    applied_text(mark),
+                    if mark.current { " (current)" } else { "" }
+                ));
+                if let Some(row) = row {
+                    t.push_str(&format!("Execution time: {} ms\n", row.execution_ms));
+                }
+                t.push_str(&format!("Checksum: {}", checksum.state.as_str()));
+                if let (ChecksumState::Drifted, Some(recorded), Some(files)) =
+                    (checksum.state, &checksum.recorded, &checksum.files)
+                {
+                    t.push_str(&format!(
+                        " (recorded {recorded}, files now {files}: restore them, or `wasmig repair {}`)",
+                        view.id
+                    ));
+                }
+                t.push('\n');
+            }
+            t.push('\n');
             for line in view.message.lines() {
                 t.push_str(&format!("    {line}\n"));
             }

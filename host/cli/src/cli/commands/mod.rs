@@ -6,6 +6,8 @@ mod connection;
 mod generated;
 mod init;
 mod inspect;
+mod log;
+mod marks;
 mod migrate;
 mod picture;
 mod plan;
@@ -19,6 +21,7 @@ use super::discovery;
 use super::exit::{Exit, UsageError};
 use super::settings::{Command, Settings};
 use crate::cli::error::CliResult;
+use marks::Inspected;
 use project::load;
 
 pub fn run(settings: Settings) -> CliResult<Exit> {
@@ -31,6 +34,7 @@ pub fn run(settings: Settings) -> CliResult<Exit> {
     let here = enter_project(settings.project_dir.as_deref(), &settings.command)?;
     let dir = here.as_path();
     let database = settings.database_url.as_deref();
+    let verbosity = settings.verbosity;
     match settings.command {
         Command::Init => init::init(dir, out),
         Command::New(request) => author::new(dir, out, request),
@@ -38,10 +42,14 @@ pub fn run(settings: Settings) -> CliResult<Exit> {
         Command::Merge { message, id, revisions } => author::merge(dir, out, message, id, &revisions),
         Command::Heads { check } => inspect::heads(&load(dir)?, out, check),
         Command::Branches => inspect::branches(&load(dir)?, out),
-        Command::History { lower, upper, verbose } => {
-            inspect::history(&load(dir)?, out, lower.as_deref(), upper.as_deref(), verbose)
+        Command::History { lower, upper, verbose, indicate_current } => {
+            let inspected = Inspected::open(dir, database, indicate_current)?;
+            inspect::history(&inspected, out, lower.as_deref(), upper.as_deref(), verbose)
         }
-        Command::Show { revision } => inspect::show(&load(dir)?, out, &revision),
+        Command::Show { revision, indicate_current } => {
+            inspect::show(&Inspected::open(dir, database, indicate_current)?, out, &revision)
+        }
+        Command::Log(request) => log::log(dir, database, out, request),
         Command::Graph { picture } => picture::graph(&load(dir)?, out, picture),
         Command::Plan(request) => plan::plan(&load(dir)?, out, request, database),
         Command::Run(request) => migrate::run(dir, database, out, request),
@@ -51,7 +59,7 @@ pub fn run(settings: Settings) -> CliResult<Exit> {
         Command::Resolve { revision, as_applied } => migrate::resolve(dir, database, out, &revision, as_applied),
         Command::Repair { revision } => migrate::repair(dir, database, out, &revision),
         Command::Verify { revision } => state::verify(dir, database, out, revision.as_deref()),
-        Command::Tenants(request) => tenants::run(dir, out, request),
+        Command::Tenants(request) => tenants::run(dir, out, verbosity, request),
         Command::Completions { .. } | Command::Man { .. } => unreachable!("answered before the project is entered"),
     }
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use serde_json::json;
-use wasmig::RunOptions;
+use wasmig::{Event, RunOptions};
 
 use super::connection::{connect_existing, migrator, read_status};
 use crate::cli::error::CliResult;
@@ -14,29 +14,25 @@ pub fn status(dir: &Path, database: Option<&str>, out: Output) -> CliResult<Exit
     let migrator = migrator(dir)?;
     // A database that does not exist yet is simply behind by everything.
     let status = read_status(&migrator, database)?;
-    let mut states = Vec::new();
-    if !status.pending.is_empty() {
-        states.push("behind");
-    }
-    if !status.unknown.is_empty() {
-        states.push("ahead");
-    }
-    if !status.dirty.is_empty() {
-        states.push("dirty");
-    }
-    if !status.drift.is_empty() {
-        states.push("drift");
-    }
-    if states.is_empty() {
-        states.push("at heads");
-    }
+    let states = status.states();
     out.emit(
-        || json!({ "state": states, "current": status.is_current(), "status": status }),
+        || {
+            json!({
+                "state": states,
+                "at_heads": status.is_current(),
+                "current": status.current,
+                "last_failure": status.last_failure,
+                "status": status,
+            })
+        },
         |text| {
             text.push_str(&format!("database: {}\n", status.database));
             text.push_str(&format!("state:    {}\n", states.join(", ")));
             text.push_str(&format!("heads:    {}\n", list(&status.heads)));
             text.push_str(&format!("current:  {}\n", list(&status.current)));
+            if let Some(failure) = &status.last_failure {
+                text.push_str(&format!("last run: {}\n", failure_text(failure)));
+            }
             if let Some(holder) = &status.run_in_progress {
                 text.push_str(&format!("running:  a run holds the migration lock, {holder}\n"));
             }
@@ -66,6 +62,14 @@ pub fn status(dir: &Path, database: Option<&str>, out: Output) -> CliResult<Exit
         },
     )?;
     Ok(if status.is_current() { Exit::Success } else { Exit::CheckFailed })
+}
+
+/// `failed at <time> on <rev>: <error>`, the error's further lines indented
+/// under the `status` labels.
+fn failure_text(failure: &Event) -> String {
+    let on = failure.revision.as_deref().map(|revision| format!(" on {revision}")).unwrap_or_default();
+    let error = failure.error.as_deref().unwrap_or("no error recorded").replace('\n', "\n          ");
+    format!("failed at {}{on}: {error} (`wasmig log` shows the history)", failure.at)
 }
 
 fn list(ids: &[String]) -> String {
