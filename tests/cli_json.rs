@@ -161,7 +161,10 @@ fn every_documented_shape_is_what_the_commands_print() {
     let log = check("log", json(path, &db, &["log", "--kind", "fail"]));
     assert_eq!(log["events"][0]["revision"], "d4");
     let tenants = format!("sqlite:{}", db.sqlite_path().unwrap().display());
-    let fleet = check("tenants", json(path, &db, &["tenants", "status", "--tenants", &tenants]));
+    let fleet = check(
+        "tenants",
+        run(project_command(path).args(["--format", "json", "tenants", "status", "--tenants", &tenants])),
+    );
     assert_eq!(fleet["tenants"][0]["state"], serde_json::json!(["behind"]));
     let refused = json(path, &db, &["upgrade", "nosuchrevision"]);
     assert_eq!(refused.code, Some(2), "{refused}");
