@@ -175,6 +175,24 @@ fn every_documented_shape_is_what_the_commands_print() {
     assert_eq!(usage.code, Some(2), "{usage}");
     check("error", usage);
 
+    // A coordinated run on PostgreSQL (two schema tenants), and the commands that show it.
+    let pg = TestDb::fresh(Engine::Postgres);
+    pg.execute("CREATE SCHEMA s_1; CREATE SCHEMA s_2;");
+    let base = pg.url().split('?').next().unwrap().to_owned();
+    let source = format!("{base}?schemas=s\\_%");
+    let shared = run(project_command(path).args(["tenants", "upgrade", "b2", "--tenants", &source, "--run", "r"]));
+    assert_eq!(shared.code, Some(0), "{shared}");
+    let runs = check(
+        "tenants-runs",
+        run(project_command(path).args(["--format", "json", "tenants", "runs", "--coordinator", &base])),
+    );
+    assert_eq!(runs["runs"][0]["ok"], 2, "{runs}");
+    let one = check(
+        "tenants-run",
+        run(project_command(path).args(["--format", "json", "tenants", "run", "r", "--coordinator", &base])),
+    );
+    assert_eq!(one["tenants"][1]["revisions"], serde_json::json!(["a1", "b2"]), "{one}");
+
     // Commands that write the project, in a project of their own.
     let fresh = tempfile::tempdir().unwrap();
     check("init", run(project_command(fresh.path()).args(["--format", "json", "init"])));

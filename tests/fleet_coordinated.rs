@@ -253,3 +253,95 @@ fn the_heartbeat_keeps_a_long_tenant_claimed() {
     // Without renewals the other process would have taken it over after 1 s.
     assert_eq!((slow.state.as_str(), slow.attempts, slow.taken_over_from.as_deref()), ("ok", 1, None), "{slow:?}");
 }
+
+/// `wasmig -C project tenants ARGS...`, its stdout and stderr.
+fn tenants_command(scene: &Scene, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(wasmig_tests::matrix::wasmig_binary());
+    command
+        .arg("-C")
+        .arg(scene.project.path())
+        .arg("tenants")
+        .args(args)
+        .env("WASMIG_CACHE_DIR", wasmig_tests::matrix::component_cache_dir())
+        .env_remove("DATABASE_URL");
+    command
+}
+
+#[test]
+fn the_cli_shares_a_run_between_two_processes_and_shows_it() {
+    let scene = Scene::new();
+    let source = scene.database.url_with("schemas=t\\_%");
+    let args = ["upgrade", "--tenants", &source, "--run", "cli-run", "--jobs", "2", "--format", "json"];
+    let children: Vec<_> =
+        (0..2).map(|_| tenants_command(&scene, &args).stdout(std::process::Stdio::piped()).spawn().unwrap()).collect();
+    let mut ran = Vec::new();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        for tenant in report["tenants"].as_array().unwrap() {
+            ran.push(tenant["tenant"].as_str().unwrap().to_owned());
+        }
+    }
+    ran.sort();
+    let expected: Vec<String> = (0..TENANTS).map(|i| format!("t_{i:02}")).collect();
+    assert_eq!(ran, expected, "each tenant ran in exactly one of the two processes");
+    assert!(scene.upgrades_per_schema().values().all(|count| *count == 2));
+
+    let listed =
+        wasmig_tests::matrix::run(&mut tenants_command(&scene, &["runs", "--coordinator", scene.database.url()]));
+    assert_eq!(listed.code, Some(0), "{listed}");
+    assert!(listed.stdout.contains(&format!("cli-run  upgrade to heads")), "{listed}");
+    assert!(listed.stdout.contains(&format!("{TENANTS} tenant(s): {TENANTS} ok, 0 failed")), "{listed}");
+    let one = wasmig_tests::matrix::run(&mut tenants_command(
+        &scene,
+        &["run", "cli-run", "--coordinator", scene.database.url()],
+    ));
+    assert_eq!(one.code, Some(0), "{one}");
+    assert_eq!(one.stdout.lines().filter(|line| line.trim_start().starts_with("ok ")).count(), TENANTS, "{one}");
+    let unknown = wasmig_tests::matrix::run(&mut tenants_command(
+        &scene,
+        &["run", "nosuchrun", "--coordinator", scene.database.url()],
+    ));
+    assert_eq!(unknown.code, Some(2), "{unknown}");
+
+    // --run does not combine with --canary, and a bad budget is refused.
+    let refused = wasmig_tests::matrix::run(&mut tenants_command(
+        &scene,
+        &["upgrade", "--tenants", &source, "--run", "x", "--canary", "1"],
+    ));
+    assert_eq!(refused.code, Some(2), "{refused}");
+    let refused = wasmig_tests::matrix::run(&mut tenants_command(
+        &scene,
+        &["upgrade", "--tenants", &source, "--run", "x", "--max-failures", "0"],
+    ));
+    assert_eq!(refused.code, Some(2), "{refused}");
+    assert!(refused.stderr.contains("--max-failures"), "{refused}");
+}
+
+#[test]
+fn shards_split_the_tenants_without_a_coordinator() {
+    let scene = Scene::new();
+    let source = scene.database.url_with("schemas=t\\_%");
+    let mut seen = Vec::new();
+    for shard in ["1/3", "2/3", "3/3"] {
+        let finished = wasmig_tests::matrix::run(&mut tenants_command(
+            &scene,
+            &["upgrade", "--tenants", &source, "--shard", shard, "--format", "json"],
+        ));
+        assert_eq!(finished.code, Some(0), "{finished}");
+        let report: serde_json::Value = serde_json::from_str(&finished.stdout).unwrap();
+        let names: Vec<String> =
+            report["tenants"].as_array().unwrap().iter().map(|t| t["tenant"].as_str().unwrap().to_owned()).collect();
+        assert!(!names.is_empty(), "shard {shard} is empty: the split is not spread");
+        seen.extend(names);
+    }
+    seen.sort();
+    let expected: Vec<String> = (0..TENANTS).map(|i| format!("t_{i:02}")).collect();
+    assert_eq!(seen, expected, "the shards partition the tenants");
+    let status = wasmig_tests::matrix::run(&mut tenants_command(&scene, &["status", "--tenants", &source, "--check"]));
+    assert_eq!(status.code, Some(0), "the whole fleet is at heads: {status}");
+    let bad =
+        wasmig_tests::matrix::run(&mut tenants_command(&scene, &["upgrade", "--tenants", &source, "--shard", "4/3"]));
+    assert_eq!(bad.code, Some(2), "{bad}");
+}

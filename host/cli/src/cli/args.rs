@@ -334,6 +334,26 @@ pub enum TenantsCommandArgs {
     Downgrade(TenantsDowngradeArgs),
     /// Compare every tenant with the project (no lock, no write). Exit 3 unless every tenant is at heads.
     Status(TenantsStatusArgs),
+    /// List the coordinated runs (--run) on a coordinator: counts per state, and why a run stopped.
+    Runs(TenantsRunsArgs),
+    /// Show one coordinated run tenant by tenant: state, process, claims, times, outcome.
+    Run(TenantsRunArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct TenantsRunsArgs {
+    /// The PostgreSQL database that coordinates the runs (default: the project's [database] url).
+    #[arg(long, value_name = "URL")]
+    pub coordinator: Option<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct TenantsRunArgs {
+    /// The run's name, as given to --run.
+    pub name: String,
+    /// The PostgreSQL database that coordinates the run (default: the project's [database] url).
+    #[arg(long, value_name = "URL")]
+    pub coordinator: Option<String>,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -354,6 +374,8 @@ pub struct TenantsUpgradeArgs {
     pub fleet: FleetArgs,
     #[command(flatten)]
     pub rollout: RolloutArgs,
+    #[command(flatten)]
+    pub shared: SharedRunArgs,
     /// Where each tenant's transactions begin and end.
     #[arg(long, value_enum, default_value = "per-revision")]
     pub transaction: TransactionArg,
@@ -368,9 +390,33 @@ pub struct TenantsDowngradeArgs {
     pub fleet: FleetArgs,
     #[command(flatten)]
     pub rollout: RolloutArgs,
+    #[command(flatten)]
+    pub shared: SharedRunArgs,
     /// Where each tenant's transactions begin and end.
     #[arg(long, value_enum, default_value = "per-revision")]
     pub transaction: TransactionArg,
+}
+
+/// One run shared by many processes through a PostgreSQL coordinator (docs/FLEET.md).
+#[derive(Debug, ClapArgs)]
+pub struct SharedRunArgs {
+    /// Share this run with every process started with the same NAME and coordinator: each tenant is
+    /// claimed by one process at a time; starting the run again resumes it.
+    #[arg(long = "run", value_name = "NAME", conflicts_with_all = ["fail_fast", "canary", "shard"])]
+    pub run: Option<String>,
+    /// The PostgreSQL database that coordinates the run (default: the database of a PostgreSQL --tenants source).
+    #[arg(long, value_name = "URL", requires = "run")]
+    pub coordinator: Option<String>,
+    /// Seconds a claim holds without its process's heartbeat; a dead process's tenants are taken over after it.
+    #[arg(long, value_name = "SECONDS", default_value = "60", requires = "run",
+          value_parser = clap::value_parser!(u32).range(3..))]
+    pub lease: u32,
+    /// Once N tenants (or P% of the run's tenants) failed, no process of the run claims more.
+    #[arg(long, value_name = "N|P%", requires = "run")]
+    pub max_failures: Option<String>,
+    /// Claim the run's failed tenants again (and lift a stop --max-failures caused).
+    #[arg(long, requires = "run")]
+    pub retry_failed: bool,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -384,6 +430,10 @@ pub struct FleetArgs {
     /// Tenants handled at once (default: the number of CPUs).
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+    /// Only shard K of N (1-based): the tenants whose name hashes to it, for N workers started
+    /// without a coordinator (a Kubernetes indexed job passes $((JOB_COMPLETION_INDEX + 1))/N).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
 }
 
 /// How a change rolls out across the fleet: only for the commands that

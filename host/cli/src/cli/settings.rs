@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use wasmig::fleet::{FleetAction, TenantSource};
+use wasmig::fleet::{FailureBudget, FleetAction, Shard, TenantSource};
 use wasmig::graph::{Direction, RevisionId, Target, check_name};
 use wasmig::{EventKind, TransactionMode};
 
 use super::args::{
-    Args, CommandArgs, DowngradeArgs, FormatArg, ResolvedAs, RunArgs, TenantsArgs, TenantsCommandArgs, TransactionArg,
-    Typed, UpgradeArgs,
+    Args, CommandArgs, DowngradeArgs, FormatArg, ResolvedAs, RunArgs, SharedRunArgs, TenantsArgs, TenantsCommandArgs,
+    TransactionArg, Typed, UpgradeArgs,
 };
 use super::exit::UsageError;
 use super::output::{Format, Output};
@@ -31,24 +31,58 @@ pub enum Command {
     Init,
     New(NewRevision),
     Build(BuildRequest),
-    Merge { message: Option<String>, id: Option<RevisionId>, revisions: Vec<String> },
-    Heads { check: bool },
+    Merge {
+        message: Option<String>,
+        id: Option<RevisionId>,
+        revisions: Vec<String>,
+    },
+    Heads {
+        check: bool,
+    },
     Branches,
-    History { lower: Option<String>, upper: Option<String>, verbose: bool, indicate_current: bool },
-    Show { revision: String, indicate_current: bool },
+    History {
+        lower: Option<String>,
+        upper: Option<String>,
+        verbose: bool,
+        indicate_current: bool,
+    },
+    Show {
+        revision: String,
+        indicate_current: bool,
+    },
     Log(LogRequest),
-    Graph { picture: Picture },
+    Graph {
+        picture: Picture,
+    },
     Plan(PlanRequest),
     Run(RunRequest),
     Current,
     Status,
-    Stamp { target: Target },
-    Resolve { revision: String, as_applied: bool },
-    Repair { revision: String },
-    Verify { revision: Option<String> },
+    Stamp {
+        target: Target,
+    },
+    Resolve {
+        revision: String,
+        as_applied: bool,
+    },
+    Repair {
+        revision: String,
+    },
+    Verify {
+        revision: Option<String>,
+    },
     Tenants(TenantsRequest),
-    Completions { shell: clap_complete::Shell },
-    Man { out: Option<PathBuf> },
+    /// `tenants runs` (no name) or `tenants run NAME`.
+    TenantRuns {
+        coordinator: Option<String>,
+        run: Option<String>,
+    },
+    Completions {
+        shell: clap_complete::Shell,
+    },
+    Man {
+        out: Option<PathBuf>,
+    },
 }
 
 impl Command {
@@ -239,6 +273,12 @@ impl Settings {
             }
             CommandArgs::Repair(a) => Command::Repair { revision: a.revision },
             CommandArgs::Verify(a) => Command::Verify { revision: a.revision },
+            CommandArgs::Tenants(TenantsArgs { command: TenantsCommandArgs::Runs(a) }) => {
+                Command::TenantRuns { coordinator: a.coordinator, run: None }
+            }
+            CommandArgs::Tenants(TenantsArgs { command: TenantsCommandArgs::Run(a) }) => {
+                Command::TenantRuns { coordinator: a.coordinator, run: Some(a.name) }
+            }
             CommandArgs::Tenants(a) => Command::Tenants(TenantsRequest::from_args(a)?),
             CommandArgs::Completions(a) => Command::Completions { shell: a.shell },
             CommandArgs::Man(a) => Command::Man { out: a.out },
@@ -357,27 +397,55 @@ pub struct TenantsRequest {
     pub fail_fast: bool,
     pub canary: usize,
     pub transaction: TransactionMode,
+    /// `--shard K/N`: only these tenants.
+    pub shard: Option<Shard>,
+    /// `--run NAME`: a run shared through a coordinator.
+    pub shared: Option<SharedRun>,
+}
+
+/// `--run NAME` and its options, validated.
+#[derive(Debug)]
+pub struct SharedRun {
+    pub run: String,
+    /// `None`: the database of a PostgreSQL `--tenants` source.
+    pub coordinator: Option<String>,
+    pub lease: std::time::Duration,
+    pub max_failures: Option<FailureBudget>,
+    pub retry_failed: bool,
 }
 
 impl TenantsRequest {
     pub fn from_args(args: TenantsArgs) -> Result<Self, UsageError> {
         let target = parse_target;
         let mut check = false;
+        let mut shared = None;
         let (action, fleet, rollout, transaction) = match args.command {
-            TenantsCommandArgs::Upgrade(a) => (
-                FleetAction::Upgrade(target(a.target.as_deref().unwrap_or("heads"))?),
-                a.fleet,
-                Some(a.rollout),
-                transaction_mode(a.transaction),
-            ),
+            TenantsCommandArgs::Upgrade(a) => {
+                shared = SharedRun::from_args(a.shared)?;
+                (
+                    FleetAction::Upgrade(target(a.target.as_deref().unwrap_or("heads"))?),
+                    a.fleet,
+                    Some(a.rollout),
+                    transaction_mode(a.transaction),
+                )
+            }
             TenantsCommandArgs::Downgrade(a) => {
+                shared = SharedRun::from_args(a.shared)?;
                 (FleetAction::Downgrade(target(&a.target)?), a.fleet, Some(a.rollout), transaction_mode(a.transaction))
             }
             TenantsCommandArgs::Status(a) => {
                 check = a.check;
                 (FleetAction::Status, a.fleet, None, TransactionMode::PerRevision)
             }
+            TenantsCommandArgs::Runs(_) | TenantsCommandArgs::Run(_) => {
+                unreachable!("`tenants runs` and `tenants run` are settled before")
+            }
         };
+        let shard = fleet
+            .shard
+            .as_deref()
+            .map(|text| Shard::parse(text).map_err(|error| UsageError::new(format!("--shard: {error}"))))
+            .transpose()?;
         let sources = fleet
             .tenants
             .iter()
@@ -393,7 +461,35 @@ impl TenantsRequest {
             fail_fast: rollout.as_ref().is_some_and(|rollout| rollout.fail_fast),
             canary: rollout.and_then(|rollout| rollout.canary).map_or(0, |k| k as usize),
             transaction,
+            shard,
+            shared,
         })
+    }
+}
+
+impl SharedRun {
+    fn from_args(args: SharedRunArgs) -> Result<Option<Self>, UsageError> {
+        let Some(run) = args.run else { return Ok(None) };
+        if run.trim().is_empty() {
+            return Err(UsageError::new("--run: give the run a name (e.g. the release being deployed)"));
+        }
+        let max_failures = args
+            .max_failures
+            .map(|text| {
+                FailureBudget::parse(&text).ok_or_else(|| {
+                    UsageError::new(format!(
+                        "--max-failures: `{text}` is neither a count (3) nor a percentage of the run's tenants (2%)"
+                    ))
+                })
+            })
+            .transpose()?;
+        Ok(Some(SharedRun {
+            run,
+            coordinator: args.coordinator,
+            lease: std::time::Duration::from_secs(args.lease.into()),
+            max_failures,
+            retry_failed: args.retry_failed,
+        }))
     }
 }
 

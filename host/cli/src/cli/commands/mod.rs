@@ -12,6 +12,7 @@ mod migrate;
 mod picture;
 mod plan;
 mod project;
+mod runs;
 mod state;
 pub mod tenants;
 
@@ -60,6 +61,7 @@ pub fn run(settings: Settings) -> CliResult<Exit> {
         Command::Repair { revision } => migrate::repair(dir, database, out, &revision),
         Command::Verify { revision } => state::verify(dir, database, out, revision.as_deref()),
         Command::Tenants(request) => tenants::run(dir, out, verbosity, request),
+        Command::TenantRuns { coordinator, run } => runs::show(&load(dir)?, out, coordinator, run),
         Command::Completions { .. } | Command::Man { .. } => unreachable!("answered before the project is entered"),
     }
 }

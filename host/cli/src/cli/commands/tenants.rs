@@ -6,30 +6,56 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use wasmig::fleet::{
-    Fleet, FleetAction, FleetEvent, FleetProgress, FleetReport, TenantOutcome, TenantReport, TenantSource,
+    Coordination, Fleet, FleetAction, FleetEvent, FleetProgress, FleetReport, TenantOutcome, TenantReport, TenantSource,
 };
 use wasmig::graph::{AppliedSet, Target};
 use wasmig::{ErrorKind, Migrator, RunOptions, Status};
 
 use crate::cli::error::CliResult;
 use crate::cli::exit::Exit;
+use crate::cli::exit::UsageError;
 use crate::cli::output::{Format, Output};
 use crate::cli::progress::retry_line;
-use crate::cli::settings::TenantsRequest;
+use crate::cli::settings::{SharedRun, TenantsRequest};
 
 pub fn run(dir: &Path, out: Output, verbosity: u8, request: TenantsRequest) -> CliResult<Exit> {
     let migrator = super::connection::migrator(dir)?;
     refuse_unplannable(&migrator, &request.action)?;
     // A wrong source is the user's to fix (exit 2); a server or a file
     // system that failed while listing is not (exit 1): FleetError::kind.
-    let tenants = TenantSource::tenants_of(&request.sources)?;
+    let mut tenants = TenantSource::tenants_of(&request.sources)?;
+    if let Some(shard) = request.shard {
+        tenants = shard.select(tenants).collect();
+        out.note(format!("shard {shard}: {} tenant(s)", tenants.len()));
+    }
     let fleet = Fleet::new(migrator)
         .jobs(request.jobs)
         .fail_fast(request.fail_fast)
         .canary(request.canary)
         .run_options(RunOptions { transaction: request.transaction, ..RunOptions::default() });
     let progress = FleetBar::new(out, verbosity, tenants.len());
-    let report = fleet.run(tenants, &request.action, &progress);
+    let report = match &request.shared {
+        None => fleet.run(tenants, &request.action, &progress),
+        Some(shared) => {
+            let coordination = Coordination {
+                url: coordinator_url(shared, &request.sources)?,
+                run: shared.run.clone(),
+                lease: shared.lease,
+                max_failures: shared.max_failures,
+                retry_failed: shared.retry_failed,
+            };
+            let report = fleet.run_shared(tenants, &request.action, &coordination, &progress);
+            progress.finish();
+            let report = report?;
+            out.note(format!(
+                "run {}: this process ran {} tenant(s); `wasmig tenants run {}` shows the whole run",
+                shared.run,
+                report.tenants.len(),
+                shared.run
+            ));
+            report
+        }
+    };
     progress.finish();
     let sources = request.sources.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
     if request.check {
@@ -50,6 +76,27 @@ pub fn run(dir: &Path, out: Output, verbosity: u8, request: TenantsRequest) -> C
     } else {
         Exit::Success
     })
+}
+
+/// The coordinator of a shared run: `--coordinator`, else the database of
+/// the first PostgreSQL `--tenants` source.
+fn coordinator_url(shared: &SharedRun, sources: &[TenantSource]) -> CliResult<String> {
+    if let Some(url) = &shared.coordinator {
+        return Ok(url.clone());
+    }
+    sources
+        .iter()
+        .find_map(|source| match source {
+            TenantSource::PostgresSchemas { url, .. } => Some(url.clone()),
+            TenantSource::Single(url) if url.starts_with("postgres") => Some(url.clone()),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            UsageError::new(
+                "--run needs --coordinator URL (a PostgreSQL database) when no --tenants source is PostgreSQL",
+            )
+            .into()
+        })
 }
 
 /// A target no tenant could be planned to (an unknown revision, `head` with
