@@ -178,7 +178,9 @@ pub fn write_sql_project(dir: &Path, revisions: &[(&str, &[&str], &str, &str)]) 
     }
 }
 
-/// Adds one revision to a project written by [`write_sql_project`].
+/// Adds one revision to a project written by [`write_sql_project`]. An
+/// empty `up` or `down` is written as a file that says so (`-- wasmig:
+/// empty`): wasmig refuses to run an SQL file without statements otherwise.
 pub fn add_sql_revision(dir: &Path, id: &str, parents: &[&str], up: &str, down: &str) {
     let revision = dir.join("migrations").join(id);
     std::fs::create_dir_all(&revision).unwrap();
@@ -191,8 +193,9 @@ pub fn add_sql_revision(dir: &Path, id: &str, parents: &[&str], up: &str, down: 
     )
     .unwrap();
     if !merge {
-        std::fs::write(revision.join("up.sql"), up).unwrap();
-        std::fs::write(revision.join("down.sql"), down).unwrap();
+        let marked = |sql: &str| if sql.is_empty() { "-- wasmig: empty\n".to_owned() } else { sql.to_owned() };
+        std::fs::write(revision.join("up.sql"), marked(up)).unwrap();
+        std::fs::write(revision.join("down.sql"), marked(down)).unwrap();
     }
 }
 

@@ -59,7 +59,9 @@ impl Store {
                 [Value::Text(language), Value::Text(text)] => {
                     Ok(Greeting { language: language.clone(), text: text.clone() })
                 }
-                other => Err(DbError { code: None, message: format!("unexpected greetings row {other:?}") }),
+                other => {
+                    Err(DbError { code: None, message: format!("unexpected greetings row {other:?}"), position: None })
+                }
             })
             .collect()
     }

@@ -54,3 +54,4 @@ pub use dialect::Dialect;
 pub use error::GuardError;
 pub use lists::{SETTABLE_SETTINGS, SQLITE_READ_PRAGMAS, SQLITE_SETTABLE_PRAGMAS, TRUSTED_LANGUAGES};
 pub use policy::{Approval, CapabilityUse, Policy};
+pub use position::line_column;

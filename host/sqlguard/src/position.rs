@@ -27,7 +27,7 @@ impl<'a> LineIndex<'a> {
 
 /// The 1-based line and column of the byte `offset` of `text`, without an index: for the
 /// one or two positions an error or a capability use reports.
-pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line_start = before.rfind('\n').map_or(0, |at| at + 1);
     let line = before.bytes().filter(|&byte| byte == b'\n').count() + 1;

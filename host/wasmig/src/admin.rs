@@ -7,6 +7,7 @@ use wasmig_graph::{AppliedSet, Direction, Resolved, Target};
 
 use crate::bookkeeping::{Bookkeeper, Envelope};
 use crate::database::Database;
+use crate::drift::drift;
 use crate::error::{Error, Failure};
 use crate::migrator::Migrator;
 use crate::report::{RunReport, StepOutcome, StepReport};
@@ -139,11 +140,13 @@ impl Migrator {
     /// recording their checksum (audited with the old and new values).
     pub fn repair(&self, db: &mut Database, revision: &str) -> Result<RunReport, Error> {
         let found = self.graph().resolve(revision)?;
-        let checksum = self.revisions().checksum(found)?;
+        let fingerprint = self.revisions().fingerprint(found)?;
+        let checksum = fingerprint.checksum.clone();
         let revision = found.id().to_string();
+        let kind = found.kind();
         self.audited_change(db, &revision, EventKind::Repair, |books, row| {
             // Files that still match their record: nothing to accept, nothing to audit.
-            if row.checksum == checksum {
+            if drift(&revision, kind, &row.checksum, &fingerprint).is_none() {
                 return Ok(None);
             }
             books.tables.set_checksum(books.db.as_mut(), &revision, &checksum).map_err(books.failed("repairing"))?;

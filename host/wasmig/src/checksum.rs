@@ -1,21 +1,33 @@
 //! Revision checksums: what an applied revision was, so that a later change to it is noticed.
 //!
-//! Pinned algorithm, version 1 (see docs/DATABASE.md): SHA-256 over
-//! `wasmig-checksum-v1\n`, then the manifest's canonical form, then for each
-//! payload file in a fixed order its name, its length in bytes and its bytes.
-//! The payload is `revision.wasm` for a component revision; `up.sql`,
-//! `down.sql`, `verify.sql` (those that exist) for an SQL revision; nothing
-//! for a merge revision, whose plugin is part of wasmig itself.
+//! Pinned algorithms (see docs/DATABASE.md). Version 2, what new rows
+//! record: SHA-256 over `wasmig-checksum-v2\n`, the manifest's canonical
+//! form, then for each payload file in a fixed order its name, its length
+//! in bytes and its bytes, followed by a short digest of the manifest and of
+//! each payload file, so that a drift can name the file that changed. The
+//! payload is what runs: `revision.wasm` for a component revision;
+//! `up.sql`, `down.sql` (those that exist) for an SQL revision; nothing for
+//! a merge revision, whose plugin is part of wasmig itself. `verify.sql`
+//! only answers `verify` and `upgrade --adopt`: adding or editing it is not
+//! drift. Version 1 (rows recorded before version 2) also covered
+//! `verify.sql`; such a row still matches the same files, with or without
+//! the `verify.sql` added since.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use wasmig_graph::{Revision, RevisionKind};
 
-/// The files of an SQL revision that its checksum covers, in order.
-pub const SQL_ASSETS: [&str; 3] = ["up.sql", "down.sql", "verify.sql"];
+/// The verify hook's file of an SQL revision: covered by version 1 only.
+pub const VERIFY_FILE: &str = "verify.sql";
 /// The file of a component revision.
 pub const MODULE_FILE: &str = "revision.wasm";
+/// The name a checksum gives the manifest's canonical form.
+pub const MANIFEST_NAME: &str = "revision.toml";
+/// Hex digits kept of each file's own digest: enough to tell which file
+/// changed; the whole checksum decides whether anything did.
+const FILE_DIGEST_HEX: usize = 16;
 /// The largest `revision.wasm` read (an interpreter's component is about 40 MB).
 pub const MAX_MODULE_BYTES: u64 = 256 * 1024 * 1024;
 /// The largest SQL file of a revision read (the same cap as a guest's `asset`).
@@ -50,42 +62,103 @@ pub struct ChecksumError {
     pub source: std::io::Error,
 }
 
-/// The version-1 checksum of a revision as it is on disk, as `sha256:<hex>`.
-pub fn revision_checksum(revision: &Revision) -> Result<String, ChecksumError> {
-    let files: &[&str] = match revision.kind() {
-        RevisionKind::Sql => &SQL_ASSETS,
+/// What a revision's files are now: the checksum a new row records, and
+/// the version-1 checksums a row recorded before version 2 may hold for
+/// the same files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// The version-2 checksum: `sha256:<hex> v2 revision.toml=<hex> up.sql=<hex> down.sql=-`
+    /// (`-` for a file that does not exist).
+    pub checksum: String,
+    /// Version 1 of the files as they are, then (an SQL revision with a
+    /// `verify.sql`) version 1 without it.
+    pub legacy: Vec<String>,
+}
+
+/// A revision's files as the checksums read them: the manifest, then each payload file (`None`: absent).
+struct Files<'a> {
+    manifest: String,
+    payload: Vec<(&'a str, Option<Cow<'a, [u8]>>)>,
+}
+
+/// The files the checksums of a revision of `kind` read, in order: the
+/// payload of version 2, and `verify.sql`, which version 1 also covered.
+pub fn files_read(kind: RevisionKind) -> &'static [&'static str] {
+    match kind {
+        RevisionKind::Sql => &["up.sql", "down.sql", VERIFY_FILE],
         RevisionKind::Component => &[MODULE_FILE],
         RevisionKind::Merge => &[],
-    };
-    let mut payload = Vec::with_capacity(files.len());
-    for name in files {
+    }
+}
+
+/// The fingerprint of a revision as it is on disk.
+pub fn fingerprint(revision: &Revision) -> Result<Fingerprint, ChecksumError> {
+    let names = files_read(revision.kind());
+    let mut payload = Vec::with_capacity(names.len());
+    for name in names {
         let path = revision.dir.join(name);
         let cap = if *name == MODULE_FILE { MAX_MODULE_BYTES } else { MAX_SQL_FILE_BYTES };
         match read_revision_file(&path, cap) {
-            Ok(bytes) => payload.push((*name, bytes)),
+            Ok(bytes) => payload.push((*name, Some(Cow::Owned(bytes)))),
             // A missing optional file (down.sql, verify.sql) is part of what the revision is.
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound && revision.kind() == RevisionKind::Sql => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound && revision.kind() == RevisionKind::Sql => {
+                payload.push((*name, None));
+            }
             Err(source) => return Err(read_error(revision, &path, source)),
         }
     }
-    Ok(checksum_of(revision, payload.iter().map(|(name, bytes)| (*name, bytes.as_slice()))))
+    Ok(fingerprint_of(&Files { manifest: revision.canonical_manifest(), payload }))
 }
 
-/// The version-1 checksum of a component revision whose `revision.wasm` holds `module`: the
-/// same value as [`revision_checksum`], for a caller that has read the module already.
-pub fn component_checksum(revision: &Revision, module: &[u8]) -> String {
-    checksum_of(revision, [(MODULE_FILE, module)].into_iter())
+/// The fingerprint of a component revision whose `revision.wasm` holds
+/// `module`: the same value as [`fingerprint`], for a caller that has read the module already.
+pub fn component_fingerprint(revision: &Revision, module: &[u8]) -> Fingerprint {
+    fingerprint_of(&Files {
+        manifest: revision.canonical_manifest(),
+        payload: vec![(MODULE_FILE, Some(Cow::Borrowed(module)))],
+    })
 }
 
-fn checksum_of<'a>(revision: &Revision, payload: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
+fn fingerprint_of(files: &Files<'_>) -> Fingerprint {
+    let present = |with_verify: bool| {
+        files
+            .payload
+            .iter()
+            .filter(move |(name, _)| with_verify || *name != VERIFY_FILE)
+            .filter_map(|(name, bytes)| bytes.as_deref().map(|bytes| (*name, bytes)))
+    };
+    let mut checksum = format!(
+        "{} v2 {MANIFEST_NAME}={}",
+        digest(b"wasmig-checksum-v2\n", &files.manifest, present(false)),
+        short(files.manifest.as_bytes())
+    );
+    for (name, bytes) in files.payload.iter().filter(|(name, _)| *name != VERIFY_FILE) {
+        let file = bytes.as_deref().map_or_else(|| "-".to_owned(), short);
+        checksum.push_str(&format!(" {name}={file}"));
+    }
+    let mut legacy = vec![digest(b"wasmig-checksum-v1\n", &files.manifest, present(true))];
+    if files.payload.iter().any(|(name, bytes)| *name == VERIFY_FILE && bytes.is_some()) {
+        legacy.push(digest(b"wasmig-checksum-v1\n", &files.manifest, present(false)));
+    }
+    Fingerprint { checksum, legacy }
+}
+
+fn digest<'a>(tag: &[u8], manifest: &str, payload: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(b"wasmig-checksum-v1\n");
-    hasher.update(revision.canonical_manifest().as_bytes());
+    hasher.update(tag);
+    hasher.update(manifest.as_bytes());
     for (name, bytes) in payload {
         hasher.update(format!("\n{name}\n{}\n", bytes.len()).as_bytes());
         hasher.update(bytes);
     }
     format!("sha256:{}", hex::encode(hasher.finalize()))
+}
+
+/// One file's own digest, shortened.
+fn short(bytes: &[u8]) -> String {
+    let mut text = hex::encode(Sha256::digest(bytes));
+    text.truncate(FILE_DIGEST_HEX);
+    text
 }
 
 pub(crate) fn read_error(revision: &Revision, path: &Path, source: std::io::Error) -> ChecksumError {
@@ -102,13 +175,21 @@ mod tests {
         Revision::new(manifest, dir)
     }
 
+    fn revision_checksum(revision: &Revision) -> Result<String, ChecksumError> {
+        fingerprint(revision).map(|fingerprint| fingerprint.checksum)
+    }
+
     #[test]
     fn the_checksum_covers_manifest_and_sql_assets() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("up.sql"), "CREATE TABLE users (id INTEGER);").unwrap();
         let revision = sql_revision(dir.path());
         let first = revision_checksum(&revision).unwrap();
-        assert!(first.starts_with("sha256:") && first.len() == 7 + 64, "{first}");
+        let fields: Vec<&str> = first.split(' ').collect();
+        assert!(fields[0].starts_with("sha256:") && fields[0].len() == 7 + 64, "{first}");
+        assert_eq!(fields[1..3], ["v2", fields[2]]);
+        assert!(fields[2].starts_with("revision.toml=") && fields[3].starts_with("up.sql="), "{first}");
+        assert_eq!(fields[4], "down.sql=-", "an absent file");
         assert_eq!(revision_checksum(&revision).unwrap(), first, "stable");
 
         std::fs::write(dir.path().join("down.sql"), "DROP TABLE users;").unwrap();
@@ -124,14 +205,37 @@ mod tests {
     }
 
     #[test]
+    fn verify_sql_is_not_part_of_the_checksum_but_version_one_rows_still_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let revision = sql_revision(dir.path());
+        std::fs::write(dir.path().join("up.sql"), "CREATE TABLE users (id INTEGER);").unwrap();
+        let before = fingerprint(&revision).unwrap();
+        assert_eq!(before.legacy.len(), 1, "no verify.sql: one version-1 value");
+        std::fs::write(dir.path().join(VERIFY_FILE), "SELECT 1").unwrap();
+        let after = fingerprint(&revision).unwrap();
+        assert_eq!(after.checksum, before.checksum, "adding verify.sql changes nothing");
+        assert!(after.legacy.contains(&before.legacy[0]), "a row recorded before verify.sql was added matches");
+        std::fs::write(dir.path().join(VERIFY_FILE), "SELECT 2").unwrap();
+        let edited = fingerprint(&revision).unwrap();
+        assert_eq!(edited.checksum, before.checksum, "editing it neither");
+        assert!(!edited.legacy.contains(&after.legacy[0]), "version 1 covered it");
+        // Version 1 is the formula it always was.
+        let mut hasher = Sha256::new();
+        hasher.update(b"wasmig-checksum-v1\n");
+        hasher.update(revision.canonical_manifest().as_bytes());
+        hasher.update(b"\nup.sql\n32\nCREATE TABLE users (id INTEGER);");
+        assert_eq!(before.legacy[0], format!("sha256:{}", hex::encode(hasher.finalize())));
+    }
+
+    #[test]
     fn a_component_checksum_from_bytes_equals_the_one_read_from_disk() {
         let dir = tempfile::tempdir().unwrap();
         let mut manifest = Manifest::new(RevisionId::parse("c1").unwrap(), "backfill", vec![]);
         manifest.kind = RevisionKind::Component;
         let revision = Revision::new(manifest, dir.path());
         std::fs::write(dir.path().join(MODULE_FILE), b"\0asm component").unwrap();
-        assert_eq!(revision_checksum(&revision).unwrap(), component_checksum(&revision, b"\0asm component"));
-        assert_ne!(revision_checksum(&revision).unwrap(), component_checksum(&revision, b"\0asm other"));
+        assert_eq!(fingerprint(&revision).unwrap(), component_fingerprint(&revision, b"\0asm component"));
+        assert_ne!(fingerprint(&revision).unwrap(), component_fingerprint(&revision, b"\0asm other"));
     }
 
     #[cfg(unix)]

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::backend::{ConnectError, LockError};
 use crate::checksum::ChecksumError;
+use crate::drift::Drift;
 use crate::fleet::FleetError;
 use crate::report::RunReport;
 use crate::revisions::ModuleError;
@@ -127,18 +128,25 @@ pub enum Failure {
     )]
     Dirty { revision: String, state: RowState, table: String },
     #[error(
-        "checksum drift: {} changed since {}: {}. Restore the original files, or accept the change with `wasmig repair {}` (audited)",
-        if revisions.len() == 1 { "applied revision" } else { "applied revisions" },
-        if revisions.len() == 1 { "it was applied" } else { "they were applied" },
-        revisions.join(", "),
-        revisions.first().map(String::as_str).unwrap_or("REV")
+        "checksum drift: {} changed since {} applied:\n{}\nRestore the original files, or accept the change with `wasmig repair {}` (audited)",
+        if drifts.len() == 1 { "an applied revision" } else { "applied revisions" },
+        if drifts.len() == 1 { "it was" } else { "they were" },
+        drifts.iter().map(|drift| format!("  {drift}")).collect::<Vec<_>>().join("\n"),
+        drifts.first().map_or("REV", |drift| drift.revision.as_str())
     )]
-    Drift { revisions: Vec<String> },
+    Drift { drifts: Vec<Drift> },
     #[error(
         "revision {revision} has `transactional = false` and cannot run inside `--transaction all`; \
          run the plan with the default per-revision transactions"
     )]
     NonTransactionalInAll { revision: String },
+    /// An SQL revision's `up.sql` or `down.sql` holds no statement and no `-- wasmig: empty` marker.
+    #[error(
+        "revision {revision}: {file} holds no statement (only blanks and comments), so running it would record a \
+         change that did not happen; nothing was run. Write its statements, or, if the revision really has nothing \
+         to do in that direction, say so with a line `-- wasmig: empty` in the file"
+    )]
+    EmptySql { revision: String, file: String },
     #[error("revision {revision} is not applied, so there is nothing to {action}")]
     NotApplied { revision: String, action: &'static str },
     #[error("revision {revision} is not dirty (its state is {}); `wasmig resolve` is only for revisions a non-transactional step left dirty", state.as_str())]
@@ -202,9 +210,11 @@ impl Failure {
     /// The classification callers act on.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Failure::Project(_) | Failure::Graph(_) | Failure::Role(_) | Failure::LoginEscapes { .. } => {
-                ErrorKind::Project
-            }
+            Failure::Project(_)
+            | Failure::Graph(_)
+            | Failure::Role(_)
+            | Failure::LoginEscapes { .. }
+            | Failure::EmptySql { .. } => ErrorKind::Project,
             // Nothing ran: the caller must create the schema or fix the URL first.
             Failure::Connect(ConnectError::BadUrl { .. } | ConnectError::MissingSchema { .. }) => ErrorKind::Usage,
             Failure::Connect(_) => ErrorKind::Connect,
@@ -325,6 +335,10 @@ impl Error {
 
     pub fn failure(&self) -> &Failure {
         &self.0.failure
+    }
+
+    pub(crate) fn failure_mut(&mut self) -> &mut Failure {
+        &mut self.0.failure
     }
 
     pub fn into_failure(self) -> Failure {

@@ -44,9 +44,12 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
+mod advice;
 mod apply;
 mod bookkeeping;
 mod database;
+mod drift;
+mod emptiness;
 mod error;
 mod events;
 mod migrator;
@@ -75,6 +78,7 @@ pub mod runtime;
 pub use backend::{ConnectError, LockError};
 pub use checksum::ChecksumError;
 pub use database::{DEFAULT_LOCK_TIMEOUT, Database, redacted_url};
+pub use drift::Drift;
 pub use error::{Error, ErrorKind, Failure};
 pub use events::{Event, EventFilter};
 pub use fleet::{
@@ -87,7 +91,7 @@ pub use progress::{NoProgress, Progress};
 pub use ready::ensure_ready;
 pub use report::{RunReport, StepOutcome, StepReport};
 pub use revisions::ModuleError;
-pub use runtime::{EngineError, HookError, LoadError, Runtime, RuntimeConfig, default_cache_dir};
+pub use runtime::{EngineError, FailedSql, HookError, LoadError, Runtime, RuntimeConfig, default_cache_dir};
 pub use status::{Status, VerifyReport};
 pub use versions::{AppliedRow, EventKind, RowState};
 /// The revision graph: manifests, targets and plans (the `wasmig-graph` crate).

@@ -10,10 +10,13 @@ use std::sync::Arc;
 
 use wasmig_graph::{AppliedSet, ChecksumPolicy, Direction, Graph, Plan, Project, Revision, RevisionKind, Target};
 
+use crate::advice;
 use crate::apply::{self, PreparedStep};
 use crate::backend::{Backend, DatabaseUrl};
 use crate::bookkeeping::Bookkeeper;
 use crate::database::Database;
+use crate::drift::{Drift, drift};
+use crate::emptiness::unmarked_empty_file;
 use crate::error::{Error, Failure};
 use crate::events::{Event, EventFilter};
 use crate::options::{RunOptions, TransactionMode};
@@ -162,7 +165,7 @@ impl Migrator {
         let known: AppliedSet =
             rows.iter().filter(|row| graph.contains(&row.revision)).map(|row| row.revision.clone()).collect();
         let pending = graph.plan(&known, &Target::Heads, Direction::Up)?;
-        let drift = match self.revisions.config().checksum {
+        let drifts = match self.revisions.config().checksum {
             ChecksumPolicy::Off => Vec::new(),
             _ => self.drifted(&rows)?,
         };
@@ -174,7 +177,8 @@ impl Migrator {
             pending: pending.steps.iter().map(|step| step.revision.to_string()).collect(),
             unknown,
             dirty: rows.iter().filter(|row| row.state != RowState::Applied).map(|row| row.revision.clone()).collect(),
-            drift,
+            drift: drifts.iter().map(|drift| drift.revision.clone()).collect(),
+            drifts,
             drift_blocks: self.revisions.config().checksum == ChecksumPolicy::Error,
             run_in_progress: None,
             last_failure: None,
@@ -184,14 +188,15 @@ impl Migrator {
         Ok(status)
     }
 
-    fn drifted(&self, rows: &[AppliedRow]) -> Result<Vec<String>, Failure> {
+    fn drifted(&self, rows: &[AppliedRow]) -> Result<Vec<Drift>, Failure> {
         let graph = self.graph();
         let mut drifted = Vec::new();
         for row in rows {
             if let Some(revision) = graph.get(&row.revision)
-                && self.revisions.checksum(revision)? != row.checksum
+                && let Some(drift) =
+                    drift(&row.revision, revision.kind(), &row.checksum, &self.revisions.fingerprint(revision)?)
             {
-                drifted.push(row.revision.clone());
+                drifted.push(drift);
             }
         }
         Ok(drifted)
@@ -232,8 +237,8 @@ impl Migrator {
         let lock = db.lock(&self.lock_key(db), timeout, &mut |holder| progress.waiting_for_lock(holder, timeout));
         let lock = lock.map_err(|error| Error::after(error, nothing))?;
         let mut books = self.books(db);
-        let steps = match self.prepare_run(&mut books, target, direction, options, progress) {
-            Ok(steps) => steps,
+        let (steps, first_run) = match self.prepare_run(&mut books, target, direction, options, progress) {
+            Ok(prepared) => prepared,
             Err(failure) => {
                 let report = RunReport { database: books.database.clone(), steps: Vec::new() };
                 drop(lock);
@@ -244,11 +249,12 @@ impl Migrator {
         let report = apply::run(&self.runtime, books, &steps, options, lock.as_ref(), progress);
         // Released only once every transaction of the run is over.
         drop(lock);
-        report
+        report.map_err(|error| if first_run { advice::on_first_run(error) } else { error })
     }
 
     /// Plans and prepares before writing anything: a refused plan or a
     /// broken module leaves a fresh database without even the version tables.
+    /// Also says whether the database had nothing applied (a first run).
     fn prepare_run(
         &self,
         books: &mut Bookkeeper<'_>,
@@ -256,7 +262,7 @@ impl Migrator {
         direction: Direction,
         options: &RunOptions,
         progress: &mut dyn Progress,
-    ) -> Result<Vec<PreparedStep>, Failure> {
+    ) -> Result<(Vec<PreparedStep>, bool), Failure> {
         let rows = books.applied_rows()?;
         self.check_applied(&rows)?;
         let applied: AppliedSet = rows.iter().map(|row| row.revision.clone()).collect();
@@ -267,7 +273,7 @@ impl Migrator {
         if !steps.is_empty() && rows.is_empty() {
             books.ensure_tables()?;
         }
-        Ok(steps)
+        Ok((steps, rows.is_empty()))
     }
 
     /// Whether an upgrade to `target` of a database holding `rows` would do
@@ -297,7 +303,7 @@ impl Migrator {
                 if drifted.is_empty() {
                     return Ok(());
                 }
-                let failure = Failure::Drift { revisions: drifted };
+                let failure = Failure::Drift { drifts: drifted };
                 if policy == ChecksumPolicy::Error {
                     return Err(failure);
                 }
@@ -327,6 +333,10 @@ impl Migrator {
             let revision = graph.get(step.revision.as_str()).expect("plans name revisions of their graph");
             if options.transaction == TransactionMode::All && !revision.transactional() {
                 return Err(Failure::NonTransactionalInAll { revision: revision.id().to_string() });
+            }
+            if let Some(path) = unmarked_empty_file(revision, step.direction) {
+                let file = path.strip_prefix(self.revisions.root()).unwrap_or(&path).display().to_string();
+                return Err(Failure::EmptySql { revision: revision.id().to_string(), file });
             }
             steps.push(self.prepare_step(revision, step.direction, options)?);
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use wasmig_graph::{Graph, LockPolicy, Project, ProjectConfig, Revision, RevisionId, RevisionKind};
 
-use crate::checksum::{self, ChecksumError, MODULE_FILE};
+use crate::checksum::{self, ChecksumError, Fingerprint, MODULE_FILE};
 use crate::runtime::{Builtin, LoadError, Module, ModuleHash, Runtime, SandboxLimits, module_hash};
 
 /// Why a revision's module cannot be had.
@@ -41,7 +41,7 @@ pub(crate) struct Revisions {
 #[derive(Debug, Clone)]
 struct ComponentFile {
     module_hash: ModuleHash,
-    checksum: String,
+    fingerprint: Fingerprint,
 }
 
 impl Revisions {
@@ -93,17 +93,23 @@ impl Revisions {
         }
     }
 
+    /// The checksum a new row of `revision` records.
     pub fn checksum(&self, revision: &Revision) -> Result<String, ChecksumError> {
+        Ok(self.fingerprint(revision)?.checksum)
+    }
+
+    /// What `revision`'s files are now, to record or to compare with a row.
+    pub fn fingerprint(&self, revision: &Revision) -> Result<Fingerprint, ChecksumError> {
         if revision.kind() != RevisionKind::Component {
-            return checksum::revision_checksum(revision);
+            return checksum::fingerprint(revision);
         }
         if let Some(known) = self.known_component(revision) {
-            return Ok(known.checksum);
+            return Ok(known.fingerprint);
         }
         let path = revision.dir.join(MODULE_FILE);
         let bytes = checksum::read_revision_file(&path, checksum::MAX_MODULE_BYTES)
             .map_err(|source| checksum::read_error(revision, &path, source))?;
-        Ok(self.remember_component(revision, &bytes).checksum)
+        Ok(self.remember_component(revision, &bytes).fingerprint)
     }
 
     fn known_component(&self, revision: &Revision) -> Option<ComponentFile> {
@@ -115,8 +121,8 @@ impl Revisions {
         // component each takes about 10 ms, so they run side by side.
         let file = std::thread::scope(|scope| {
             let hashing = scope.spawn(|| module_hash(module));
-            let checksum = checksum::component_checksum(revision, module);
-            ComponentFile { module_hash: hashing.join().expect("hashing a module does not panic"), checksum }
+            let fingerprint = checksum::component_fingerprint(revision, module);
+            ComponentFile { module_hash: hashing.join().expect("hashing a module does not panic"), fingerprint }
         });
         self.components.lock().expect("component map poisoned").insert(revision.id().clone(), file.clone());
         file

@@ -56,14 +56,24 @@ pub struct DbError {
     /// [`DbError::HOST_CODE`] when the host refused the statement.
     pub code: Option<String>,
     pub message: String,
+    /// Where in the SQL text of the failed call the error is, as a byte
+    /// offset: the token the database pointed at (PostgreSQL's error
+    /// position, SQLite's `sqlite3_error_offset`), else the start of the
+    /// statement that failed; `None` when the database did not say.
+    pub position: Option<usize>,
 }
 
 impl DbError {
+    /// An error from the database with `code` (see [`DbError::code`]) and no known position.
+    pub fn new(code: Option<String>, message: impl Into<String>) -> Self {
+        DbError { code, message: message.into(), position: None }
+    }
+
     /// The code of errors raised by the host's own checks rather than the database.
     pub const HOST_CODE: &'static str = "WASMIG";
 
     pub fn host(message: impl Into<String>) -> Self {
-        DbError { code: Some(Self::HOST_CODE.to_owned()), message: message.into() }
+        DbError::new(Some(Self::HOST_CODE.to_owned()), message)
     }
 
     /// A conflict with another session that running the whole transaction

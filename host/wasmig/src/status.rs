@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::drift::Drift;
 use crate::events::Event;
 use crate::versions::AppliedRow;
 
@@ -23,6 +24,9 @@ pub struct Status {
     pub dirty: Vec<String>,
     /// Applied revisions whose files changed since (empty with `checksum = "off"`).
     pub drift: Vec<String>,
+    /// For each of them, the files that changed and both checksums.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drifts: Vec<Drift>,
     /// Whether drift stops runs (`checksum = "error"`) or is only reported (`"warn"`).
     pub drift_blocks: bool,
     /// Who holds the migration lock: a run in progress (PostgreSQL).

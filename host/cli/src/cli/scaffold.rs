@@ -44,9 +44,11 @@ impl Template {
                         message = manifest.message.lines().next().unwrap_or_default(),
                     )
                 };
+                let empty_rule = "-- A file without statements is refused; if there is really nothing to do, \
+                                  write a line `-- wasmig: empty`.\n";
                 vec![
-                    ("up.sql", header("upgrade") + "\n"),
-                    ("down.sql", header("downgrade") + "-- Undo exactly what up.sql does.\n\n"),
+                    ("up.sql", header("upgrade") + empty_rule + "\n"),
+                    ("down.sql", header("downgrade") + "-- Undo exactly what up.sql does.\n" + empty_rule + "\n"),
                 ]
             }
             Template::Merge => Vec::new(),

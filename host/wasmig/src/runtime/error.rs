@@ -112,6 +112,10 @@ pub enum HookError {
     #[error("revision {revision}: `{hook}` failed: {message}")]
     Guest { revision: String, hook: Hook, message: String },
 
+    /// The hook failed on a statement the database refused: where it is.
+    #[error("revision {revision}: {}", failed.describe(*hook))]
+    Statement { revision: String, hook: Hook, failed: Box<FailedSql> },
+
     /// A statement waited too long for a lock, lost a deadlock or a
     /// serialization check: another session's fault, which running the
     /// whole revision again can get past.
@@ -151,12 +155,71 @@ impl HookError {
             | HookError::ResourceLimit { revision, .. }
             | HookError::TransactionControl { revision, .. }
             | HookError::Guest { revision, .. }
+            | HookError::Statement { revision, .. }
             | HookError::Instantiate { revision, .. }
             | HookError::Backend { revision, .. }
             | HookError::SessionBreach { revision, .. }
             | HookError::LockConflict { revision, .. }
             | HookError::NeedsAutocommit { revision, .. } => revision,
         }
+    }
+}
+
+/// A statement the database refused, as a hook's failure names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedSql {
+    /// The revision's file the statement came from (`up.sql`), `None` for SQL written in code.
+    pub file: Option<String>,
+    /// The line and column of the error in `file` (1-based).
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// SQLSTATE or SQLite's result code name.
+    pub code: Option<String>,
+    /// The database's message.
+    pub reason: String,
+    /// The statement's first line (`...` when more follows), when known.
+    pub statement: Option<String>,
+    /// What to do about it, for situations wasmig recognises.
+    pub advice: Option<String>,
+}
+
+impl FailedSql {
+    /// An object the statement creates exists already (PostgreSQL 42P07,
+    /// 42710, 42701; SQLite's "already exists").
+    pub fn already_exists(&self) -> bool {
+        match self.code.as_deref() {
+            Some("42P07" | "42710" | "42701") => true,
+            Some(code) if code.starts_with("SQLITE_") => self.reason.contains("already exists"),
+            _ => false,
+        }
+    }
+
+    /// The reason first, then where, the code, the statement and advice.
+    fn describe(&self, hook: Hook) -> String {
+        let mut lines = self.reason.lines();
+        let mut text = match (&self.file, self.line, self.column) {
+            (Some(file), Some(line), Some(column)) => format!("{file}:{line}:{column}: "),
+            (Some(file), ..) => format!("{file}: "),
+            (None, ..) => format!("`{hook}` failed: "),
+        };
+        text.push_str(lines.next().unwrap_or_default());
+        if let Some(code) = &self.code {
+            text.push_str(&format!(" [{code}]"));
+        }
+        for line in lines {
+            text.push('\n');
+            text.push_str(line);
+        }
+        match (&self.statement, &self.file) {
+            (Some(statement), Some(_)) => text.push_str(&format!("\n  {statement}")),
+            (Some(statement), None) => text.push_str(&format!("\n  in the statement: {statement}")),
+            (None, _) => {}
+        }
+        if let Some(advice) = &self.advice {
+            text.push('\n');
+            text.push_str(advice);
+        }
+        text
     }
 }
 

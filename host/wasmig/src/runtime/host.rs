@@ -62,6 +62,17 @@ pub(crate) struct HostState {
     pub(crate) telling_error: Option<sql::DbError>,
     /// Time spent inside database calls: not the guest code's own time.
     pub(crate) db_time: std::time::Duration,
+    /// The last statement the database refused, to point at it if it failed the hook.
+    pub(crate) failed_statement: Option<FailedStatement>,
+    /// The assets read in this hook, by name: where a failed statement's text may come from.
+    pub(crate) assets_read: Vec<String>,
+}
+
+/// A statement (or script) the database refused, and how.
+#[derive(Debug, Clone)]
+pub(crate) struct FailedStatement {
+    pub(crate) sql: String,
+    pub(crate) error: sql::DbError,
 }
 
 impl HostState {
@@ -159,12 +170,15 @@ impl HostState {
         result
     }
 
-    /// The error as the guest sees it; a telling one is kept for the host.
-    fn guest_error(&mut self, error: sql::DbError) -> DbError {
+    /// The error of `sql` as the guest sees it; a telling one is kept for
+    /// the host, and the statement to point at if it fails the hook.
+    fn guest_error(&mut self, sql: &str, error: sql::DbError) -> DbError {
         if self.telling_error.is_none() && (error.is_lock_conflict() || error.needs_autocommit()) {
             self.telling_error = Some(error.clone());
         }
-        DbError { code: error.code, message: error.message }
+        let guest = DbError { code: error.code.clone(), message: error.message.clone() };
+        self.failed_statement = Some(FailedStatement { sql: sql.to_owned(), error });
+        guest
     }
 }
 
@@ -180,7 +194,7 @@ impl db::Host for HostState {
             return Ok(Err(refused));
         }
         let result = self.in_database(|db| db.execute(&sql, &host_values(params)));
-        Ok(result.map_err(|error| self.guest_error(error)))
+        Ok(result.map_err(|error| self.guest_error(&sql, error)))
     }
 
     fn query(&mut self, sql: String, params: Vec<Value>) -> WasmResult<Result<bindings::types::Rows, DbError>> {
@@ -193,7 +207,7 @@ impl db::Host for HostState {
                 columns: rows.columns,
                 values: rows.values.into_iter().map(|row| row.into_iter().map(to_guest_value).collect()).collect(),
             })
-            .map_err(|error| self.guest_error(error)))
+            .map_err(|error| self.guest_error(&sql, error)))
     }
 
     fn execute_script(&mut self, sql: String) -> WasmResult<Result<(), DbError>> {
@@ -201,7 +215,7 @@ impl db::Host for HostState {
             return Ok(Err(refused));
         }
         let result = self.in_database(|db| db.execute_script(&sql));
-        Ok(result.map_err(|error| self.guest_error(error)))
+        Ok(result.map_err(|error| self.guest_error(&sql, error)))
     }
 
     fn dialect(&mut self) -> WasmResult<SqlDialect> {
@@ -228,6 +242,9 @@ impl context::Host for HostState {
         let Some(path) = asset_path(dir, &name)? else {
             return Ok(None);
         };
+        if !self.assets_read.contains(&name) {
+            self.assets_read.push(name.clone());
+        }
         let read = || -> std::io::Result<Option<Vec<u8>>> {
             let mut file = std::fs::File::open(&path)?;
             let size = file.metadata()?.len();
@@ -294,7 +311,7 @@ fn truncate(mut message: String, max: usize) -> String {
 ///
 /// Without a link on the way (the usual case) this costs one `lstat` per
 /// path component; only a link makes it compare canonical paths.
-fn asset_path(dir: &Path, name: &str) -> WasmResult<Option<PathBuf>> {
+pub(super) fn asset_path(dir: &Path, name: &str) -> WasmResult<Option<PathBuf>> {
     let relative = Path::new(name);
     let escapes = name.is_empty() || relative.components().any(|part| !matches!(part, PathComponent::Normal(_)));
     if escapes {

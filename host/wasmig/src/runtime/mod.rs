@@ -11,6 +11,7 @@ mod cache;
 mod error;
 mod host;
 mod limits;
+mod pointer;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -22,7 +23,7 @@ use wasmtime::component::{Component, HasSelf, Linker, types::ComponentItem};
 use wasmtime::{Config, Engine, Store, Trap};
 
 pub use cache::{CacheMiss, DiskCache, ModuleHash, default_dir as default_cache_dir, module_hash};
-pub use error::{EngineError, Hook, HookError, LoadError};
+pub use error::{EngineError, FailedSql, Hook, HookError, LoadError};
 pub use host::GuestLog;
 pub use limits::SandboxLimits;
 
@@ -365,6 +366,8 @@ impl Runtime {
                 capability_uses: Vec::new(),
                 telling_error: None,
                 db_time: Duration::ZERO,
+                failed_statement: None,
+                assets_read: Vec::new(),
             },
         );
         store.limiter(|state| &mut state.limiter);
@@ -403,6 +406,7 @@ impl Runtime {
             },
         };
         let mut state = store.into_data();
+        let evidence = pointer::Evidence::take(&mut state);
         if let Some(note) = state.dropped_logs_note() {
             tracing::warn!(revision = %revision, "{}", note.message);
             state.logs.push(note);
@@ -444,13 +448,13 @@ impl Runtime {
                     _ => HookError::NeedsAutocommit { revision, hook, reason },
                 });
             }
-            Err(error) => return Err(error),
+            Err(error) => return Err(pointer::point(error, &evidence)),
             Ok(_) if state.refused.is_some() => {
                 let refusal = state.refused.unwrap_or_default();
                 return Err(HookError::TransactionControl { revision, hook, refusal });
             }
             Ok(Ok(value)) => value,
-            Ok(Err(message)) => return Err(HookError::Guest { revision, hook, message }),
+            Ok(Err(message)) => return Err(pointer::point(HookError::Guest { revision, hook, message }, &evidence)),
         };
         Ok(HookOutcome { value, logs: state.logs, capability_uses: state.capability_uses, duration: started.elapsed() })
     }

@@ -54,10 +54,8 @@ pub fn status(dir: &Path, database: Option<&str>, out: Output) -> CliResult<Exit
                     "dirty:    {revision} (check it, then `wasmig resolve {revision} --as applied|reverted`)\n"
                 ));
             }
-            for revision in &status.drift {
-                text.push_str(&format!(
-                    "drift:    {revision} changed since it was applied (restore it, or `wasmig repair {revision}`)\n"
-                ));
+            for drift in &status.drifts {
+                text.push_str(&format!("drift:    {drift} (restore it, or `wasmig repair {}`)\n", drift.revision));
             }
         },
     )?;

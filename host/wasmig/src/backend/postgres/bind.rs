@@ -20,6 +20,7 @@ pub(super) fn bind<'v>(params: &'v [Value], declared: &[Type]) -> Result<Vec<Bin
                 declared.len(),
                 params.len()
             ),
+            position: None,
         });
     }
     params.iter().zip(declared).enumerate().map(|(index, (value, ty))| Binding::new(value, ty, index + 1)).collect()
@@ -57,10 +58,12 @@ impl<'v> Binding<'v> {
                  pass a value of the matching kind or cast the placeholder (`${number}::{cast}`)",
                 declared.name()
             ),
+            position: None,
         };
         let out_of_range = |number_value: &dyn fmt::Display| DbError {
             code: Some("22003".to_owned()),
             message: format!("parameter ${number}: {number_value} is out of range for type `{}`", declared.name()),
+            position: None,
         };
         Ok(match value {
             Value::Null => Binding::Null,

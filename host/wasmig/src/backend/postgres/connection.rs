@@ -43,8 +43,9 @@ use tokio_postgres::{Client, Statement};
 use super::bind::{Binding, bind, sql_params};
 use super::blockers::blockers_of;
 use super::decode::{ResultBudget, RowError, check_columns, empty_rows, push_row};
-use super::error::db_error;
+use super::error::{db_error, db_error_in};
 use super::pipeline::{Around, Exchange, Script, cancel, exchange, script};
+use super::position::{in_script, in_statement};
 use super::session::{OpenError, SPAWN_BLOCKING_ADVICE, Session};
 use super::state::{
     GUEST_RESETS, HOOK_RESETS, HOST_SETTINGS, Level, Scope, Snapshot, before_sql, breach_error, prelude_sql,
@@ -496,6 +497,7 @@ impl Connection {
                         Err(rollback) => format!("; rolling it back failed too: {rollback}"),
                     }
                 ),
+                position: None,
             });
         }
         let Some(check) = self.commit_check.take() else {
@@ -530,7 +532,11 @@ impl Connection {
                         self.stale = Some(difference.to_string());
                         DbError::host(format!("nothing was committed: a revision changed the session: {difference}"))
                     }
-                    None => DbError { code: error.code, message: format!("nothing was committed: {}", error.message) },
+                    None => DbError {
+                        code: error.code,
+                        message: format!("nothing was committed: {}", error.message),
+                        position: None,
+                    },
                 }
             }
             Err(stop) => {
@@ -700,7 +706,7 @@ impl Connection {
         let statements = wasmig_sqlguard::split_statements(sql, wasmig_sqlguard::Dialect::Postgres)
             .map_err(|error| DbError::host(error.to_string()))?;
         for statement in statements {
-            self.guest(Piece::Simple(statement.text))?;
+            self.guest(Piece::Simple(statement.text)).map_err(|error| in_statement(error, statement.offset))?;
         }
         Ok(())
     }
@@ -730,6 +736,7 @@ impl Connection {
             return Err(DbError {
                 code: Some(QUERY_CANCELED.to_owned()),
                 message: format!("the hook's time budget of {:?} is spent: no further statements", hook.budget),
+                position: None,
             });
         }
         if hook.unverified {
@@ -844,12 +851,13 @@ impl Connection {
             text.push_str(before_sql());
             text.push_str(";\n");
         }
+        let start = text.len();
         text.push_str(sql);
         text.push_str("\n;");
         text.push_str(Level::Statement.sql());
         let deadline = hook.deadline;
         let sent = self.drive(Some(deadline), script(self.session.client(), &text, first));
-        let Script { first: before, last, result, .. } = match sent {
+        let Script { first: before, last, result, completed } = match sent {
             Ok(sent) => sent,
             Err(stop) => return Err(self.stopped(stop)),
         };
@@ -858,11 +866,18 @@ impl Connection {
         hook.ran = true;
         if first {
             let Some(before) = before else {
-                // The host's own settings failed, and with them the transaction.
                 let error = result.err().unwrap_or_else(|| DbError::host("no answer to the hook's settings"));
+                // PostgreSQL parses the whole text before it runs any of it:
+                // a syntax error in the script stops the host's settings too.
+                let error = in_script(error, &text, start, sql.len(), completed);
+                if error.position.is_some() {
+                    return Err(error);
+                }
+                // The host's own settings failed, and with them the transaction.
                 return Err(DbError {
                     code: error.code,
                     message: format!("wasmig could not set up the hook: {}", error.message),
+                    position: None,
                 });
             };
             let expected = base.with_host_changes(&before);
@@ -889,7 +904,7 @@ impl Connection {
             }
             // The script (or the check after it) failed: the transaction is
             // aborted, which undoes every setting changed in it.
-            (Err(error), _) => return Err(self.explain(error)),
+            (Err(error), _) => return Err(self.explain(in_script(error, &text, start, sql.len(), completed))),
         };
         if let Some(difference) = found.difference(hook.expected.as_ref().unwrap_or(base), Scope::All) {
             let breach = difference.to_string();
@@ -967,6 +982,7 @@ impl Connection {
                 return Err(DbError {
                     code: error.code,
                     message: format!("wasmig could not set up the hook: {}", error.message),
+                    position: None,
                 });
             }
         };
@@ -1066,7 +1082,7 @@ impl Connection {
         }
         let prepared = self.drive(deadline, self.session.client().prepare(sql));
         let statement = match prepared {
-            Ok(prepared) => prepared.map_err(db_error)?,
+            Ok(prepared) => prepared.map_err(|error| db_error_in(error, sql))?,
             Err(stop) => return Err(self.stopped(stop)),
         };
         if self.statements.len() >= STATEMENT_CACHE_LIMIT {
@@ -1127,7 +1143,9 @@ fn accept_before(hook: &mut Hook, base: &Snapshot, before: Snapshot) -> Result<(
 /// The request `piece` stands for.
 async fn run_piece(client: &Client, piece: Piece<'_>, tls: Connector) -> Result<Outcome, DbError> {
     match piece {
-        Piece::Simple(sql) => client.batch_execute(sql).await.map(|()| Outcome::Done).map_err(db_error),
+        Piece::Simple(sql) => {
+            client.batch_execute(sql).await.map(|()| Outcome::Done).map_err(|error| db_error_in(error, sql))
+        }
         Piece::Execute(statement, bindings) => {
             let params = sql_params(bindings);
             client.execute(statement, &params).await.map(Outcome::Count).map_err(db_error)

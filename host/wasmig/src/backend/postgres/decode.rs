@@ -145,6 +145,7 @@ pub(super) fn push_row(
             RowError::Decode(DbError {
                 code: Some(DbError::HOST_CODE.to_owned()),
                 message: format!("cannot read column `{}`: {}", column.name(), error_chain(error)),
+                position: None,
             })
         };
         let raw: RawCell<'_> = row.try_get(index).map_err(|error| read_error(&error))?;

@@ -2,6 +2,8 @@
 
 use std::error::Error as StdError;
 
+use tokio_postgres::error::ErrorPosition;
+
 use crate::sql::DbError;
 
 /// Turns a tokio-postgres error into the contract's error: the SQLSTATE and
@@ -9,7 +11,20 @@ use crate::sql::DbError;
 /// such as a refused connection) no code and the whole cause chain.
 pub(super) fn db_error(error: tokio_postgres::Error) -> DbError {
     let code = error.as_db_error().map(|server| server.code().code().to_owned());
-    DbError { code, message: message_of(&error) }
+    DbError { code, message: message_of(&error), position: None }
+}
+
+/// [`db_error`] for an error of running `sent`, with the server's error
+/// position (characters from 1 in what it was sent) as a byte offset into `sent`.
+pub(super) fn db_error_in(error: tokio_postgres::Error, sent: &str) -> DbError {
+    let position = match error.as_db_error().and_then(|server| server.position()) {
+        Some(ErrorPosition::Original(position)) => {
+            let index = (*position as usize).saturating_sub(1);
+            sent.char_indices().nth(index).map(|(at, _)| at)
+        }
+        _ => None,
+    };
+    DbError { position, ..db_error(error) }
 }
 
 /// The server's message with its detail and hint, or (no server involved)

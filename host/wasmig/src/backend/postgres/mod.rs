@@ -61,6 +61,7 @@ mod login;
 pub(super) mod params;
 mod pgpass;
 mod pipeline;
+mod position;
 mod session;
 mod settings;
 mod settings_error;

@@ -14,7 +14,7 @@ use std::time::Duration;
 use futures_core::Stream;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
-use super::error::db_error;
+use super::error::db_error_in;
 use super::state::{Level, Snapshot};
 use super::tls::Connector;
 use crate::sql::DbError;
@@ -116,6 +116,8 @@ pub(super) struct Script {
     pub(super) first: Option<Vec<Option<String>>>,
     pub(super) last: Option<Vec<Option<String>>>,
     pub(super) result: Result<(), DbError>,
+    /// How many statements completed before the answer ended (or failed).
+    pub(super) completed: usize,
 }
 
 /// Runs `sql` as one simple query (one request, one answer). With
@@ -123,9 +125,10 @@ pub(super) struct Script {
 pub(super) async fn script(client: &Client, sql: &str, want_first: bool) -> Script {
     let mut first = None;
     let mut last = None;
+    let mut completed = 0;
     let stream = match client.simple_query_raw(sql).await {
         Ok(stream) => stream,
-        Err(error) => return Script { first, last, result: Err(db_error(error)) },
+        Err(error) => return Script { first, last, result: Err(db_error_in(error, sql)), completed },
     };
     let mut stream = pin!(stream);
     while let Some(message) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
@@ -138,11 +141,12 @@ pub(super) async fn script(client: &Client, sql: &str, want_first: bool) -> Scri
                     last = Some(values);
                 }
             }
+            Ok(SimpleQueryMessage::CommandComplete(_)) => completed += 1,
             Ok(_) => {}
-            Err(error) => return Script { first, last, result: Err(db_error(error)) },
+            Err(error) => return Script { first, last, result: Err(db_error_in(error, sql)), completed },
         }
     }
-    Script { first, last, result: Ok(()) }
+    Script { first, last, result: Ok(()), completed }
 }
 
 #[cfg(test)]

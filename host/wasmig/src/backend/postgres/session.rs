@@ -35,7 +35,7 @@ pub(super) fn connect(
     let open_error = |source: DbError| ConnectError::Open { database: display.to_owned(), source };
     let target = Target::new(conninfo).map_err(|error| match error {
         SettingsError::Syntax(reason) => ConnectError::BadUrl { url: display.to_owned(), reason },
-        SettingsError::Unusable(message) => open_error(DbError { code: None, message }),
+        SettingsError::Unusable(message) => open_error(DbError { code: None, message, position: None }),
     })?;
     let session = Session::open(&target).map_err(|error| match error {
         OpenError::InsideAsyncRuntime => ConnectError::InsideAsyncRuntime { database: display.to_owned() },
@@ -98,7 +98,11 @@ impl Session {
     pub(super) fn open(target: &Target) -> Result<Self, OpenError> {
         let runtime =
             tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().map_err(|error| {
-                OpenError::Db(DbError { code: None, message: format!("cannot start the I/O runtime: {error}") })
+                OpenError::Db(DbError {
+                    code: None,
+                    message: format!("cannot start the I/O runtime: {error}"),
+                    position: None,
+                })
             })?;
         if !blocking_allowed(&runtime) {
             runtime.shutdown_background();

@@ -516,11 +516,13 @@ mod tests {
                 "invalid input syntax for type integer: \"wasmig-session-changed {{{}}}\"",
                 found.join(",")
             ),
+            position: None,
         };
         let difference = host.assertion_failure(&error, Scope::All).unwrap();
         assert_eq!((difference.name, difference.found.as_str()), ("search_path", "tb, \"x\""));
         assert_eq!(difference.expected, "\"it's\", x\\y");
-        let other = DbError { code: Some("23503".to_owned()), message: "violates foreign key".to_owned() };
+        let other =
+            DbError { code: Some("23503".to_owned()), message: "violates foreign key".to_owned(), position: None };
         assert_eq!(host.assertion_failure(&other, Scope::All), None);
         assert_eq!(
             parse_text_array(r#"{on,"a b",NULL,"q\"x\\"}"#).unwrap(),

@@ -83,6 +83,7 @@ impl Target {
                     "none of the {count} hosts took the connection: {}",
                     failures.iter().map(|failure| failure.message.as_str()).collect::<Vec<_>>().join("; ")
                 ),
+                position: None,
             },
         })
     }
@@ -160,7 +161,7 @@ impl Target {
         {
             message.push_str(&format!(" (the password came from the password file {})", file.display()));
         }
-        DbError { code, message }
+        DbError { code, message, position: None }
     }
 
     fn describe(&self, endpoint: &Endpoint, failure: &Failure) -> String {

@@ -8,9 +8,34 @@ pub(super) fn db_error(error: rusqlite::Error) -> DbError {
         rusqlite::Error::SqliteFailure(failure, message) => DbError {
             code: Some(result_code_name(failure.extended_code)),
             message: message.clone().unwrap_or_else(|| failure.to_string()),
+            position: None,
         },
-        _ => DbError { code: None, message: error.to_string() },
+        // A statement SQLite could not prepare, with the byte `offset` of the
+        // token it stopped at in `sql` (what was left of the text it was given).
+        rusqlite::Error::SqlInputError { error, msg, offset, .. } => DbError {
+            code: Some(result_code_name(error.extended_code)),
+            message: msg.clone(),
+            position: usize::try_from(*offset).ok(),
+        },
+        _ => DbError { code: None, message: error.to_string(), position: None },
     }
+}
+
+/// [`db_error`] for an error of running `sent`, with its position (when
+/// SQLite gave one) as a byte offset into `sent`, or else `at` (where the
+/// statement that failed begins in `sent`, when the caller knows it).
+pub(super) fn db_error_in(error: rusqlite::Error, sent: &str, at: Option<usize>) -> DbError {
+    let offset_base = match &error {
+        // `sql` is the rest of `sent` from the statement SQLite was preparing.
+        rusqlite::Error::SqlInputError { sql, .. } if sent.ends_with(sql.as_str()) => Some(sent.len() - sql.len()),
+        _ => None,
+    };
+    let mut converted = db_error(error);
+    converted.position = match (offset_base, converted.position) {
+        (Some(base), Some(offset)) => Some(base + offset),
+        _ => at,
+    };
+    converted
 }
 
 /// SQLite's own name for a result code, e.g. `SQLITE_CONSTRAINT_UNIQUE`.

@@ -122,14 +122,14 @@ impl Backend for SqliteBackend {
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         self.checked(|connection, refusals, _| {
-            run::execute(connection, sql, params).map_err(|error| run::failure(error, refusals))
+            run::execute(connection, sql, params).map_err(|error| run::failure(error, refusals, sql, Some(0)))
         })
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
         self.checked(|connection, refusals, budget| {
             run::query(connection, sql, params, budget).map_err(|error| match error {
-                QueryError::Sqlite(error) => run::failure(error, refusals),
+                QueryError::Sqlite(error) => run::failure(error, refusals, sql, Some(0)),
                 QueryError::OverBudget(budget) => run::over_budget(budget),
             })
         })

@@ -5,7 +5,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Batch, Connection, ToSql};
 
 use super::authorizer::Refusals;
-use super::error::db_error;
+use super::error::db_error_in;
 use crate::sql::{DbError, Rows, Value};
 
 /// What one value costs the host beyond its text or blob bytes.
@@ -37,12 +37,14 @@ fn column_value(value: ValueRef<'_>) -> Value {
     }
 }
 
-/// What a failed statement tells its caller: the authorizer's reason when
-/// it refused the statement (SQLite itself only says "not authorized").
-pub(super) fn failure(error: rusqlite::Error, refusals: &Refusals) -> DbError {
+/// What a failed statement of `sent` tells its caller: the authorizer's
+/// reason when it refused the statement (SQLite itself only says "not
+/// authorized"), else SQLite's error with where in `sent` it is (`at`: where
+/// the statement that failed begins, when the caller knows it).
+pub(super) fn failure(error: rusqlite::Error, refusals: &Refusals, sent: &str, at: Option<usize>) -> DbError {
     match refusals.take() {
-        Some(reason) => DbError::host(reason),
-        None => db_error(error),
+        Some(reason) => DbError { position: at, ..DbError::host(reason) },
+        None => db_error_in(error, sent, at),
     }
 }
 
@@ -138,17 +140,27 @@ pub(super) fn script(
     checks: &mut impl Checks,
 ) -> Result<(), DbError> {
     let mut batch = Batch::new(connection, sql);
+    // Where the text of the next statement is searched for: the end of the
+    // last one, so that an error names the statement that failed even when
+    // an identical one ran before it.
+    let mut cursor = 0;
     loop {
-        let outcome = match batch.next() {
+        let (outcome, at) = match batch.next() {
             Ok(None) => return Ok(()),
             Ok(Some(mut statement)) => {
+                let at = statement.expanded_sql().and_then(|text| {
+                    let start = cursor + sql.get(cursor..)?.find(text.as_str())?;
+                    cursor = start + text.len();
+                    Some(start)
+                });
                 checks.before()?;
                 // One step, as `sqlite3_exec` without a callback: a
                 // statement that returns rows runs up to its first.
-                statement.raw_query().next().map(|_| ())
+                (statement.raw_query().next().map(|_| ()), at)
             }
-            Err(error) => Err(error),
+            // Preparing failed: the statement begins after the last one.
+            Err(error) => (Err(error), Some(cursor)),
         };
-        checks.after(connection, outcome.map_err(|error| failure(error, refusals)))?;
+        checks.after(connection, outcome.map_err(|error| failure(error, refusals, sql, at)))?;
     }
 }

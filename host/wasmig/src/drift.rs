@@ -1,0 +1,95 @@
+//! Checksum drift: whether an applied revision's recorded checksum still matches its files, and if not, which file changed.
+//!
+//! A version-2 checksum carries a short digest of each file it covers, so
+//! a drift names the files that changed. A version-1 checksum (rows
+//! recorded before version 2) has none: its drift names the files that
+//! checksum covered instead.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use wasmig_graph::RevisionKind;
+
+use crate::checksum::{Fingerprint, MANIFEST_NAME, files_read};
+
+/// An applied revision whose files changed since its row was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    pub revision: String,
+    /// The checksum the row recorded (without its per-file digests).
+    pub recorded: String,
+    /// The checksum of the files now, by the formula the row was recorded with.
+    pub current: String,
+    /// The files that changed, when the row says (a version-2 checksum).
+    pub changed: Vec<String>,
+    /// The files the recorded checksum covers, when it cannot say which one
+    /// changed (a version-1 checksum).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub covered: Vec<String>,
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (recorded, current) = (&self.recorded, &self.current);
+        if self.changed.is_empty() {
+            write!(
+                f,
+                "{}: changed since it was applied (recorded {recorded}, now {current}); the row predates per-file \
+                 digests, so the changed file is one of those that checksum covers: {}",
+                self.revision,
+                self.covered.join(", ")
+            )
+        } else {
+            write!(f, "{}: {} changed (recorded {recorded}, now {current})", self.revision, self.changed.join(", "))
+        }
+    }
+}
+
+/// How `recorded` (a row's checksum) compares with the files of `revision`
+/// now (`now`): `None` when they match.
+pub(crate) fn drift(revision: &str, kind: RevisionKind, recorded: &str, now: &Fingerprint) -> Option<Drift> {
+    let mut fields = recorded.split(' ');
+    let recorded_sum = fields.next().unwrap_or_default();
+    if fields.next() == Some("v2") {
+        let files: Vec<(&str, &str)> = fields.filter_map(|field| field.split_once('=')).collect();
+        let mut current = now.checksum.split(' ');
+        let current_sum = current.next().unwrap_or_default();
+        if current_sum == recorded_sum {
+            return None;
+        }
+        let current_files: Vec<(&str, &str)> = current.skip(1).filter_map(|field| field.split_once('=')).collect();
+        let digest_of = |files: &[(&str, &str)], name: &str| {
+            files.iter().find(|(file, _)| *file == name).map(|(_, digest)| digest.to_string())
+        };
+        let mut names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
+        names.extend(
+            current_files.iter().map(|(name, _)| *name).filter(|name| !files.iter().any(|(file, _)| file == name)),
+        );
+        let changed = names
+            .into_iter()
+            .filter(|name| digest_of(&files, name) != digest_of(&current_files, name))
+            .map(str::to_owned)
+            .collect();
+        return Some(Drift {
+            revision: revision.to_owned(),
+            recorded: recorded_sum.to_owned(),
+            current: current_sum.to_owned(),
+            changed,
+            covered: Vec::new(),
+        });
+    }
+    // Version 1: the same files match with or without a verify.sql added since.
+    if now.legacy.iter().any(|legacy| legacy == recorded) {
+        return None;
+    }
+    let mut covered = vec![MANIFEST_NAME.to_owned()];
+    covered.extend(files_read(kind).iter().map(|name| (*name).to_owned()));
+    Some(Drift {
+        revision: revision.to_owned(),
+        recorded: recorded.to_owned(),
+        current: now.legacy.first().cloned().unwrap_or_default(),
+        changed: Vec::new(),
+        covered,
+    })
+}
