@@ -93,3 +93,36 @@ pub(crate) fn drift(revision: &str, kind: RevisionKind, recorded: &str, now: &Fi
         covered,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now(checksum: &str, legacy: &[&str]) -> Fingerprint {
+        Fingerprint { checksum: checksum.to_owned(), legacy: legacy.iter().map(|sum| (*sum).to_owned()).collect() }
+    }
+
+    #[test]
+    fn a_version_two_row_names_the_files_that_changed() {
+        let recorded = "sha256:aa v2 revision.toml=11 up.sql=22 down.sql=-";
+        let same = now(recorded, &["sha256:old"]);
+        assert_eq!(drift("r", RevisionKind::Sql, recorded, &same), None);
+        let edited = now("sha256:bb v2 revision.toml=11 up.sql=33 down.sql=44", &["sha256:old"]);
+        let found = drift("r", RevisionKind::Sql, recorded, &edited).unwrap();
+        assert_eq!((found.recorded.as_str(), found.current.as_str()), ("sha256:aa", "sha256:bb"));
+        assert_eq!(found.changed, ["up.sql", "down.sql"], "an edited file and an added one");
+        assert_eq!(found.to_string(), "r: up.sql, down.sql changed (recorded sha256:aa, now sha256:bb)");
+    }
+
+    #[test]
+    fn a_version_one_row_matches_either_formula_and_otherwise_lists_what_it_covered() {
+        let files = now("sha256:new v2 revision.toml=11 up.sql=22 down.sql=-", &["sha256:with", "sha256:without"]);
+        assert_eq!(drift("r", RevisionKind::Sql, "sha256:with", &files), None);
+        assert_eq!(drift("r", RevisionKind::Sql, "sha256:without", &files), None, "verify.sql added since");
+        let found = drift("r", RevisionKind::Sql, "sha256:other", &files).unwrap();
+        assert_eq!((found.recorded.as_str(), found.current.as_str()), ("sha256:other", "sha256:with"));
+        assert!(found.changed.is_empty());
+        assert_eq!(found.covered, ["revision.toml", "up.sql", "down.sql", "verify.sql"]);
+        assert!(found.to_string().contains("recorded sha256:other, now sha256:with"), "{found}");
+    }
+}
