@@ -730,6 +730,7 @@ impl Connection {
             return Err(DbError {
                 code: Some(QUERY_CANCELED.to_owned()),
                 message: "a stop was requested: no further statements".to_owned(),
+                position: None,
             });
         }
         if Instant::now() >= hook.deadline {
