@@ -43,6 +43,9 @@ pub(super) fn point(error: HookError, state: &Evidence) -> HookError {
         return error;
     };
     let reason_line = failed.error.message.lines().next().unwrap_or_default();
+    if reason_line.is_empty() {
+        return error;
+    }
     let (revision, hook) = match &error {
         HookError::Guest { revision, hook, message } if message.contains(reason_line) => (revision, *hook),
         HookError::Trap { revision, hook, guest_message: Some(message), .. } if message.contains(reason_line) => {
