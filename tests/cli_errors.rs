@@ -1,8 +1,11 @@
 //! The `wasmig` binary's errors that point (a failing statement's file, line, column and first line; advice for a schema made without wasmig) and its checksum rules (verify.sql is not drift, drift names the file and both checksums, SQL files without statements are refused unless marked), on SQLite files and the real PostgreSQL server.
 
 use std::path::Path;
+use std::process::Command;
 
-use wasmig_tests::matrix::{Engine, Finished, TestDb, add_component_revision, run, wasmig, write_revision_file};
+use wasmig_tests::matrix::{
+    Engine, Finished, TestDb, add_component_revision, run, wasmig, wasmig_binary, write_revision_file,
+};
 use wasmig_tests::{Fixture, add_sql_revision, on_every_engine, write_sql_project};
 
 const DONE: Option<i32> = Some(0);
@@ -179,7 +182,9 @@ fn an_sql_file_without_statements_is_refused_unless_marked(engine: Engine) {
     std::fs::write(path.join("wasmig.toml"), "").unwrap();
     std::fs::create_dir(path.join("migrations")).unwrap();
     // `wasmig new` writes templates that state the rule; unedited, its up.sql is refused.
-    expect(&wasmig_run(path, &db, &["new", "--id", "tmpl", "-m", "from the template"]), DONE, "new");
+    let new =
+        run(Command::new(wasmig_binary()).arg("-C").arg(path).args(["new", "--id", "tmpl", "-m", "from the template"]));
+    expect(&new, DONE, "new");
     let revision = std::fs::read_dir(path.join("migrations")).unwrap().next().unwrap().unwrap().path();
     let template = std::fs::read_to_string(revision.join("down.sql")).unwrap();
     assert!(template.contains("-- wasmig: empty"), "{template}");
