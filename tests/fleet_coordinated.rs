@@ -291,7 +291,7 @@ fn the_cli_shares_a_run_between_two_processes_and_shows_it() {
     let listed =
         wasmig_tests::matrix::run(&mut tenants_command(&scene, &["runs", "--coordinator", scene.database.url()]));
     assert_eq!(listed.code, Some(0), "{listed}");
-    assert!(listed.stdout.contains(&format!("cli-run  upgrade to heads")), "{listed}");
+    assert!(listed.stdout.contains("cli-run  upgrade to heads"), "{listed}");
     assert!(listed.stdout.contains(&format!("{TENANTS} tenant(s): {TENANTS} ok, 0 failed")), "{listed}");
     let one = wasmig_tests::matrix::run(&mut tenants_command(
         &scene,
