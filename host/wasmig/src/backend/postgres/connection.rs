@@ -1181,17 +1181,17 @@ async fn query_rows(
             return Ok(rows);
         };
         let row = row.map_err(db_error)?;
-        match push_row(columns, &row, &mut rows, &mut budget) {
-            Ok(()) => {}
-            Err(RowError::OverBudget) => {
-                cancel(client, tls).await;
-                return Err(over_budget(limit, rows.values.len()));
-            }
-            Err(RowError::Decode(error)) => {
-                cancel(client, tls).await;
-                return Err(error);
-            }
-        }
+        let error = match push_row(columns, &row, &mut rows, &mut budget) {
+            Ok(()) => continue,
+            Err(RowError::OverBudget) => over_budget(limit, rows.values.len()),
+            Err(RowError::Decode(error)) => error,
+        };
+        cancel(client, tls).await;
+        // Read the query to its end (its last rows, or the cancel's error),
+        // holding nothing: a cancel still on its way when the next statement
+        // starts would cancel that one instead.
+        while let Some(Ok(_)) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {}
+        return Err(error);
     }
 }
 
