@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use wasmig_tests::matrix::{Engine, Finished, TestDb, component_cache_dir, run, table_of, wasmig_binary, write_config};
+use wasmig_tests::matrix::{
+    Engine, Finished, TestDb, component_cache_dir, replay, run, table_of, wasmig_binary, write_config,
+};
 use wasmig_tests::{add_sql_revision, write_sql_project};
 
 const DONE: Option<i32> = Some(0);
@@ -214,26 +216,7 @@ fn options_that_do_not_apply_are_refused_naming_the_option_and_the_command() {
 fn offline_then_replay(root: &Path, url: &str, args: &[&str], db: &TestDb) -> String {
     let printed = run(wasmig_in(root).args(args).arg("--database").arg(url));
     expect(&printed, DONE, &format!("{args:?} --database {url}"));
-    let mut replay = match db.engine() {
-        Engine::Sqlite => {
-            let mut command = Command::new("sqlite3");
-            command.arg("-bail").arg(db.sqlite_path().unwrap());
-            command
-        }
-        Engine::Postgres => {
-            let mut command = Command::new("psql");
-            command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", db.url()]);
-            command
-        }
-    };
-    let mut child = replay
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|error| panic!("start {replay:?} (is it installed?): {error}"));
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), printed.stdout.as_bytes()).unwrap();
-    let replayed = Finished::of(child.wait_with_output().unwrap());
+    let replayed = replay(db, &printed.stdout);
     expect(&replayed, DONE, &format!("replaying:\n{}", printed.stdout));
     printed.stdout
 }

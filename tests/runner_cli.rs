@@ -5,13 +5,12 @@
 //! first compiles the built-in plugins.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use wasmig_tests::matrix::{
-    Engine, Finished, SeededRng, TestDb, add_component_revision, run, table_of, wasmig, write_branched_project,
+    Engine, Finished, SeededRng, TestDb, add_component_revision, replay, run, table_of, wasmig, write_branched_project,
     write_chain_project, write_revision_file,
 };
 use wasmig_tests::{Fixture, add_sql_revision, on_every_engine, write_sql_project};
@@ -242,29 +241,6 @@ fn schema_and_versions(db: &TestDb) -> Holdings {
         ),
     };
     (schema, db.version_rows(), db.event_pairs())
-}
-
-fn replay(db: &TestDb, sql: &str) -> Finished {
-    let mut command = match db.engine() {
-        Engine::Sqlite => {
-            let mut command = Command::new("sqlite3");
-            command.arg("-bail").arg(db.sqlite_path().unwrap());
-            command
-        }
-        Engine::Postgres => {
-            let mut command = Command::new("psql");
-            command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", db.url()]);
-            command
-        }
-    };
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|error| panic!("start {command:?} (is it installed?): {error}"));
-    child.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
-    Finished::of(child.wait_with_output().unwrap())
 }
 
 fn offline_sql_replayed_leaves_what_a_live_upgrade_leaves(engine: Engine) {

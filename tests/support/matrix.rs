@@ -481,3 +481,29 @@ impl SeededRng {
         self.next_u64() % bound
     }
 }
+
+/// Feeds `sql` to `sqlite3 -bail` or `psql -v ON_ERROR_STOP=1` on `db`: offline SQL replayed as an operator would.
+pub fn replay(db: &TestDb, sql: &str) -> Finished {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut command = match db.engine() {
+        Engine::Sqlite => {
+            let mut command = Command::new("sqlite3");
+            command.arg("-bail").arg(db.sqlite_path().unwrap());
+            command
+        }
+        Engine::Postgres => {
+            let mut command = Command::new("psql");
+            command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", db.url()]);
+            command
+        }
+    };
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("start {command:?} (is it installed?): {error}"));
+    child.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
+    Finished::of(child.wait_with_output().unwrap())
+}
