@@ -327,8 +327,15 @@ fn tenants_list_each_tenant_once_and_call_a_behind_tenant_behind(engine: Engine)
     assert!(at_heads.starts_with("ok") && at_heads.contains("at heads"), "{at_heads}");
     assert!(status.stdout.contains("2 at heads, 1 not at heads"), "{status}");
     let status_json = wasmig_at(path, None, &["--format", "json", "tenants", "status", "--tenants", &shops.source]);
-    let states: Vec<Value> =
-        json(&status_json)["tenants"].as_array().unwrap().iter().map(|t| t["state"].clone()).collect();
+    // Listed in the order they ended.
+    let mut states: Vec<(String, Value)> = json(&status_json)["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["tenant"].as_str().unwrap().to_owned(), t["state"].clone()))
+        .collect();
+    states.sort_by(|a, b| a.0.cmp(&b.0));
+    let states: Vec<Value> = states.into_iter().map(|(_, state)| state).collect();
     assert_eq!(
         states,
         [serde_json::json!(["at heads"]), serde_json::json!(["behind"]), serde_json::json!(["at heads"])]

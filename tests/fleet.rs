@@ -398,14 +398,22 @@ fn the_cli_reports_every_tenant_and_exits_1_when_one_failed(engine: Engine) {
     let first = wasmig_tenants(project.path(), &["upgrade", "--tenants", &source, "--jobs", "4"]);
     assert_eq!(first.code, Some(1), "a failed tenant exits 1: {first}");
     let report = json(&first);
-    let listed = report["tenants"].as_array().unwrap();
+    // Listed in the order they ended, each once.
+    let listed: std::collections::BTreeMap<String, serde_json::Value> = report["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tenant| (tenant["tenant"].as_str().unwrap().to_owned(), tenant.clone()))
+        .collect();
     assert_eq!(listed.len(), count, "{first}");
-    for (index, tenant) in listed.iter().enumerate() {
-        assert_eq!(tenant["tenant"], name(index).as_str());
+    for index in 0..count {
+        let tenant = &listed[&name(index)];
         let expected = if index == POISONED { "failed" } else { "ok" };
         assert_eq!(tenant["outcome"], expected, "{tenant}");
     }
-    assert!(listed[POISONED]["error"].as_str().unwrap().contains("t_r10"), "{}", listed[POISONED]);
+    let poisoned = &listed[&name(POISONED)];
+    assert!(poisoned["error"].as_str().unwrap().contains("t_r10"), "{poisoned}");
+    assert_eq!(report["counts"]["failed"], 1, "{first}");
     assert_eq!(report["modules"], 2);
 
     let behind = wasmig_tenants(project.path(), &["status", "--tenants", &source]);

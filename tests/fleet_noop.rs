@@ -1,8 +1,9 @@
-//! Fleets that have nothing to do: PostgreSQL schema tenants are read together, a few queries per database, so `tenants status` and a no-op `tenants upgrade` take no tenant's lock; a tenant that is behind still goes through its own lock and is migrated exactly once.
+//! Fleets that have nothing to do: PostgreSQL schema tenants are read together, a few queries per database, and SQLite files alone without a write, so `tenants status` and a no-op `tenants upgrade` take no tenant's lock; a tenant that is behind still goes through its own lock and is migrated exactly once. Also: a fleet that keeps no report still counts and tells of every tenant.
 //!
 //! "No lock" is observed through the database: another session holds one
-//! tenant's migration lock, and a short `migration_lock_timeout_ms` would
-//! fail that tenant if the fleet tried to take it.
+//! tenant's migration lock (PostgreSQL) or a write transaction on its file
+//! (SQLite), and a short `migration_lock_timeout_ms` would fail that tenant
+//! if the fleet tried to take it.
 
 use std::time::Duration;
 
@@ -149,4 +150,100 @@ fn status_check_over_several_shards_names_every_tenant_behind() {
     // The same schema name on two shards is refused: names must be unique.
     let twice = [TenantSource::parse(&first_source).unwrap(), TenantSource::parse(&first_source).unwrap()];
     assert!(TenantSource::tenants_of(&twice).is_err());
+}
+
+/// SQLite files at heads are answered from a read that neither creates nor
+/// writes anything: a tenant whose file another connection is writing to is
+/// still `ok`, no file changes by a byte, and a tenant that fell behind is
+/// migrated exactly once.
+#[test]
+fn sqlite_files_at_heads_are_answered_without_a_write() {
+    let project = tempfile::tempdir().unwrap();
+    write_sql_project(project.path(), &[]);
+    write_config(project.path(), "[database]\nmigration_lock_timeout_ms = 200\n");
+    for (id, parents) in [("r1", &[][..]), ("r2", &["r1"][..]), ("r3", &["r2"][..])] {
+        add_sql_revision(
+            project.path(),
+            id,
+            parents,
+            &format!("CREATE TABLE t_{id} (id int);\n"),
+            &format!("DROP TABLE t_{id};\n"),
+        );
+    }
+    let files = tempfile::tempdir().unwrap();
+    let tenants: Vec<wasmig::fleet::Tenant> = (0..6)
+        .map(|i| {
+            wasmig::fleet::Tenant::new(
+                tenant(i),
+                format!("sqlite:{}", files.path().join(format!("{}.db", tenant(i))).display()),
+            )
+        })
+        .collect();
+    let fleet = Fleet::new(migrator(project.path())).jobs(2);
+    let first = fleet.run(tenants.clone(), &FleetAction::Upgrade(Target::Heads), &NoFleetProgress);
+    assert!(first.all_ok(), "{first:#?}");
+    let bytes = || -> Vec<Vec<u8>> {
+        (0..6).map(|i| std::fs::read(files.path().join(format!("{}.db", tenant(i)))).unwrap()).collect()
+    };
+    let before = bytes();
+
+    // Another connection is writing to tenant 2's file.
+    let writer = rusqlite::Connection::open(files.path().join(format!("{}.db", tenant(2)))).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE; CREATE TABLE app_data (id int);").unwrap();
+    let noop = fleet.run(tenants.clone(), &FleetAction::Upgrade(Target::Heads), &NoFleetProgress);
+    assert!(noop.all_ok(), "a no-op upgrade wrote nothing, so waited for nothing: {noop:#?}");
+    assert_eq!(noop.counts.revisions, 0);
+    let status = fleet.run(tenants.clone(), &FleetAction::Status, &NoFleetProgress);
+    assert!(status.all_at_heads(), "{status:#?}");
+    writer.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(bytes(), before, "no file changed");
+
+    // A tenant that fell behind, and a file that does not exist yet.
+    let project_migrator = migrator(project.path());
+    let mut one = project_migrator.connect(&tenants[1].url).unwrap();
+    project_migrator
+        .downgrade(&mut one, &Target::parse("r2").unwrap(), &wasmig::RunOptions::default(), &mut wasmig::NoProgress)
+        .unwrap();
+    drop(one);
+    let mut tenants = tenants;
+    tenants.push(wasmig::fleet::Tenant::new("new", format!("sqlite:{}", files.path().join("new.db").display())));
+    let status = fleet.run(tenants.clone(), &FleetAction::Status, &NoFleetProgress);
+    let behind: Vec<&str> = status.not_at_heads().map(|t| t.tenant.as_str()).collect();
+    assert_eq!(behind, ["t_01", "new"], "{status:#?}");
+    assert!(!files.path().join("new.db").exists(), "status created no file");
+    let run = fleet.run(tenants.clone(), &FleetAction::Upgrade(Target::Heads), &NoFleetProgress);
+    assert_eq!(run.tenant("t_01").unwrap().revisions, ["r3"], "{run:#?}");
+    assert_eq!(run.tenant("new").unwrap().revisions, ["r1", "r2", "r3"], "{run:#?}");
+    assert_eq!(run.counts.revisions, 4);
+    let again = fleet.run(tenants, &FleetAction::Upgrade(Target::Heads), &NoFleetProgress);
+    assert_eq!(again.counts.revisions, 0, "{again:#?}");
+}
+
+/// `keep_reports(false)`: the report keeps no tenant, yet counts every one,
+/// and the listener hears each tenant's report exactly once.
+#[test]
+fn a_fleet_that_keeps_no_report_still_counts_and_tells_every_tenant() {
+    let scene = Scene::new();
+    scene.database.connect().execute_script("CREATE TABLE t_03.t_r1 (id int)").unwrap();
+    let heard = std::sync::Mutex::new(Vec::new());
+    let listener = |event: wasmig::FleetEvent| {
+        if let wasmig::FleetEvent::Finished(report) = event {
+            heard.lock().unwrap().push((report.tenant, report.outcome, report.revisions.len()));
+        }
+    };
+    let report =
+        scene.fleet().keep_reports(false).run(scene.tenants(), &FleetAction::Upgrade(Target::Heads), &listener);
+    assert!(report.tenants.is_empty(), "{report:#?}");
+    assert_eq!(
+        (report.counts.tenants, report.counts.ok, report.counts.failed, report.counts.revisions),
+        (TENANTS, TENANTS - 1, 1, (TENANTS - 1) * 3),
+        "{report:#?}"
+    );
+    assert!(!report.all_ok());
+    let mut heard = heard.into_inner().unwrap();
+    heard.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(heard.len(), TENANTS);
+    assert_eq!(heard[3], (tenant(3), TenantOutcome::Failed, 0), "t_03's r1 found its table taken");
+    let status = scene.fleet().keep_reports(false).run(scene.tenants(), &FleetAction::Status, &NoFleetProgress);
+    assert_eq!((status.counts.not_at_heads, status.all_at_heads()), (1, false), "{status:#?}");
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of a fleet with nothing to do: `wasmig tenants status` and a no-op `wasmig tenants upgrade` on PostgreSQL schemas already at heads, against one psql reading every tenant's version table.
 
-    python3 bench/fleet/noop.py [SCHEMAS] [REVISIONS] [ROUNDS]     (defaults: 1000 20 3)
+    python3 bench/fleet/noop.py [TENANTS] [REVISIONS] [ROUNDS] [postgres|sqlite]     (defaults: 1000 20 3 postgres)
 
 Set-up (not timed): one fresh database on 127.0.0.1:5432 with SCHEMAS empty
 schemas, brought to heads once by `wasmig tenants upgrade --jobs 2`.
@@ -12,9 +12,14 @@ Timed as whole processes, rounds alternating the contenders:
 - status:  `wasmig -C P --format json tenants status --tenants SOURCE --jobs 2`.
 - noop:    `wasmig -C P --format json tenants upgrade --tenants SOURCE --jobs 2`.
 `BEFORE_BIN=path` adds another wasmig build's status and no-op upgrade as contenders.
+
+With `sqlite`, the tenants are TENANTS SQLite files (`sqlite:DIR/*.db`) and
+the floor is one python3 process reading every file's version table through
+the sqlite3 module (open, one SELECT, close: the least a file allows).
 Prints median wall seconds and the ratios against the floor.
 """
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -53,6 +58,9 @@ def main():
         sh("cargo", "build", "--release", "--locked", "-q", "-p", "wasmig-cli", cwd=ROOT)
         wasmig = os.path.join(TARGET, "release", "wasmig")
     before = os.environ.get("BEFORE_BIN")
+    engine = sys.argv[4] if len(sys.argv) > 4 else "postgres"
+    if engine == "sqlite":
+        return sqlite_noop(wasmig, before, schemas, revisions, rounds)
     database = f"wasmig_bench_noop_{os.getpid()}"
     psql("test", f"CREATE DATABASE {database}")
     try:
@@ -89,5 +97,3 @@ def main():
         psql("test", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
-if __name__ == "__main__":
-    main()

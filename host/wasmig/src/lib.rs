@@ -82,8 +82,8 @@ pub use drift::Drift;
 pub use error::{Error, ErrorKind, Failure};
 pub use events::{Event, EventFilter};
 pub use fleet::{
-    Fleet, FleetAction, FleetError, FleetEvent, FleetProgress, FleetReport, NoFleetProgress, Shard, ShardError, Tenant,
-    TenantOutcome, TenantReport, TenantSource,
+    Fleet, FleetAction, FleetCounts, FleetError, FleetEvent, FleetProgress, FleetReport, NoFleetProgress, Shard,
+    ShardError, Tenant, TenantOutcome, TenantReport, TenantSource,
 };
 pub use migrator::Migrator;
 pub use options::{RunOptions, TransactionMode};

@@ -41,6 +41,10 @@
 //!   tenant's run only; a rerun picks up from each tenant's applied set.
 //! - `fail_fast` and the canary wave stop *scheduling*: runs already going
 //!   finish, and every tenant not started is reported as skipped.
+//! - Memory does not grow with the fleet: tenants are read (and their
+//!   applied rows held) one chunk at a time as the queue reaches them, and
+//!   with [`Fleet::keep_reports`]`(false)` (what the CLI does) each
+//!   tenant's report goes to the listener and only counts stay.
 
 mod coordinator;
 mod report;
@@ -48,9 +52,10 @@ mod run;
 mod shard;
 mod source;
 mod standing;
+mod tally;
 
 pub use coordinator::{Coordination, CoordinatorError, FailureBudget, RunSummary, RunTenant, run_tenants, runs};
-pub use report::{FleetEvent, FleetProgress, FleetReport, NoFleetProgress, TenantOutcome, TenantReport};
+pub use report::{FleetCounts, FleetEvent, FleetProgress, FleetReport, NoFleetProgress, TenantOutcome, TenantReport};
 pub use run::{Fleet, FleetAction};
 pub use shard::{Shard, ShardError};
 pub use source::{FleetError, Tenant, TenantSource};

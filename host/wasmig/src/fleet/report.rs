@@ -72,13 +72,19 @@ impl TenantReport {
     }
 }
 
-/// What a fleet run did: one report per tenant, in the order the tenants were given.
+/// What a fleet run did: the counts, and one report per tenant in the
+/// order the tenants were given, unless the fleet was told not to keep them
+/// ([`Fleet::keep_reports`](super::Fleet::keep_reports)).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FleetReport {
     pub action: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// Empty when the reports were not kept: each went to the progress
+    /// listener as [`FleetEvent::Finished`] instead.
     pub tenants: Vec<TenantReport>,
+    /// Counted for every tenant, kept or not.
+    pub counts: FleetCounts,
     /// Distinct modules the project's revisions run (the built-in plugins count once each).
     pub modules: usize,
     /// Components compiled by Cranelift during this run (at most `modules`).
@@ -90,38 +96,89 @@ pub struct FleetReport {
 
 impl FleetReport {
     pub fn count(&self, outcome: TenantOutcome) -> usize {
-        self.tenants.iter().filter(|tenant| tenant.outcome == outcome).count()
+        match outcome {
+            TenantOutcome::Ok => self.counts.ok,
+            TenantOutcome::Failed => self.counts.failed,
+            TenantOutcome::Skipped => self.counts.skipped,
+        }
     }
 
+    /// The failed tenants among the reports kept.
     pub fn failed(&self) -> impl Iterator<Item = &TenantReport> {
         self.tenants.iter().filter(|tenant| tenant.outcome == TenantOutcome::Failed)
     }
 
+    /// A tenant's report, when reports were kept.
     pub fn tenant(&self, name: &str) -> Option<&TenantReport> {
         self.tenants.iter().find(|tenant| tenant.tenant == name)
     }
 
     /// Every tenant ran and succeeded (none failed, none skipped).
     pub fn all_ok(&self) -> bool {
-        self.tenants.iter().all(|tenant| tenant.outcome == TenantOutcome::Ok)
+        self.counts.ok == self.counts.tenants
     }
 
     /// The `status` action found every tenant at the project's heads.
     pub fn all_at_heads(&self) -> bool {
-        self.not_at_heads().next().is_none()
+        self.counts.not_at_heads == 0
     }
 
     /// The tenants the `status` action did not find at the project's heads
-    /// (behind, ahead, dirty, drifted, or not read at all): the proof a
-    /// platform gates a release on, across every shard given.
+    /// (behind, ahead, dirty, drifted, or not read at all), among the
+    /// reports kept: the proof a platform gates a release on, across every
+    /// shard given. [`FleetCounts::not_at_heads`] counts them all.
     pub fn not_at_heads(&self) -> impl Iterator<Item = &TenantReport> {
-        self.tenants.iter().filter(|tenant| !tenant.status.as_ref().is_some_and(Status::is_current))
+        self.tenants.iter().filter(|tenant| !tenant.is_at_heads())
     }
 
     /// Tenant-revisions (steps changed) per second of the whole run.
     pub fn revisions_per_second(&self) -> f64 {
-        let steps: usize = self.tenants.iter().map(|tenant| tenant.revisions.len()).sum();
-        steps as f64 / (self.duration_ms.max(1) as f64 / 1000.0)
+        self.counts.revisions as f64 / (self.duration_ms.max(1) as f64 / 1000.0)
+    }
+}
+
+impl TenantReport {
+    /// The `status` action read this tenant and found it at the project's heads.
+    pub fn is_at_heads(&self) -> bool {
+        self.status.as_ref().is_some_and(Status::is_current)
+    }
+}
+
+/// A fleet run in numbers: what stays of it when the per-tenant reports are
+/// not kept, so that memory does not grow with the fleet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FleetCounts {
+    pub tenants: usize,
+    pub ok: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    /// `status`: tenants not found at the project's heads (counted only for `status`).
+    pub not_at_heads: usize,
+    /// Steps changed (revisions applied or reverted) across all tenants.
+    pub revisions: usize,
+}
+
+impl FleetCounts {
+    pub(super) fn add(&mut self, report: &TenantReport, status_action: bool) {
+        self.tenants += 1;
+        match report.outcome {
+            TenantOutcome::Ok => self.ok += 1,
+            TenantOutcome::Failed => self.failed += 1,
+            TenantOutcome::Skipped => self.skipped += 1,
+        }
+        if status_action && !report.is_at_heads() {
+            self.not_at_heads += 1;
+        }
+        self.revisions += report.revisions.len();
+    }
+
+    pub(super) fn merge(&mut self, other: FleetCounts) {
+        self.tenants += other.tenants;
+        self.ok += other.ok;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+        self.not_at_heads += other.not_at_heads;
+        self.revisions += other.revisions;
     }
 }
 

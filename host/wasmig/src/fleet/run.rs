@@ -11,7 +11,8 @@ use wasmig_graph::{Direction, Target};
 use super::coordinator::{ClaimEnd, Coordination, Coordinator, CoordinatorError};
 use super::report::{FleetEvent, FleetProgress, FleetReport, TenantOutcome, TenantReport};
 use super::source::Tenant;
-use super::standing::{self, Standing};
+use super::standing::{self, Chunked, StandingTenant};
+use super::tally::Tally;
 use crate::error::{Error, ErrorKind};
 use crate::migrator::Migrator;
 use crate::options::RunOptions;
@@ -54,12 +55,31 @@ pub struct Fleet {
     fail_fast: bool,
     canary: usize,
     options: RunOptions,
+    keep_reports: bool,
+    coordination: Option<Coordination>,
 }
 
 impl Fleet {
     /// One tenant at a time, no fail-fast, no canary, per-revision transactions.
     pub fn new(migrator: Migrator) -> Self {
-        Fleet { migrator, jobs: 1, fail_fast: false, canary: 0, options: RunOptions::default() }
+        Fleet {
+            migrator,
+            jobs: 1,
+            fail_fast: false,
+            canary: 0,
+            options: RunOptions::default(),
+            keep_reports: true,
+            coordination: None,
+        }
+    }
+
+    /// Whether the report keeps every tenant's report (the default). Without
+    /// them, memory does not grow with the fleet: each tenant's report goes
+    /// to the progress listener as [`FleetEvent::Finished`] when it ends,
+    /// and the [`FleetReport`] keeps only [`FleetCounts`].
+    pub fn keep_reports(mut self, keep: bool) -> Self {
+        self.keep_reports = keep;
+        self
     }
 
     /// At most `jobs` tenants at once (at least 1), each on its own thread and connection.
@@ -86,6 +106,29 @@ impl Fleet {
         self
     }
 
+    /// Makes [`Fleet::try_run`] one process of the coordinated run
+    /// `coordination` names, shared with every process given the same name
+    /// (docs/FLEET.md).
+    pub fn coordinated(mut self, coordination: Coordination) -> Self {
+        self.coordination = Some(coordination);
+        self
+    }
+
+    /// Runs `action` on `tenants`: alone ([`Fleet::run`], which does not
+    /// fail), or as one process of the run set by [`Fleet::coordinated`]
+    /// ([`Fleet::run_shared`], which fails when the coordinator does).
+    pub fn try_run(
+        &self,
+        tenants: Vec<Tenant>,
+        action: &FleetAction,
+        progress: &dyn FleetProgress,
+    ) -> Result<FleetReport, Error> {
+        match &self.coordination {
+            Some(coordination) => self.run_shared(tenants, action, coordination, progress),
+            None => Ok(self.run(tenants, action, progress)),
+        }
+    }
+
     pub fn migrator(&self) -> &Migrator {
         &self.migrator
     }
@@ -103,51 +146,46 @@ impl Fleet {
             FleetAction::Status => 0,
             _ => self.load_modules(),
         };
-        // Where the tenants stand, read in a few queries per database: a
-        // tenant already at the target is then answered without a connection.
-        let (tenants, standing): (Box<dyn Iterator<Item = Tenant> + Send>, Standing) = match action {
-            FleetAction::Status | FleetAction::Upgrade(_) => {
-                let all: Vec<Tenant> = tenants.into_iter().collect();
-                let standing = standing::read(&self.migrator, &all);
-                (Box::new(all.into_iter()), standing)
-            }
-            FleetAction::Downgrade(_) => (Box::new(tenants.into_iter()), Standing::default()),
-        };
-        tracing::debug!(tenants = standing.len(), "tenants read together");
-        let mut tenants = tenants;
+        let stop = AtomicBool::new(false);
+        // Where the tenants stand, read a chunk at a time as the queue
+        // reaches them: a tenant already at the target is then answered
+        // without a connection, and only a chunk's rows are held at once.
+        let read = matches!(action, FleetAction::Status | FleetAction::Upgrade(_));
+        let mut tenants = Chunked::new(&self.migrator, tenants.into_iter(), read, &stop);
         let known = match tenants.size_hint() {
             (low, Some(high)) if low == high => Some(low),
             _ => None,
         };
         progress.event(FleetEvent::Planned { tenants: known });
-        let stop = AtomicBool::new(false);
-        let mut reports = Vec::new();
+        let mut whole = Tally::default();
         let mut canary_failed = Vec::new();
         if self.canary > 0 {
-            let wave: Vec<Tenant> = tenants.by_ref().take(self.canary).collect();
-            let wave_reports = self.wave(wave.into_iter(), action, &standing, progress, &stop);
-            canary_failed = wave_reports
-                .iter()
-                .filter(|report| report.outcome != TenantOutcome::Ok)
-                .map(|report| report.tenant.clone())
-                .collect();
-            reports.extend(wave_reports);
+            let canary: Vec<StandingTenant> = tenants.by_ref().take(self.canary).collect();
+            let wave = self.wave(canary.into_iter(), action, progress, &stop, true);
+            canary_failed = wave.not_ok.clone();
+            whole.append(wave);
         }
         if canary_failed.is_empty() {
-            reports.extend(self.wave(tenants, action, &standing, progress, &stop));
+            whole.append(self.wave(tenants, action, progress, &stop, self.fail_fast));
         } else {
+            // The rest is only reported, not read.
+            stop.store(true, Ordering::SeqCst);
             let reason = format!("not started: the canary wave failed ({})", canary_failed.join(", "));
-            for tenant in tenants {
-                let report = TenantReport::skipped(&tenant, &reason);
-                progress.event(FleetEvent::Finished(report.clone()));
-                reports.push(report);
+            for (tenant, _) in tenants {
+                whole.skipped(
+                    TenantReport::skipped(&tenant, &reason),
+                    *action == FleetAction::Status,
+                    progress,
+                    self.keep_reports,
+                );
             }
         }
         let after = self.migrator.runtime().stats();
         FleetReport {
             action: action.name(),
             target: action.target().map(ToString::to_string),
-            tenants: reports,
+            counts: whole.counts,
+            tenants: whole.into_reports(),
             modules,
             compiled: after.compiled.saturating_sub(before.compiled),
             loaded_from_disk: after.loaded_from_disk.saturating_sub(before.loaded_from_disk),
@@ -174,15 +212,23 @@ impl Fleet {
             FleetAction::Status => 0,
             _ => self.load_modules(),
         };
-        let standing = match action {
-            FleetAction::Status | FleetAction::Upgrade(_) => standing::read(&self.migrator, &tenants),
-            FleetAction::Downgrade(_) => Standing::default(),
+        // Only the names of the tenants already at the target are kept from
+        // the read: the rows of a chunk are dropped once it is judged.
+        let at_target: HashSet<String> = match action {
+            FleetAction::Upgrade(target) => {
+                let never = AtomicBool::new(false);
+                Chunked::new(&self.migrator, tenants.iter().cloned(), true, &never)
+                    .filter(|(_, rows)| rows.as_deref().is_some_and(|rows| self.migrator.at_target(rows, target)))
+                    .map(|(tenant, _)| tenant.name)
+                    .collect()
+            }
+            _ => HashSet::new(),
         };
         let target = action.target().map(ToString::to_string);
         let coordinator = Coordinator::join(coordination, action.name(), target.as_deref(), tenants)?;
         tracing::info!(run = %coordination.run, worker = coordinator.worker(), "joined the run");
         progress.event(FleetEvent::Planned { tenants: None });
-        let reports: Mutex<Vec<TenantReport>> = Mutex::new(Vec::new());
+        let whole: Mutex<Tally> = Mutex::new(Tally::default());
         let trouble: Mutex<Option<CoordinatorError>> = Mutex::new(None);
         std::thread::scope(|scope| {
             for _ in 0..self.jobs {
@@ -196,12 +242,24 @@ impl Fleet {
                                 break;
                             }
                         };
-                        let report = self.one(&tenant, action, standing.of(&tenant.name), progress);
+                        let known = match at_target.contains(&tenant.name) {
+                            true => Known::AtTarget,
+                            false => Known::Unread,
+                        };
+                        let report = self.one(&tenant, action, known, progress);
                         if let Err(error) = coordinator.finish(&report.tenant, &claim_end(&report)) {
                             trouble.lock().expect("coordinator errors poisoned").get_or_insert(error);
                         }
-                        progress.event(FleetEvent::Finished(report.clone()));
-                        reports.lock().expect("fleet reports poisoned").push(report);
+                        let mut whole = whole.lock().expect("fleet reports poisoned");
+                        let index = whole.counts.tenants;
+                        whole.finished(
+                            index,
+                            report,
+                            *action == FleetAction::Status,
+                            progress,
+                            self.keep_reports,
+                            false,
+                        );
                     }
                 });
             }
@@ -211,10 +269,12 @@ impl Fleet {
             return Err(error.into());
         }
         let after = self.migrator.runtime().stats();
+        let whole = whole.into_inner().expect("fleet reports poisoned");
         Ok(FleetReport {
             action: action.name(),
             target,
-            tenants: reports.into_inner().expect("fleet reports poisoned"),
+            counts: whole.counts,
+            tenants: whole.into_reports(),
             modules,
             compiled: after.compiled.saturating_sub(before.compiled),
             loaded_from_disk: after.loaded_from_disk.saturating_sub(before.loaded_from_disk),
@@ -240,18 +300,19 @@ impl Fleet {
     }
 
     /// Runs tenants from `tenants` on up to `jobs` threads until the queue is
-    /// empty or (with `fail_fast`) a tenant failed; reports every tenant, in
-    /// queue order, those never started as skipped.
+    /// empty or (with `fail_fast`) a tenant failed; reports every tenant,
+    /// those never started as skipped. `name_failures`: keep the names of
+    /// the tenants that did not end ok (a canary wave, `fail_fast`).
     fn wave(
         &self,
-        tenants: impl Iterator<Item = Tenant> + Send,
+        tenants: impl Iterator<Item = StandingTenant> + Send,
         action: &FleetAction,
-        standing: &Standing,
         progress: &dyn FleetProgress,
         stop: &AtomicBool,
-    ) -> Vec<TenantReport> {
+        name_failures: bool,
+    ) -> Tally {
         let queue = Mutex::new(tenants.enumerate());
-        let done: Mutex<Vec<(usize, TenantReport)>> = Mutex::new(Vec::new());
+        let done: Mutex<Tally> = Mutex::new(Tally::default());
         std::thread::scope(|scope| {
             for _ in 0..self.jobs {
                 scope.spawn(|| {
@@ -259,48 +320,44 @@ impl Fleet {
                         if stop.load(Ordering::SeqCst) || crate::interrupt::requested() {
                             break;
                         }
-                        let Some((index, tenant)) = queue.lock().expect("tenant queue poisoned").next() else {
+                        let Some((index, (tenant, rows))) = queue.lock().expect("tenant queue poisoned").next() else {
                             break;
                         };
-                        let report = self.one(&tenant, action, standing.of(&tenant.name), progress);
+                        let known = rows.map_or(Known::Unread, Known::Rows);
+                        let report = self.one(&tenant, action, known, progress);
                         if report.outcome == TenantOutcome::Failed && self.fail_fast {
                             stop.store(true, Ordering::SeqCst);
                         }
-                        progress.event(FleetEvent::Finished(report.clone()));
-                        done.lock().expect("fleet reports poisoned").push((index, report));
+                        let mut done = done.lock().expect("fleet reports poisoned");
+                        done.finished(
+                            index,
+                            report,
+                            *action == FleetAction::Status,
+                            progress,
+                            self.keep_reports,
+                            name_failures,
+                        );
                     }
                 });
             }
         });
         let mut done = done.into_inner().expect("fleet reports poisoned");
-        let failed: Vec<String> = done
-            .iter()
-            .filter(|(_, report)| report.outcome == TenantOutcome::Failed)
-            .map(|(_, report)| report.tenant.clone())
-            .collect();
         let reason = if crate::interrupt::requested() {
             "not started: a stop was requested".to_owned()
         } else {
-            format!("not started: --fail-fast after {} failed", failed.join(", "))
+            format!("not started: --fail-fast after {} failed", done.not_ok.join(", "))
         };
-        for (index, tenant) in queue.into_inner().expect("tenant queue poisoned") {
+        // What was never started is only reported, not read: the reader
+        // stops on `stop` (fail-fast) or on the stop request.
+        for (index, (tenant, _)) in queue.into_inner().expect("tenant queue poisoned") {
             let report = TenantReport::skipped(&tenant, &reason);
-            progress.event(FleetEvent::Finished(report.clone()));
-            done.push((index, report));
+            done.finished(index, report, *action == FleetAction::Status, progress, self.keep_reports, name_failures);
         }
-        done.sort_by_key(|(index, _)| *index);
-        done.into_iter().map(|(_, report)| report).collect()
+        done
     }
 
     /// One tenant's run; a panic inside it (a bug) fails that tenant only.
-    /// `standing`: the tenant's applied rows, when they were read with the others'.
-    fn one(
-        &self,
-        tenant: &Tenant,
-        action: &FleetAction,
-        standing: Option<&[AppliedRow]>,
-        progress: &dyn FleetProgress,
-    ) -> TenantReport {
+    fn one(&self, tenant: &Tenant, action: &FleetAction, known: Known, progress: &dyn FleetProgress) -> TenantReport {
         progress.event(FleetEvent::Started { tenant: tenant.name.clone() });
         let started = Instant::now();
         let mut report = TenantReport {
@@ -314,7 +371,7 @@ impl Fleet {
             error_kind: None,
             status: None,
         };
-        let ran = catch_unwind(AssertUnwindSafe(|| match self.answer(tenant, action, standing, &mut report) {
+        let ran = catch_unwind(AssertUnwindSafe(|| match self.answer(tenant, action, known, &mut report) {
             Ok(true) => Ok(()),
             Ok(false) => self.migrate(tenant, action, progress, &mut report),
             Err(error) => Err(error),
@@ -342,26 +399,33 @@ impl Fleet {
         report
     }
 
-    /// Answers `action` from the rows read with the other tenants' when they
-    /// suffice (status; an upgrade with nothing to do): `Ok(true)`. Otherwise
-    /// the tenant takes the usual path, with its own connection and lock.
+    /// Answers `action` from what was read without a lock when it suffices
+    /// (status; an upgrade with nothing to do): `Ok(true)`. Otherwise the
+    /// tenant takes the usual path, with its own connection and lock. A
+    /// SQLite file not read with the others is read here, alone.
     fn answer(
         &self,
         tenant: &Tenant,
         action: &FleetAction,
-        standing: Option<&[AppliedRow]>,
+        known: Known,
         report: &mut TenantReport,
     ) -> Result<bool, Error> {
-        let Some(rows) = standing else { return Ok(false) };
-        match action {
-            FleetAction::Status => {
-                let mut status = self.migrator.status_of(tenant.database(), rows.to_vec())?;
+        let known = match (known, action) {
+            (Known::Unread, FleetAction::Status | FleetAction::Upgrade(_)) => {
+                standing::read_file(&self.migrator, tenant).map_or(Known::Unread, Known::Rows)
+            }
+            (known, _) => known,
+        };
+        match (action, known) {
+            (FleetAction::Status, Known::Rows(rows)) => {
+                let mut status = self.migrator.status_of(tenant.database(), rows)?;
                 status.applied = Vec::new();
                 report.status = Some(status);
                 Ok(true)
             }
-            FleetAction::Upgrade(target) => Ok(self.migrator.at_target(rows, target)),
-            FleetAction::Downgrade(_) => Ok(false),
+            (FleetAction::Upgrade(target), Known::Rows(rows)) => Ok(self.migrator.at_target(&rows, target)),
+            (FleetAction::Upgrade(_), Known::AtTarget) => Ok(true),
+            _ => Ok(false),
         }
     }
 
@@ -399,6 +463,15 @@ impl Fleet {
         }
         result.map(drop)
     }
+}
+
+/// What is known of a tenant before its run, read without its lock.
+enum Known {
+    /// Its applied rows.
+    Rows(Vec<AppliedRow>),
+    /// Already at the run's target (the rows were read and dropped).
+    AtTarget,
+    Unread,
 }
 
 /// Forwards one tenant's steps to the fleet's progress.

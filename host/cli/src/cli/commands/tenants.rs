@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -28,46 +29,50 @@ pub fn run(dir: &Path, out: Output, verbosity: u8, request: TenantsRequest) -> C
         tenants = shard.select(tenants).collect();
         out.note(format!("shard {shard}: {} tenant(s)", tenants.len()));
     }
-    let fleet = Fleet::new(migrator)
+    // Each tenant's report is printed as it ends and then dropped: memory
+    // does not grow with the fleet (docs/FLEET.md).
+    let mut fleet = Fleet::new(migrator)
         .jobs(request.jobs)
         .fail_fast(request.fail_fast)
         .canary(request.canary)
-        .run_options(RunOptions { transaction: request.transaction, ..RunOptions::default() });
-    let progress = FleetBar::new(out, verbosity, tenants.len());
-    let report = match &request.shared {
-        None => fleet.run(tenants, &request.action, &progress),
-        Some(shared) => {
-            let coordination = Coordination {
-                url: coordinator_url(shared, &request.sources)?,
-                run: shared.run.clone(),
-                lease: shared.lease,
-                max_failures: shared.max_failures,
-                retry_failed: shared.retry_failed,
-            };
-            let report = fleet.run_shared(tenants, &request.action, &coordination, &progress);
-            progress.finish();
-            let report = report?;
-            out.note(format!(
-                "run {}: this process ran {} tenant(s); `wasmig tenants run {}` shows the whole run",
-                shared.run,
-                report.tenants.len(),
-                shared.run
-            ));
-            report
-        }
-    };
-    progress.finish();
-    let sources = request.sources.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-    if request.check {
-        let behind: Vec<&str> = report.not_at_heads().map(|tenant| tenant.tenant.as_str()).collect();
-        if !behind.is_empty() {
-            eprintln!("not at heads ({} of {} tenants): {}", behind.len(), report.tenants.len(), behind.join(", "));
-        }
-    } else {
-        print_report(out, &sources, &report)?;
+        .run_options(RunOptions { transaction: request.transaction, ..RunOptions::default() })
+        .keep_reports(false);
+    if let Some(shared) = &request.shared {
+        fleet = fleet.coordinated(Coordination {
+            url: coordinator_url(shared, &request.sources)?,
+            run: shared.run.clone(),
+            lease: shared.lease,
+            max_failures: shared.max_failures,
+            retry_failed: shared.retry_failed,
+        });
     }
+    let sources = request.sources.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let progress = Listener {
+        bar: FleetBar::new(out, verbosity, tenants.len()),
+        report: ReportStream::new(out, request.check, sources, &request.action),
+    };
+    let report = fleet.try_run(tenants, &request.action, &progress);
+    progress.bar.finish();
+    let report = match report {
+        Ok(report) => report,
+        // Tenants already printed stay in one document with the error.
+        Err(error) if progress.report.started() => {
+            let message = crate::cli::output::error_message(&error);
+            eprintln!("error: {message}");
+            progress.report.abandon(&message)?;
+            return Ok(Exit::RunFailed);
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if let Some(shared) = &request.shared {
+        out.note(format!(
+            "run {}: this process ran {} tenant(s); `wasmig tenants run {}` shows the whole run",
+            shared.run, report.counts.tenants, shared.run
+        ));
+    }
+    progress.report.finish(&report)?;
     let any_failed = report.count(TenantOutcome::Failed) + report.count(TenantOutcome::Skipped) > 0;
-    Ok(if any_failed && refused_everywhere(&report) {
+    Ok(if any_failed && progress.report.refused_everywhere(&report) {
         Exit::Usage
     } else if any_failed {
         Exit::RunFailed
@@ -114,15 +119,6 @@ fn refuse_unplannable(migrator: &Migrator, action: &FleetAction) -> CliResult<()
     Ok(())
 }
 
-/// Every failed tenant was refused its plan (or the project is wrong) and no
-/// tenant changed anything: a usage error, as for one database (exit 2).
-fn refused_everywhere(report: &FleetReport) -> bool {
-    let mut failed = report.failed().peekable();
-    failed.peek().is_some()
-        && failed.all(|tenant| matches!(tenant.error_kind, Some(ErrorKind::Usage | ErrorKind::Project)))
-        && report.tenants.iter().all(|tenant| tenant.revisions.is_empty())
-}
-
 /// Progress on stderr that never repeats the report on stdout: a bar over
 /// tenants on a terminal (how many failed so far), one line per finished
 /// tenant only with `-v`, otherwise only lock retries; nothing for JSON or `-q`.
@@ -151,6 +147,34 @@ impl FleetBar {
             bar.finish_and_clear();
         }
     }
+
+    /// Runs `print` with the bar out of the way.
+    fn suspend<T>(&self, print: impl FnOnce() -> T) -> T {
+        match self {
+            FleetBar::Bar { bar, .. } => bar.suspend(print),
+            _ => print(),
+        }
+    }
+}
+
+/// What the fleet's listener does: the bar or lines on stderr, and the report on stdout.
+struct Listener {
+    bar: FleetBar,
+    report: ReportStream,
+}
+
+impl FleetProgress for Listener {
+    fn event(&self, event: FleetEvent) {
+        match event {
+            FleetEvent::Finished(tenant) => {
+                self.bar.finished(&tenant);
+                if let Err(error) = self.bar.suspend(|| self.report.tenant(tenant)) {
+                    tracing::debug!("the report could not be written: {error}");
+                }
+            }
+            event => self.bar.event(event),
+        }
+    }
 }
 
 impl FleetProgress for FleetBar {
@@ -164,9 +188,14 @@ impl FleetProgress for FleetBar {
             }
             return;
         }
-        let FleetEvent::Finished(tenant) = event else {
-            return;
-        };
+        if let FleetEvent::Finished(tenant) = event {
+            self.finished(&tenant);
+        }
+    }
+}
+
+impl FleetBar {
+    fn finished(&self, tenant: &TenantReport) {
         match self {
             FleetBar::Bar { bar, failed } => {
                 bar.inc(1);
@@ -175,11 +204,11 @@ impl FleetProgress for FleetBar {
                     _ => failed.fetch_add(1, Ordering::Relaxed) + 1,
                 };
                 match failed {
-                    0 => bar.set_message(tenant.tenant),
+                    0 => bar.set_message(tenant.tenant.clone()),
                     failed => bar.set_message(format!("{} ({failed} failed or skipped)", tenant.tenant)),
                 }
             }
-            FleetBar::Lines { each_tenant: true } => eprintln!("{}", tenant_line(&tenant)),
+            FleetBar::Lines { each_tenant: true } => eprintln!("{}", tenant_line(tenant)),
             FleetBar::Lines { each_tenant: false } | FleetBar::Silent => {}
         }
     }
@@ -227,50 +256,161 @@ fn tenant_line(tenant: &TenantReport) -> String {
     line
 }
 
-fn print_report(out: Output, source: &str, report: &FleetReport) -> CliResult<()> {
-    out.emit(
-        || {
-            let mut document = serde_json::to_value(report).expect("a fleet report serialises");
-            // `outcome` says the tenant was read; `state` says where it stands.
-            for (json, tenant) in document["tenants"].as_array_mut().into_iter().flatten().zip(&report.tenants) {
+/// The report on stdout, written as tenants end: text lines, or one JSON
+/// document whose `tenants` array is written element by element (in the
+/// order tenants ended). Holds only what the end needs: with `--check`, the
+/// names of the tenants not at heads; whether every failure was a refusal.
+struct ReportStream {
+    out: Output,
+    check: bool,
+    source: String,
+    action: &'static str,
+    target: Option<String>,
+    state: Mutex<StreamState>,
+}
+
+#[derive(Default)]
+struct StreamState {
+    /// The JSON document's head is written.
+    opened: bool,
+    written: usize,
+    not_at_heads: Vec<String>,
+    /// A failure that was not a refusal of the plan (usage, project).
+    failed_otherwise: bool,
+}
+
+impl ReportStream {
+    fn new(out: Output, check: bool, source: String, action: &FleetAction) -> Self {
+        let (action, target) = match action {
+            FleetAction::Upgrade(target) => ("upgrade", Some(target.to_string())),
+            FleetAction::Downgrade(target) => ("downgrade", Some(target.to_string())),
+            _ => ("status", None),
+        };
+        ReportStream { out, check, source, action, target, state: Mutex::new(StreamState::default()) }
+    }
+
+    fn started(&self) -> bool {
+        self.state.lock().expect("report state poisoned").opened
+    }
+
+    fn tenant(&self, tenant: TenantReport) -> CliResult<()> {
+        let mut state = self.state.lock().expect("report state poisoned");
+        if tenant.outcome == TenantOutcome::Failed
+            && !matches!(tenant.error_kind, Some(ErrorKind::Usage | ErrorKind::Project))
+        {
+            state.failed_otherwise = true;
+        }
+        if self.check {
+            if !tenant.is_at_heads() {
+                state.not_at_heads.push(tenant.tenant);
+            }
+            return Ok(());
+        }
+        match self.out.format {
+            Format::Json => {
+                let head = self.open(&mut state);
+                let mut json = serde_json::to_value(&tenant).expect("a tenant report serialises");
+                // `outcome` says the tenant was read; `state` says where it stands.
                 if let Some(status) = &tenant.status {
                     json["state"] = status.states().into();
                 }
+                let separator = if state.written == 0 { "" } else { ",\n" };
+                state.written += 1;
+                self.out.raw(&format!("{head}{separator}    {json}"))
             }
-            document["command"] = "tenants".into();
-            document["source"] = source.into();
-            document
-        },
-        |text| {
-            let what = match &report.target {
-                Some(target) => format!("{} to {target}", report.action),
-                None => report.action.to_owned(),
-            };
-            let ok = match report.action {
-                // Read is not "ok": a tenant read and found behind is counted apart.
-                "status" => {
-                    let read = report.count(TenantOutcome::Ok);
-                    let at_heads = report.tenants.len() - report.not_at_heads().count();
-                    format!("{at_heads} at heads, {} not at heads", read - at_heads)
+            Format::Text => self.out.raw(&format!("  {}\n", tenant_line(&tenant).replace('\n', "\n  "))),
+        }
+    }
+
+    /// The JSON document's head, the first time it is asked for.
+    fn open(&self, state: &mut StreamState) -> String {
+        if std::mem::replace(&mut state.opened, true) {
+            return String::new();
+        }
+        let text = |value: &str| serde_json::Value::from(value).to_string();
+        let target =
+            self.target.as_deref().map(|target| format!("  \"target\": {},\n", text(target))).unwrap_or_default();
+        format!(
+            "{{\n  \"command\": \"tenants\",\n  \"source\": {},\n  \"action\": {},\n{target}  \"tenants\": [\n",
+            text(&self.source),
+            text(self.action)
+        )
+    }
+
+    /// Closes the JSON document of a run that stopped on an error.
+    fn abandon(&self, error: &str) -> CliResult<()> {
+        let mut state = self.state.lock().expect("report state poisoned");
+        let head = self.open(&mut state);
+        let error = serde_json::Value::from(error);
+        self.out.raw(&format!("{head}\n  ],\n  \"error\": {error},\n  \"exit_code\": 1\n}}\n"))
+    }
+
+    /// The end of the report: the counts, and with `--check` the tenants not at heads.
+    fn finish(&self, report: &FleetReport) -> CliResult<()> {
+        let mut state = self.state.lock().expect("report state poisoned");
+        let counts = report.counts;
+        if self.check {
+            if !state.not_at_heads.is_empty() {
+                eprintln!(
+                    "not at heads ({} of {} tenants): {}",
+                    state.not_at_heads.len(),
+                    counts.tenants,
+                    state.not_at_heads.join(", ")
+                );
+            }
+            return Ok(());
+        }
+        match self.out.format {
+            Format::Json => {
+                let head = self.open(&mut state);
+                let tail = serde_json::json!({
+                    "counts": counts,
+                    "modules": report.modules,
+                    "compiled": report.compiled,
+                    "loaded_from_disk": report.loaded_from_disk,
+                    "duration_ms": report.duration_ms,
+                });
+                let tail = serde_json::to_string_pretty(&tail).expect("a report's tail serialises");
+                let end = if state.written == 0 { "]" } else { "\n  ]" };
+                // The tail's own braces close nothing: the document's opened in the head.
+                self.out.raw(&format!("{head}{end},{}\n", &tail[1..]))
+            }
+            Format::Text => {
+                let what = match &self.target {
+                    Some(target) => format!("{} to {target}", self.action),
+                    None => self.action.to_owned(),
+                };
+                let ok = match self.action {
+                    // Read is not "ok": a tenant read and found behind is counted apart.
+                    "status" => {
+                        let at_heads = counts.tenants - counts.not_at_heads;
+                        format!("{at_heads} at heads, {} not at heads", counts.ok.saturating_sub(at_heads))
+                    }
+                    _ => format!("{} ok", counts.ok),
+                };
+                let mut text = format!(
+                    "{what} on {}: {} tenant(s): {ok}, {} failed, {} skipped in {:.1} s\n",
+                    self.source,
+                    counts.tenants,
+                    counts.failed,
+                    counts.skipped,
+                    report.duration_ms as f64 / 1000.0
+                );
+                if self.action != "status" {
+                    text.push_str(&format!(
+                        "modules: {} (compiled {}, loaded from the disk cache {}), shared by every tenant\n",
+                        report.modules, report.compiled, report.loaded_from_disk
+                    ));
                 }
-                _ => format!("{} ok", report.count(TenantOutcome::Ok)),
-            };
-            text.push_str(&format!(
-                "{what} on {source}: {} tenant(s): {ok}, {} failed, {} skipped in {:.1} s\n",
-                report.tenants.len(),
-                report.count(TenantOutcome::Failed),
-                report.count(TenantOutcome::Skipped),
-                report.duration_ms as f64 / 1000.0
-            ));
-            for tenant in &report.tenants {
-                text.push_str(&format!("  {}\n", tenant_line(tenant).replace('\n', "\n  ")));
+                self.out.raw(&text)
             }
-            if report.action != "status" {
-                text.push_str(&format!(
-                    "modules: {} (compiled {}, loaded from the disk cache {}), shared by every tenant\n",
-                    report.modules, report.compiled, report.loaded_from_disk
-                ));
-            }
-        },
-    )
+        }
+    }
+
+    /// Every failed tenant was refused its plan (or the project is wrong) and
+    /// no tenant changed anything: a usage error, as for one database (exit 2).
+    fn refused_everywhere(&self, report: &FleetReport) -> bool {
+        let state = self.state.lock().expect("report state poisoned");
+        report.counts.failed > 0 && !state.failed_otherwise && report.counts.revisions == 0
+    }
 }
