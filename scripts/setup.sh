@@ -47,6 +47,19 @@ if ! cmp -s "$repo_dir/sdk/toolchains/js/package-lock.json" "$WASMIG_TOOLS_DIR/j
     cp "$repo_dir/sdk/toolchains/js/package-lock.json" "$WASMIG_TOOLS_DIR/js/.installed-lock"
 fi
 
+# The C toolchain for C revisions, pinned in sdk/toolchains/c/packages.txt
+# (Debian bookworm's clang-16, lld-16, wasi-libc and wasm32 compiler runtime).
+c_missing=()
+while read -r pin; do
+    package=${pin%%=*}
+    [ "$(dpkg-query -W -f='${Version}' "$package" 2>/dev/null)" = "${pin#*=}" ] || c_missing+=("$pin")
+done < <(grep -v '^#' "$repo_dir/sdk/toolchains/c/packages.txt" | grep .)
+if [ "${#c_missing[@]}" -gt 0 ]; then
+    if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --allow-downgrades \
+        "${c_missing[@]}" >/dev/null
+fi
+
 # PostgreSQL: the integration tests need the local server (127.0.0.1:5432,
 # trust auth, user postgres); start it when it is down.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

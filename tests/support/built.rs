@@ -31,6 +31,12 @@ pub fn built_project(name: &str, source: &Path) -> PathBuf {
     built_in_place(&dir)
 }
 
+/// The cargo target directory that Rust revisions of the projects tests write build into, kept
+/// between test runs: the guest SDK and wit-bindgen compile once, not once per test.
+pub fn shared_guest_target() -> PathBuf {
+    target_dir().join("wasmig-rust-revisions")
+}
+
 /// `wasmig -C <project> build --sdk-changes`, with the tests' component cache: a fixture built
 /// with an older guest SDK is built again, so that the tests run the SDK as it is.
 pub fn wasmig_build(project: &Path) -> Command {

@@ -1,14 +1,17 @@
 //! Running the build of one revision: Rust through cargo, Python and JavaScript through their
-//! componentizer, writing `revision.wasm` (and, for the latter, its build stamp) when it is stale.
+//! componentizer, C through clang (`crate::c`), writing `revision.wasm` (and, for all but Rust,
+//! its build stamp) when it is stale.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::c;
 use crate::embedded::{self, CONTRACT_WIT};
 use crate::error::BuildError;
 use crate::language::{self, Language};
 use crate::output::{MODULE_FILE, write_atomically};
+use crate::rust_sdk;
 use crate::stamp::{self, Stamp};
 use crate::tool::Tool;
 use crate::toolchain::Toolchains;
@@ -24,6 +27,9 @@ pub struct BuildOptions {
     pub sdk_changes: bool,
     /// The cargo profile Rust revisions build with (`[build] cargo_profile`).
     pub cargo_profile: String,
+    /// Where standalone Rust revisions (`crate::rust_sdk::is_standalone`) build: one target
+    /// directory for the project, so the SDK is compiled once ([`crate::shared_target_dir`]).
+    pub shared_target_dir: PathBuf,
 }
 
 /// What happened to one revision.
@@ -49,7 +55,7 @@ pub fn build(
     let module_path = dir.join(MODULE_FILE);
     match language {
         Language::Rust => {
-            let (bytes, toolchain) = build_rust(dir, revision, tools, &options.cargo_profile)?;
+            let (bytes, toolchain) = build_rust(dir, revision, tools, options)?;
             let current = std::fs::read(&module_path).ok();
             if current.as_deref() == Some(bytes.as_slice()) && !options.force {
                 return Ok(BuildOutcome::UpToDate);
@@ -61,7 +67,7 @@ pub fn build(
             write_atomically(&module_path, &bytes)?;
             Ok(BuildOutcome::Built { bytes: bytes.len() as u64, toolchain, duration: started.elapsed() })
         }
-        Language::Python | Language::JavaScript => {
+        Language::Python | Language::JavaScript | Language::C => {
             let inputs = stamp::Inputs::collect(dir, language)?;
             let stale = if options.force {
                 Some("a rebuild was asked for".to_owned())
@@ -72,8 +78,12 @@ pub fn build(
             if options.check_only {
                 return Ok(BuildOutcome::Stale { reason });
             }
-            let (tool, version) = tools.componentizer(language)?;
-            let bytes = componentize(dir, revision, language, &inputs, &tool)?;
+            let (bytes, version) = if language == Language::C {
+                c::compile(dir, revision, &inputs, tools)?
+            } else {
+                let (tool, version) = tools.componentizer(language)?;
+                (componentize(dir, revision, language, &inputs, &tool)?, version)
+            };
             write_atomically(&module_path, &bytes)?;
             let stamp = Stamp::new(language, &version, &inputs, &bytes);
             stamp.write(dir)?;
@@ -84,18 +94,33 @@ pub fn build(
 
 /// `cargo build --target wasm32-unknown-unknown` of the revision's crate; the
 /// component is the `.wasm` artifact cargo reports.
-fn build_rust(dir: &Path, revision: &str, tools: &Toolchains, profile: &str) -> Result<(Vec<u8>, String), BuildError> {
+fn build_rust(
+    dir: &Path,
+    revision: &str,
+    tools: &Toolchains,
+    options: &BuildOptions,
+) -> Result<(Vec<u8>, String), BuildError> {
     let cargo = tools.cargo()?;
     tools.require_rust_target(language::RUST_TARGET)?;
     let manifest = dir.join("Cargo.toml");
-    let output = Command::new(&cargo)
-        .args(["build", "--target", language::RUST_TARGET, "--profile", profile])
+    let mut command = Command::new(&cargo);
+    command
+        .args(["build", "--target", language::RUST_TARGET, "--profile", &options.cargo_profile])
         .arg("--message-format=json-render-diagnostics")
         .arg("--manifest-path")
         .arg(&manifest)
-        .stderr(std::process::Stdio::piped())
-        .output()
-        .map_err(|source| BuildError::Spawn { tool: Tool::Cargo, path: cargo.clone(), source })?;
+        // rustup's wasm-component-ld links the core module into a component that imports only
+        // what the world imports; cargo reads `.cargo/config.toml` from the current directory
+        // up, which a project outside this repository does not have, so it is said here.
+        .args(["--config", &format!("target.{}.linker=\"wasm-component-ld\"", language::RUST_TARGET)]);
+    if rust_sdk::is_standalone(dir) {
+        command.arg("--target-dir").arg(&options.shared_target_dir);
+    }
+    let output = command.stderr(std::process::Stdio::piped()).output().map_err(|source| BuildError::Spawn {
+        tool: Tool::Cargo,
+        path: cargo.clone(),
+        source,
+    })?;
     if !output.status.success() {
         return Err(BuildError::ToolFailed {
             revision: revision.to_owned(),
@@ -174,7 +199,7 @@ fn componentize(
                 .args(["-n", "revision", "-d", "stdio", "random", "clocks", "http", "fetch-event", "-o"])
                 .arg(&out);
         }
-        Language::Rust => unreachable!("Rust revisions build with cargo"),
+        Language::Rust | Language::C => unreachable!("Rust revisions build with cargo, C ones with clang"),
     }
     let tool_kind = Tool::componentizer(language);
     let output = command
@@ -196,7 +221,7 @@ fn componentize(
 }
 
 /// The last lines of a tool's output: where its error is.
-fn tail(text: &str) -> String {
+pub(crate) fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
 }

@@ -34,6 +34,14 @@ pub enum BuildError {
     Install { command: String, status: String, stderr: String },
     #[error("{path} is not a build stamp wasmig understands ({reason}): delete it and run `wasmig build`")]
     BadStamp { path: PathBuf, reason: String },
+    #[error(
+        "revision {revision} imports {}, outside the contract: a revision may use only wasmig:revision/*. \
+         {hint}",
+        imports.join(", ")
+    )]
+    ForbiddenImport { revision: String, imports: Vec<String>, hint: String },
+    #[error("wasmig could not make revision {revision} into a component ({stage}): {reason}")]
+    Componentize { revision: String, stage: &'static str, reason: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }

@@ -11,10 +11,11 @@ pub enum Language {
     Python,
     #[serde(rename = "javascript")]
     JavaScript,
+    C,
 }
 
 impl Language {
-    pub const ALL: [Language; 3] = [Language::Rust, Language::Python, Language::JavaScript];
+    pub const ALL: [Language; 4] = [Language::Rust, Language::Python, Language::JavaScript, Language::C];
 
     /// The file whose presence says a revision is written in this language.
     pub fn marker(self) -> &'static str {
@@ -22,6 +23,7 @@ impl Language {
             Language::Rust => "Cargo.toml",
             Language::Python => "revision.py",
             Language::JavaScript => "revision.js",
+            Language::C => "revision.c",
         }
     }
 
@@ -30,6 +32,7 @@ impl Language {
             Language::Rust => "rust",
             Language::Python => "python",
             Language::JavaScript => "javascript",
+            Language::C => "c",
         }
     }
 }
@@ -40,6 +43,7 @@ impl std::fmt::Display for Language {
             Language::Rust => "Rust",
             Language::Python => "Python",
             Language::JavaScript => "JavaScript",
+            Language::C => "C",
         })
     }
 }

@@ -32,6 +32,7 @@ impl Inputs {
         let extensions: &[&str] = match language {
             Language::Python => &["py"],
             Language::JavaScript => &["js", "mjs"],
+            Language::C => &["c", "h"],
             Language::Rust => &[],
         };
         let mut files = Vec::new();

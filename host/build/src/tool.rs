@@ -1,9 +1,9 @@
-//! The external programs a build runs (cargo, componentize-py, componentize-js and their helpers):
+//! The external programs a build runs (cargo, componentize-py, componentize-js, clang and their helpers):
 //! their names and how to get each one.
 
 use std::path::Path;
 
-use crate::embedded::{JS_PIN, PYTHON_PIN};
+use crate::embedded::{C_COMPILER, C_PACKAGES, JS_PIN, PYTHON_PIN};
 use crate::language::Language;
 
 /// An external program a build runs.
@@ -15,6 +15,7 @@ pub enum Tool {
     Cargo,
     Python3,
     Npm,
+    Clang,
 }
 
 impl Tool {
@@ -26,6 +27,7 @@ impl Tool {
             Tool::Cargo => "cargo",
             Tool::Python3 => "python3",
             Tool::Npm => "npm",
+            Tool::Clang => C_COMPILER,
         }
     }
 
@@ -34,6 +36,7 @@ impl Tool {
             Language::Python => Tool::ComponentizePy,
             Language::JavaScript => Tool::ComponentizeJs,
             Language::Rust => Tool::Cargo,
+            Language::C => Tool::Clang,
         }
     }
 
@@ -59,6 +62,10 @@ impl Tool {
                     .to_owned()
             }
             Tool::Npm => "installing componentize-js needs npm (Debian: `apt install npm`)".to_owned(),
+            Tool::Clang => format!(
+                "it compiles C revisions for wasm32 against wasi-libc. Debian 12: `apt install {C_PACKAGES}` \
+                 (scripts/setup.sh installs the pinned versions)"
+            ),
         }
     }
 }

@@ -112,7 +112,8 @@ impl Toolchains {
     pub fn install(&self, language: Language) -> Result<bool, BuildError> {
         let dir = self.tools_dir.clone().ok_or(BuildError::NoToolsDir)?;
         match language {
-            Language::Rust => Ok(false),
+            // Rust comes with rustup, and C's compiler from the system's packages (scripts/setup.sh).
+            Language::Rust | Language::C => Ok(false),
             Language::Python => {
                 let own = self.own_copy(Tool::ComponentizePy).expect("tools dir is set");
                 if own.is_file() && version_line(&own, Tool::ComponentizePy).is_ok_and(|v| v.ends_with(PYTHON_PIN)) {
@@ -154,7 +155,7 @@ impl Toolchains {
     }
 }
 
-fn version_line(path: &Path, tool: Tool) -> Result<String, BuildError> {
+pub(crate) fn version_line(path: &Path, tool: Tool) -> Result<String, BuildError> {
     let output = Command::new(path).arg("--version").output().map_err(|source| BuildError::Spawn {
         tool,
         path: path.to_owned(),

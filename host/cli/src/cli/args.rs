@@ -54,7 +54,7 @@ pub enum FormatArg {
 pub enum CommandArgs {
     /// Create wasmig.toml and the migrations directory.
     Init,
-    /// Create a revision (SQL by default; --python or --js for a component) on top of the single head.
+    /// Create a revision (SQL by default; --rust, --python, --js or --c for a component) on top of the single head.
     New(NewArgs),
     /// Build component revisions whose source changed (Rust, Python, JavaScript) into revision.wasm.
     Build(BuildArgs),
@@ -218,12 +218,19 @@ pub struct NewArgs {
     /// Write an SQL revision: revision.toml, up.sql and down.sql (the default).
     #[arg(long, group = "language")]
     pub sql: bool,
+    /// Write a Rust component revision: revision.toml, Cargo.toml and revision.rs, on the guest SDK that
+    /// wasmig writes into the project's .wasmig/rust-sdk (build it with `wasmig build`).
+    #[arg(long, group = "language")]
+    pub rust: bool,
     /// Write a Python component revision: revision.toml and revision.py (build it with `wasmig build`).
     #[arg(long, group = "language")]
     pub python: bool,
     /// Write a JavaScript component revision: revision.toml and revision.js (build it with `wasmig build`).
     #[arg(long, group = "language")]
     pub js: bool,
+    /// Write a C component revision: revision.toml and revision.c (build it with `wasmig build`; needs clang-16).
+    #[arg(long = "c", group = "language")]
+    pub c: bool,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -237,7 +244,8 @@ pub struct BuildArgs {
     /// Build nothing: exit 3 when a revision.wasm does not match its source (for CI).
     #[arg(long, conflicts_with = "force")]
     pub check: bool,
-    /// Also rebuild Python and JavaScript revisions built with another version of wasmig's guest SDK.
+    /// Also rebuild Python and JavaScript revisions built with another version of wasmig's guest SDK,
+    /// and replace the project's Rust SDK (.wasmig/rust-sdk) with this wasmig's when it differs.
     /// Their checksum changes: only for revisions no database has applied yet.
     #[arg(long)]
     pub sdk_changes: bool,

@@ -18,10 +18,15 @@ pub enum Template {
     Sql,
     /// A merge: the manifest alone.
     Merge,
+    /// `Cargo.toml` and `revision.rs` on the project's copy of the SDK, built into `revision.wasm`
+    /// by `wasmig build`.
+    Rust,
     /// `revision.py`, built into `revision.wasm` by `wasmig build`.
     Python,
     /// `revision.js`, built into `revision.wasm` by `wasmig build`.
     JavaScript,
+    /// `revision.c`, built into `revision.wasm` by `wasmig build`.
+    C,
 }
 
 impl Template {
@@ -29,12 +34,13 @@ impl Template {
         match self {
             Template::Sql => RevisionKind::Sql,
             Template::Merge => RevisionKind::Merge,
-            Template::Python | Template::JavaScript => RevisionKind::Component,
+            Template::Rust | Template::Python | Template::JavaScript | Template::C => RevisionKind::Component,
         }
     }
 
-    /// The files besides `revision.toml`, as (name, contents).
-    fn files(self, manifest: &Manifest) -> Vec<(&'static str, String)> {
+    /// The files besides `revision.toml`, as (name, contents); `relative_dir` is the revision's
+    /// directory relative to the project root.
+    fn files(self, manifest: &Manifest, relative_dir: &Path) -> Vec<(&'static str, String)> {
         match self {
             Template::Sql => {
                 let header = |hook: &str| {
@@ -52,8 +58,10 @@ impl Template {
                 ]
             }
             Template::Merge => Vec::new(),
+            Template::Rust => wasmig_build::rust_template(manifest.id.as_str(), &manifest.message, relative_dir),
             Template::Python => vec![("revision.py", fill(wasmig_build::PYTHON_TEMPLATE, manifest))],
             Template::JavaScript => vec![("revision.js", fill(wasmig_build::JS_TEMPLATE, manifest))],
+            Template::C => vec![("revision.c", fill(wasmig_build::C_TEMPLATE, manifest))],
         }
     }
 }
@@ -97,14 +105,19 @@ fn utc_stamp(now: SystemTime) -> String {
     format!("{year:04}{month:02}{day:02}_{:02}{:02}{:02}", time / 3600, time / 60 % 60, time % 60)
 }
 
-/// Creates the revision directory under `migrations_dir` and writes its
+/// Creates the revision directory `dir` (`relative_dir` from the project root) and writes its
 /// files; returns the paths written. Leaves nothing behind on failure.
-pub fn write_revision(dir: &Path, manifest: &Manifest, template: Template) -> CliResult<Vec<PathBuf>> {
+pub fn write_revision(
+    dir: &Path,
+    relative_dir: &Path,
+    manifest: &Manifest,
+    template: Template,
+) -> CliResult<Vec<PathBuf>> {
     fs::create_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
     let result = (|| -> CliResult<()> {
         let mut files = vec![(MANIFEST_FILE, manifest.to_toml())];
-        files.extend(template.files(manifest));
+        files.extend(template.files(manifest, relative_dir));
         for (name, contents) in files {
             let path = dir.join(name);
             fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))?;

@@ -201,10 +201,14 @@ impl Settings {
                     parents: a.parents,
                     branch_labels: a.branch_labels,
                     depends_on: a.depends_on,
-                    template: if a.python {
+                    template: if a.rust {
+                        Template::Rust
+                    } else if a.python {
                         Template::Python
                     } else if a.js {
                         Template::JavaScript
+                    } else if a.c {
+                        Template::C
                     } else {
                         Template::Sql
                     },

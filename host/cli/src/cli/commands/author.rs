@@ -122,7 +122,27 @@ fn create(project: &Project, out: Output, manifest: Manifest, template: Template
     let mut revisions: Vec<Revision> = project.graph.revisions().cloned().collect();
     revisions.push(Revision::new(manifest.clone(), &dir));
     Graph::new(revisions)?;
-    let files = scaffold::write_revision(&dir, &manifest, template)?;
+    let relative =
+        match dir.strip_prefix(&project.root) {
+            Ok(relative) => relative.to_path_buf(),
+            Err(_) if template != Template::Rust => dir.clone(),
+            Err(_) => return Err(UsageError::new(format!(
+                "the migrations directory {} is outside the project root {}: a revision's files refer to the project's \
+             .wasmig folder by a relative path; set `migrations_dir` to a folder inside it",
+                migrations.display(),
+                project.root.display()
+            ))
+            .into()),
+        };
+    if template == Template::Rust {
+        if wasmig_build::ensure_rust_sdk(&project.root, false)? == wasmig_build::SdkCopy::Written {
+            out.note(format_args!(
+                "wrote wasmig's Rust guest SDK into {} (commit it; Rust revisions depend on it by path)",
+                project.root.join(wasmig_build::RUST_SDK_DIR).display()
+            ));
+        }
+    }
+    let files = scaffold::write_revision(&dir, &relative, &manifest, template)?;
     out.emit(|| json!({ "id": manifest.id, "kind": manifest.kind, "message": manifest.message, "parents": manifest.parents, "dir": dir, "files": files }),
         |t| {
             t.push_str(&format!("created {} revision {} in {}\n", manifest.kind.as_str(), manifest.id, dir.display()));

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 use wasmig::graph::{Revision, RevisionKind};
 use wasmig::runtime::{Runtime, RuntimeConfig, default_cache_dir};
-use wasmig_build::{BuildOptions, BuildOutcome, Language, Toolchains, default_tools_dir};
+use wasmig_build::{BuildOptions, BuildOutcome, Language, SdkCopy, Toolchains, default_tools_dir};
 
 use super::project::load;
 use crate::cli::error::CliResult;
@@ -72,12 +72,13 @@ pub fn build(dir: &Path, out: Output, request: BuildRequest) -> CliResult<Exit> 
         let language = wasmig_build::detect(&revision.dir)?;
         if language.is_none() && !request.revisions.is_empty() {
             return Err(UsageError::new(format!(
-                "revision {} has no source to build in {}: expected {} (Rust), {} (Python) or {} (JavaScript)",
+                "revision {} has no source to build in {}: expected {} (Rust), {} (Python), {} (JavaScript) or {} (C)",
                 revision.id(),
                 revision.dir.display(),
                 Language::Rust.marker(),
                 Language::Python.marker(),
                 Language::JavaScript.marker(),
+                Language::C.marker(),
             ))
             .into());
         }
@@ -95,11 +96,33 @@ pub fn build(dir: &Path, out: Output, request: BuildRequest) -> CliResult<Exit> 
             }
         }
     }
+    let standalone_rust = selected
+        .iter()
+        .zip(&languages)
+        .any(|(revision, language)| *language == Some(Language::Rust) && wasmig_build::is_standalone(&revision.dir));
+    if standalone_rust {
+        let sdk = project.root.join(wasmig_build::RUST_SDK_DIR);
+        match wasmig_build::ensure_rust_sdk(&project.root, request.sdk_changes && !request.check)? {
+            SdkCopy::Written => {
+                out.note(format_args!("wrote wasmig's Rust guest SDK into {} (commit it)", sdk.display()))
+            }
+            SdkCopy::Refreshed => {
+                out.note(format_args!("replaced the Rust guest SDK in {} with this wasmig's", sdk.display()))
+            }
+            SdkCopy::Differs => out.note(format_args!(
+                "the Rust guest SDK in {} differs from this wasmig's; Rust revisions build with the project's copy \
+                 (`wasmig build --sdk-changes` replaces it, and changes the checksum of the revisions it rebuilds)",
+                sdk.display()
+            )),
+            SdkCopy::Current => {}
+        }
+    }
     let options = BuildOptions {
         force: request.force,
         check_only: request.check,
         sdk_changes: request.sdk_changes,
         cargo_profile: project.config.build.cargo_profile.clone(),
+        shared_target_dir: wasmig_build::shared_target_dir(&project.root),
     };
     // Checking a fresh component against the contract compiles it, and the
     // compiled code goes to the cache the runner reads: the first upgrade
