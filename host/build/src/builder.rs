@@ -13,7 +13,7 @@ use crate::language::{self, Language};
 use crate::output::{MODULE_FILE, write_atomically};
 use crate::rust_sdk;
 use crate::stamp::{self, Stamp};
-use crate::tool::Tool;
+use crate::tool::{Tool, tail};
 use crate::toolchain::Toolchains;
 
 /// What to build and how.
@@ -218,10 +218,4 @@ fn componentize(
         });
     }
     std::fs::read(&out).map_err(|source| BuildError::Io { path: out, source })
-}
-
-/// The last lines of a tool's output: where its error is.
-pub(crate) fn tail(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
 }

@@ -11,12 +11,11 @@ use std::process::Command;
 
 use wit_bindgen_core::wit_parser::Resolve;
 
-use crate::builder::tail;
 use crate::embedded::{self, CONTRACT_WIT, WIT_BINDGEN_C_PIN};
 use crate::error::BuildError;
 use crate::language::Language;
 use crate::stamp::Inputs;
-use crate::tool::Tool;
+use crate::tool::{Tool, tail};
 use crate::toolchain::{Toolchains, version_line};
 
 /// The only import namespace a revision may use.

@@ -75,3 +75,9 @@ impl std::fmt::Display for Tool {
         f.write_str(self.program())
     }
 }
+
+/// The last lines of a tool's output: where its error is.
+pub(crate) fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
