@@ -49,6 +49,13 @@ fn cache_file(cache: &Path) -> PathBuf {
     files[0].clone()
 }
 
+/// Waits until files changed so far are old enough to be cached (a file
+/// changed within the file system's timestamp granularity is read by every
+/// command until then).
+fn settle() {
+    std::thread::sleep(Duration::from_millis(2_200));
+}
+
 struct Cached {
     project: tempfile::TempDir,
     cache: tempfile::TempDir,
@@ -65,8 +72,7 @@ impl Cached {
         let url = format!("sqlite://{}", db_dir.path().join("app.db").display());
         let upgrade = wasmig_in(project.path(), None, &["--database", &url, "upgrade"]);
         assert_eq!(upgrade.code, Some(0), "{upgrade}");
-        // A file changed within the file system's timestamp granularity is not cached: wait that out.
-        std::thread::sleep(Duration::from_millis(2_200));
+        settle();
         let cached = Cached { project, cache: tempfile::tempdir().unwrap(), _db_dir: db_dir, url };
         let first = cached.status();
         assert_eq!(counts(&first, "manifest(s)"), (0, REVISIONS), "nothing cached yet");
@@ -75,6 +81,13 @@ impl Cached {
         assert_eq!(counts(&second, "manifest(s)"), (REVISIONS, 0), "all from the cache");
         assert_eq!(counts(&second, "checksum(s)"), (REVISIONS, 0));
         cached
+    }
+
+    /// Lets recent changes settle and caches them, so that the next command's counts are exact.
+    fn rewarm(&self) {
+        settle();
+        let warm = self.status();
+        assert_eq!(warm.code, Some(0), "{warm}");
     }
 
     fn status(&self) -> Finished {
@@ -116,6 +129,7 @@ fn every_change_to_a_revision_is_seen_by_the_next_command() {
     cached.expect_status(&[], &[], "the edit undone");
 
     // The modification time alone: the entry is rebuilt, and nothing drifted.
+    cached.rewarm();
     let down = std::fs::File::options().write(true).open(cached.dir("r011").join("down.sql")).unwrap();
     down.set_modified(std::time::SystemTime::now() - Duration::from_secs(3600)).unwrap();
     let seen = cached.expect_status(&[], &[], "a touched down.sql");
@@ -135,6 +149,7 @@ fn every_change_to_a_revision_is_seen_by_the_next_command() {
     // The manifest: a new message is part of the checksum and of what `show` prints.
     let manifest = cached.dir("r013").join("revision.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
+    cached.rewarm();
     std::fs::write(&manifest, text.replace("revision r013", "revision r013, renamed")).unwrap();
     let seen = cached.expect_status(&["r013"], &[], "a manifest");
     assert_eq!(counts(&seen, "manifest(s)"), (REVISIONS - 1, 1), "{seen}");
@@ -143,6 +158,7 @@ fn every_change_to_a_revision_is_seen_by_the_next_command() {
     std::fs::write(&manifest, text).unwrap();
 
     // A verify.sql added where there was none: not part of the checksum, but the entry is rebuilt.
+    cached.rewarm();
     std::fs::write(cached.dir("r014").join("verify.sql"), "SELECT 1").unwrap();
     let seen = cached.expect_status(&[], &[], "an added verify.sql");
     assert_eq!(counts(&seen, "checksum(s)").1, 1, "the directory changed: {seen}");
@@ -160,6 +176,7 @@ fn every_change_to_a_revision_is_seen_by_the_next_command() {
     assert!(heads.stdout.contains(&last) && !heads.stdout.contains(&new), "{heads}");
 
     // Two directories swapping names: each path now holds the other's files.
+    cached.rewarm();
     let (a, b) = (cached.dir("r020"), cached.dir("r021"));
     let swap = cached.dir("swap");
     std::fs::rename(&a, &swap).unwrap();

@@ -137,6 +137,10 @@ pub(crate) struct ProjectCache {
 /// Loads the project in `dir`, with its cache.
 pub(crate) fn load(dir: &Path) -> Result<(Project, ProjectCache), ProjectError> {
     let mut cache = ProjectCache::open(dir);
+    if cache.file.is_none() {
+        // Off, or nowhere to keep it: the plain loader (one stat per manifest, not two).
+        return Ok((wasmig_graph::load(dir)?, cache));
+    }
     let project = wasmig_graph::load_with(dir, &mut cache)?;
     cache.after_load(project.graph.len());
     tracing::debug!(
