@@ -43,7 +43,9 @@ pub use id::{GENERATED_ID_LEN, IdError, MAX_ID_LEN, RESERVED_WORDS, RevisionId, 
 pub use locks::{LockPolicy, MAX_PAUSE, RevisionLocks};
 pub use message::merge_command;
 pub use plan::{BlockingMerge, Plan, PlanError, Step};
-pub use project::{MAX_SETTINGS_FILE_BYTES, Project, ProjectError, load, load_config, read_revisions};
+pub use project::{
+    MAX_SETTINGS_FILE_BYTES, ManifestCache, Project, ProjectError, load, load_config, load_with, read_revisions,
+};
 pub use resolve::{MIN_PREFIX_LEN, ResolveError, Resolved};
 pub use revision::{MANIFEST_FILE, Manifest, Revision, RevisionKind, RevisionSandbox};
 pub use sandbox::{RoleError, RoleTemplate, SandboxConfig, TENANT_PLACEHOLDER, valid_role_name};

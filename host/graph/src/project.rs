@@ -1,6 +1,8 @@
 //! Loading a project from disk: `wasmig.toml`, then one `revision.toml` per
 //! directory of the migrations directory, then [`Graph::new`]; and the
-//! [`ProjectError`] for anything on that way.
+//! [`ProjectError`] for anything on that way. A [`ManifestCache`] (wasmig's
+//! project cache) may stand in for reading a manifest whose file has not
+//! changed. (Over 500 lines with its tests, which exercise the one reading path.)
 
 use std::path::{Path, PathBuf};
 
@@ -102,7 +104,7 @@ pub fn load_config(dir: &Path) -> Result<ProjectConfig, ProjectError> {
     let path = dir.join(CONFIG_FILE);
     let mut buffer = Vec::new();
     match read_settings_file(&path, &mut buffer) {
-        Ok(()) => {}
+        Ok(_) => {}
         Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(ProjectError::NoProject { dir: dir.to_path_buf() });
         }
@@ -139,6 +141,50 @@ pub fn load(dir: impl AsRef<Path>) -> Result<Project, ProjectError> {
     Ok(Project { config, root, graph })
 }
 
+/// Manifest texts a loader may use instead of reading files: it answers only
+/// for a file whose metadata (taken just now, before any read) shows it
+/// unchanged since its text was recorded. Only ever a shortcut: what it
+/// returns is parsed and validated like a file read from disk.
+pub trait ManifestCache {
+    /// The text `path` held, if `metadata` (the file's, now) says it still does.
+    fn manifest(&mut self, path: &Path, metadata: &std::fs::Metadata) -> Option<String>;
+    /// `path` held `text` when read; `metadata` was taken before the read.
+    fn record(&mut self, path: &Path, metadata: &std::fs::Metadata, text: &str);
+}
+
+/// [`load`], taking manifests from `cache` where it vouches for them and
+/// telling it what was read.
+pub fn load_with(dir: impl AsRef<Path>, cache: &mut dyn ManifestCache) -> Result<Project, ProjectError> {
+    let root = dir.as_ref().to_path_buf();
+    let config = load_config(&root)?;
+    let dirs = revision_dirs(&root.join(&config.migrations_dir))?;
+    let mut revisions: Vec<Option<Revision>> = Vec::with_capacity(dirs.len());
+    let mut missed = Vec::new();
+    for dir in dirs {
+        let manifest_path = dir.join(MANIFEST_FILE);
+        // A file that cannot be stat'ed, or is not one, goes the reading way, which names the problem.
+        let cached = std::fs::metadata(&manifest_path)
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|metadata| cache.manifest(&manifest_path, &metadata))
+            .and_then(|text| Manifest::from_toml(&text).ok());
+        match cached {
+            Some(manifest) => revisions.push(Some(Revision { manifest, dir, manifest_path })),
+            None => {
+                missed.push((revisions.len(), dir));
+                revisions.push(None);
+            }
+        }
+    }
+    let (slots, dirs): (Vec<usize>, Vec<PathBuf>) = missed.into_iter().unzip();
+    for (slot, (revision, metadata, text)) in slots.into_iter().zip(read_in_parallel(dirs, true)?) {
+        cache.record(&revision.manifest_path, &metadata, &text.expect("kept when asked"));
+        revisions[slot] = Some(revision);
+    }
+    let graph = Graph::new(revisions.into_iter().map(|revision| revision.expect("every slot filled")).collect())?;
+    Ok(Project { config, root, graph })
+}
+
 /// Below this many revisions a second thread costs more than it saves.
 const PARALLEL_THRESHOLD: usize = 512;
 
@@ -147,6 +193,12 @@ const PARALLEL_THRESHOLD: usize = 512;
 /// other directory must hold a manifest. When several manifests are broken,
 /// the error is about the first by directory name.
 pub fn read_revisions(migrations_dir: &Path) -> Result<Vec<Revision>, ProjectError> {
+    let read = read_in_parallel(revision_dirs(migrations_dir)?, false)?;
+    Ok(read.into_iter().map(|(revision, _, _)| revision).collect())
+}
+
+/// The revision directories of `migrations_dir`, by name.
+fn revision_dirs(migrations_dir: &Path) -> Result<Vec<PathBuf>, ProjectError> {
     let entries = match std::fs::read_dir(migrations_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -172,13 +224,20 @@ pub fn read_revisions(migrations_dir: &Path) -> Result<Vec<Revision>, ProjectErr
     }
     // By name, not by path: comparing paths walks their components.
     dirs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let dirs: Vec<PathBuf> = dirs.into_iter().map(|(_, path)| path).collect();
+    Ok(dirs.into_iter().map(|(_, path)| path).collect())
+}
 
+/// A manifest as read: the revision, its file's metadata taken before the
+/// read, and its text when the caller keeps it (for a cache).
+type Read = (Revision, std::fs::Metadata, Option<String>);
+
+/// Reads the manifests of `dirs`, in order; `keep_text` keeps each text.
+fn read_in_parallel(dirs: Vec<PathBuf>, keep_text: bool) -> Result<Vec<Read>, ProjectError> {
     // Reading is mostly system time spent opening files; with thousands of
     // revisions, splitting the list across the cores pays off.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
     if threads < 2 || dirs.len() < PARALLEL_THRESHOLD {
-        return read_manifests(dirs);
+        return read_manifests(dirs, keep_text);
     }
     let chunk = dirs.len().div_ceil(threads);
     let mut chunks: Vec<Vec<PathBuf>> = Vec::new();
@@ -188,8 +247,8 @@ pub fn read_revisions(migrations_dir: &Path) -> Result<Vec<Revision>, ProjectErr
         chunks.push(std::mem::replace(&mut rest, tail));
     }
     chunks.push(rest);
-    let results: Vec<Result<Vec<Revision>, ProjectError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks.into_iter().map(|c| scope.spawn(move || read_manifests(c))).collect();
+    let results: Vec<Result<Vec<Read>, ProjectError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks.into_iter().map(|c| scope.spawn(move || read_manifests(c, keep_text))).collect();
         handles.into_iter().map(|h| h.join().expect("manifest reader panicked")).collect()
     });
     let mut revisions = Vec::new();
@@ -200,23 +259,24 @@ pub fn read_revisions(migrations_dir: &Path) -> Result<Vec<Revision>, ProjectErr
 }
 
 /// Reads and parses the manifests of `dirs`, in order.
-fn read_manifests(dirs: Vec<PathBuf>) -> Result<Vec<Revision>, ProjectError> {
+fn read_manifests(dirs: Vec<PathBuf>, keep_text: bool) -> Result<Vec<Read>, ProjectError> {
     let mut revisions = Vec::with_capacity(dirs.len());
     let mut buffer = Vec::with_capacity(4096);
     for dir in dirs {
         let manifest_path = dir.join(MANIFEST_FILE);
         buffer.clear();
-        match read_settings_file(&manifest_path, &mut buffer) {
-            Ok(()) => {}
+        let metadata = match read_settings_file(&manifest_path, &mut buffer) {
+            Ok(metadata) => metadata,
             Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ProjectError::MissingManifest { dir });
             }
             Err(error) => return Err(error.into_project_error(manifest_path)),
-        }
+        };
         let text = utf8(&buffer, &manifest_path)?;
         let manifest = Manifest::from_toml(text)
             .map_err(|source| ProjectError::Manifest { path: manifest_path.clone(), source })?;
-        revisions.push(Revision { manifest, dir, manifest_path });
+        let text = keep_text.then(|| text.to_owned());
+        revisions.push((Revision { manifest, dir, manifest_path }, metadata, text));
     }
     Ok(revisions)
 }
@@ -253,7 +313,8 @@ impl ReadError {
 ///
 /// stat + open + read until a short read + close: `fs::read` would also seek, and reading
 /// until a zero-byte read would add a `read` per manifest (10,000 on a 10,000-revision project).
-fn read_settings_file(path: &Path, buffer: &mut Vec<u8>) -> Result<(), ReadError> {
+/// Returns the metadata taken before the read (what a cache records).
+fn read_settings_file(path: &Path, buffer: &mut Vec<u8>) -> Result<std::fs::Metadata, ReadError> {
     use std::io::Read;
     let metadata = std::fs::metadata(path).map_err(ReadError::Io)?;
     if !metadata.is_file() {
@@ -280,7 +341,7 @@ fn read_settings_file(path: &Path, buffer: &mut Vec<u8>) -> Result<(), ReadError
     if buffer.len() as u64 > MAX_SETTINGS_FILE_BYTES {
         return Err(ReadError::TooLarge);
     }
-    Ok(())
+    Ok(metadata)
 }
 
 /// What a file that is not a regular file is, for the error message.

@@ -86,7 +86,7 @@ impl Migrator {
         match direction {
             Direction::Up => {
                 let revision = self.graph().get(id).expect("stamped ids come from the graph");
-                let module = self.revisions().module(self.runtime(), revision)?;
+                let module = self.revisions().module(self.started_runtime()?, revision)?;
                 let checksum = self.revisions().checksum(revision)?;
                 let module_hash = hex::encode(module.hash());
                 let row = NewRow {

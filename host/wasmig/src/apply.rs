@@ -43,7 +43,8 @@ pub struct PreparedStep {
 }
 
 struct Run<'r, 'db> {
-    runtime: &'r Runtime,
+    /// `None` for a run without steps, which starts no engine.
+    runtime: Option<&'r Runtime>,
     books: Bookkeeper<'db>,
     /// No lock serialises runners (SQLite): each step re-checks, inside its
     /// own transaction, that it is still needed.
@@ -65,7 +66,7 @@ struct RetryEvent {
 }
 
 pub(crate) fn run(
-    runtime: &Runtime,
+    runtime: Option<&Runtime>,
     books: Bookkeeper<'_>,
     steps: &[PreparedStep],
     options: &RunOptions,
@@ -102,7 +103,11 @@ impl<'db> Envelope<'db> for Run<'_, 'db> {
 
 type StepFailure = (Failure, Option<String>);
 
-impl Run<'_, '_> {
+impl<'r> Run<'r, '_> {
+    fn runtime(&self) -> &'r Runtime {
+        self.runtime.expect("a run with steps has a runtime")
+    }
+
     fn per_revision(
         &mut self,
         steps: &[PreparedStep],
@@ -251,12 +256,12 @@ impl Run<'_, '_> {
                 if adopted {
                     (StepOutcome::Adopted, Vec::new(), Vec::new())
                 } else {
-                    let done = self.runtime.up(&step.module, &step.context, self.books.db)?;
+                    let done = self.runtime().up(&step.module, &step.context, self.books.db)?;
                     (StepOutcome::Applied, done.logs, done.capability_uses)
                 }
             }
             Direction::Down => {
-                let done = self.runtime.down(&step.module, &step.context, self.books.db)?;
+                let done = self.runtime().down(&step.module, &step.context, self.books.db)?;
                 (StepOutcome::Reverted, done.logs, done.capability_uses)
             }
         };
@@ -284,7 +289,7 @@ impl Run<'_, '_> {
         } else {
             self.books.db.begin_read_only().map_err(self.books.failed("beginning a read-only verify transaction"))?;
         }
-        let verdict = self.runtime.verify(&step.module, &step.context, self.books.db);
+        let verdict = self.runtime().verify(&step.module, &step.context, self.books.db);
         let left = if step.transactional {
             self.books.leave_read_only()
         } else {
@@ -334,12 +339,12 @@ impl Run<'_, '_> {
                 Ok((StepOutcome::Adopted, Vec::new(), Vec::new()))
             }
             Direction::Up => self
-                .runtime
+                .runtime()
                 .up(&step.module, &step.context, self.books.db)
                 .map(|done| (StepOutcome::Applied, done.logs, done.capability_uses))
                 .map_err(Failure::from),
             Direction::Down => self
-                .runtime
+                .runtime()
                 .down(&step.module, &step.context, self.books.db)
                 .map(|done| (StepOutcome::Reverted, done.logs, done.capability_uses))
                 .map_err(Failure::from),

@@ -55,6 +55,7 @@ mod events;
 mod migrator;
 mod options;
 mod progress;
+mod project_cache;
 mod ready;
 mod report;
 mod revisions;
@@ -88,6 +89,7 @@ pub use fleet::{
 pub use migrator::Migrator;
 pub use options::{RunOptions, TransactionMode};
 pub use progress::{NoProgress, Progress};
+pub use project_cache::{CacheStats, MIN_REVISIONS as PROJECT_CACHE_MIN_REVISIONS, load_project};
 pub use ready::ensure_ready;
 pub use report::{RunReport, StepOutcome, StepReport};
 pub use revisions::ModuleError;

@@ -3,10 +3,12 @@
 //! Plan, then execute: every command reads the applied set, asks the pure
 //! graph for a [`Plan`], prepares every step (modules loaded and checked,
 //! checksums computed) before it touches the database, then runs the one
-//! apply loop in `apply.rs`.
+//! apply loop in `apply.rs`. The runtime is started only when a step or a
+//! hook needs it. (Over 500 lines: every command shares the plan and prepare
+//! path kept here.)
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use wasmig_graph::{AppliedSet, ChecksumPolicy, Direction, Graph, Plan, Project, Revision, RevisionKind, Target};
 
@@ -23,7 +25,7 @@ use crate::options::{RunOptions, TransactionMode};
 use crate::progress::{NoProgress, Progress};
 use crate::report::RunReport;
 use crate::revisions::Revisions;
-use crate::runtime::{HookContext, Runtime, RuntimeConfig, Verdict, default_cache_dir};
+use crate::runtime::{EngineError, HookContext, Runtime, RuntimeConfig, Verdict, default_cache_dir};
 use crate::status::{Status, VerifyReport};
 use crate::versions::{AppliedRow, RowState, table_names};
 use wasmig_sqlguard::Capability;
@@ -34,22 +36,56 @@ use wasmig_sqlguard::Capability;
 #[derive(Debug, Clone)]
 pub struct Migrator {
     revisions: Arc<Revisions>,
-    runtime: Arc<Runtime>,
+    runtime: Arc<LazyRuntime>,
+}
+
+/// The runtime, started on first need: a command that only reads (`status`,
+/// `current`, `plan`, `history`) never builds an engine or starts its epoch thread.
+#[derive(Debug)]
+struct LazyRuntime {
+    config: RuntimeConfig,
+    runtime: OnceLock<Arc<Runtime>>,
+    /// Held while one is built, so that two threads build one engine, not two.
+    starting: Mutex<()>,
+}
+
+impl LazyRuntime {
+    fn get(&self) -> Result<&Arc<Runtime>, EngineError> {
+        if let Some(runtime) = self.runtime.get() {
+            return Ok(runtime);
+        }
+        let _starting = self.starting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(runtime) = self.runtime.get() {
+            return Ok(runtime);
+        }
+        tracing::debug!("starting the wasm engine");
+        let runtime = Arc::new(Runtime::new(self.config.clone())?);
+        Ok(self.runtime.get_or_init(|| runtime))
+    }
 }
 
 impl Migrator {
     /// Opens the project in `dir` (`wasmig.toml` and its migrations) with a
     /// runtime that caches compiled components in the default cache
-    /// directory. Reads no module yet.
+    /// directory, started when a command first needs it. Reads no module yet.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, Error> {
-        let runtime = Runtime::new(RuntimeConfig { cache_dir: default_cache_dir() })?;
-        Self::open_with(dir, Arc::new(runtime))
+        let runtime = LazyRuntime {
+            config: RuntimeConfig { cache_dir: default_cache_dir() },
+            runtime: OnceLock::new(),
+            starting: Mutex::new(()),
+        };
+        Ok(Migrator { revisions: Arc::new(Revisions::open(dir)?), runtime: Arc::new(runtime) })
     }
 
     /// Opens the project in `dir` on a runtime the caller shares between
     /// projects (one engine, one module cache) or configures itself.
     pub fn open_with(dir: impl AsRef<Path>, runtime: Arc<Runtime>) -> Result<Self, Error> {
-        Ok(Migrator { revisions: Arc::new(Revisions::open(dir)?), runtime })
+        let started = LazyRuntime {
+            config: RuntimeConfig::default(),
+            runtime: OnceLock::from(runtime),
+            starting: Mutex::new(()),
+        };
+        Ok(Migrator { revisions: Arc::new(Revisions::open(dir)?), runtime: Arc::new(started) })
     }
 
     /// The project: its root, its `wasmig.toml` settings and its graph.
@@ -61,8 +97,31 @@ impl Migrator {
         self.revisions.graph()
     }
 
-    pub fn runtime(&self) -> &Runtime {
-        &self.runtime
+    /// The runtime, started now if no command needed it yet.
+    pub fn runtime(&self) -> Result<&Arc<Runtime>, Error> {
+        Ok(self.runtime.get()?)
+    }
+
+    /// The runtime, started now if needed, for the crate's own commands.
+    pub(crate) fn started_runtime(&self) -> Result<&Arc<Runtime>, EngineError> {
+        self.runtime.get()
+    }
+
+    /// What the runtime did; all zero when it was never started.
+    pub fn runtime_stats(&self) -> crate::runtime::RuntimeStats {
+        self.runtime.runtime.get().map(|runtime| runtime.stats()).unwrap_or_default()
+    }
+
+    /// Whether the runtime (its engine and epoch thread) has been started:
+    /// commands that only read never start it.
+    pub fn runtime_started(&self) -> bool {
+        self.runtime.runtime.get().is_some()
+    }
+
+    /// What the project cache answered so far (manifests when the project
+    /// was opened, checksums since).
+    pub fn cache_stats(&self) -> crate::CacheStats {
+        self.revisions.cache_stats()
     }
 
     pub(crate) fn revisions(&self) -> &Revisions {
@@ -199,6 +258,7 @@ impl Migrator {
                 drifted.push(drift);
             }
         }
+        self.revisions.save_cache();
         Ok(drifted)
     }
 
@@ -246,7 +306,9 @@ impl Migrator {
                 return Err(Error::after(failure, report));
             }
         };
-        let report = apply::run(&self.runtime, books, &steps, options, lock.as_ref(), progress);
+        // Preparing the steps started it; a run with nothing to do needs none.
+        let runtime = self.runtime.runtime.get().map(|runtime| &**runtime);
+        let report = apply::run(runtime, books, &steps, options, lock.as_ref(), progress);
         // Released only once every transaction of the run is over.
         drop(lock);
         report.map_err(|error| if first_run { advice::on_first_run(error) } else { error })
@@ -322,9 +384,12 @@ impl Migrator {
         options: &RunOptions,
         progress: &mut dyn Progress,
     ) -> Result<Vec<PreparedStep>, Failure> {
+        if plan.steps.is_empty() {
+            return Ok(Vec::new());
+        }
         let graph = self.graph();
         let revisions = plan.steps.iter().filter_map(|step| graph.get(step.revision.as_str()));
-        let uncompiled = self.revisions.uncompiled(&self.runtime, revisions)?;
+        let uncompiled = self.revisions.uncompiled(self.runtime.get()?, revisions)?;
         if uncompiled > 0 {
             progress.compiling(uncompiled);
         }
@@ -349,7 +414,7 @@ impl Migrator {
         direction: Direction,
         options: &RunOptions,
     ) -> Result<PreparedStep, Failure> {
-        let module = self.revisions.module(&self.runtime, revision)?;
+        let module = self.revisions.module(self.runtime.get()?, revision)?;
         let sandbox = &self.revisions.config().sandbox;
         let role = sandbox.role.as_ref().map(|template| template.role_for(options.tenant.as_deref())).transpose()?;
         Ok(PreparedStep {
@@ -416,7 +481,8 @@ impl Migrator {
         );
         books.db.execute_script(&header).map_err(books.failed("writing the version tables"))?;
         let lock = crate::offline::script_lock();
-        apply::run(&self.runtime, books, &steps, options, lock.as_ref(), &mut NoProgress)?;
+        let runtime = if steps.is_empty() { None } else { Some(&**self.runtime.get()?) };
+        apply::run(runtime, books, &steps, options, lock.as_ref(), &mut NoProgress)?;
         let script = script.lock().expect("offline script poisoned").clone();
         Ok(script)
     }
@@ -461,7 +527,7 @@ impl Migrator {
             }
             let applied = rows.iter().any(|row| row.revision == revision.id().as_str());
             db.begin_read_only().map_err(Failure::db(&database, "beginning a read-only verify transaction"))?;
-            let outcome = self.runtime.verify(&step.module, &step.context, db);
+            let outcome = self.runtime.get()?.verify(&step.module, &step.context, db);
             db.rollback().map_err(Failure::db(&database, "rolling back a verify transaction"))?;
             let verdict = outcome?.value;
             let mismatch = matches!((applied, verdict), (true, Verdict::Absent) | (false, Verdict::Present));

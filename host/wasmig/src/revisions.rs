@@ -8,6 +8,7 @@ use std::time::Duration;
 use wasmig_graph::{Graph, LockPolicy, Project, ProjectConfig, Revision, RevisionId, RevisionKind};
 
 use crate::checksum::{self, ChecksumError, Fingerprint, MODULE_FILE};
+use crate::project_cache::{self, CacheStats, ProjectCache};
 use crate::runtime::{Builtin, LoadError, Module, ModuleHash, Runtime, SandboxLimits, module_hash};
 
 /// Why a revision's module cannot be had.
@@ -35,6 +36,8 @@ pub enum ModuleError {
 pub(crate) struct Revisions {
     inner: Project,
     components: Mutex<HashMap<RevisionId, ComponentFile>>,
+    /// Manifests and checksums remembered between runs (see `project_cache.rs`).
+    cache: Mutex<ProjectCache>,
 }
 
 /// What was learned from reading a component revision's `revision.wasm`.
@@ -45,10 +48,28 @@ struct ComponentFile {
 }
 
 impl Revisions {
-    /// Loads `dir/wasmig.toml` and the revision manifests, and validates the graph.
-    /// Reads no module and no SQL file.
+    /// Loads `dir/wasmig.toml` and the revision manifests (those the project
+    /// cache vouches for are not read), and validates the graph. Reads no
+    /// module and no SQL file.
     pub(crate) fn open(dir: impl AsRef<Path>) -> Result<Self, wasmig_graph::ProjectError> {
-        Ok(Revisions { inner: wasmig_graph::load(dir)?, components: Mutex::new(HashMap::new()) })
+        let (inner, cache) = project_cache::load(dir.as_ref())?;
+        Ok(Revisions { inner, components: Mutex::new(HashMap::new()), cache: Mutex::new(cache) })
+    }
+
+    /// What the project cache answered so far.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.lock().expect("project cache poisoned").stats
+    }
+
+    /// Writes what was learned (checksums computed) to the project cache.
+    pub fn save_cache(&self) {
+        let mut cache = self.cache.lock().expect("project cache poisoned");
+        tracing::debug!(
+            "project cache: {} checksum(s) from the cache, {} computed",
+            cache.stats.checksums_cached,
+            cache.stats.checksums_computed
+        );
+        cache.save();
     }
 
     pub fn project(&self) -> &Project {
@@ -98,18 +119,31 @@ impl Revisions {
         Ok(self.fingerprint(revision)?.checksum)
     }
 
-    /// What `revision`'s files are now, to record or to compare with a row.
+    /// What `revision`'s files are now, to record or to compare with a row:
+    /// from the project cache while the files are unchanged.
     pub fn fingerprint(&self, revision: &Revision) -> Result<Fingerprint, ChecksumError> {
-        if revision.kind() != RevisionKind::Component {
-            return checksum::fingerprint(revision);
-        }
         if let Some(known) = self.known_component(revision) {
             return Ok(known.fingerprint);
         }
-        let path = revision.dir.join(MODULE_FILE);
-        let bytes = checksum::read_revision_file(&path, checksum::MAX_MODULE_BYTES)
-            .map_err(|source| checksum::read_error(revision, &path, source))?;
-        Ok(self.remember_component(revision, &bytes).fingerprint)
+        let mut cache = self.cache.lock().expect("project cache poisoned");
+        if let Some(fingerprint) = cache.fingerprint(revision) {
+            return Ok(fingerprint);
+        }
+        let stamps = cache.stamp_payload(revision, checksum::files_read(revision.kind()));
+        // Not held while a module of many megabytes is read and hashed.
+        drop(cache);
+        let fingerprint = if revision.kind() == RevisionKind::Component {
+            let path = revision.dir.join(MODULE_FILE);
+            let bytes = checksum::read_revision_file(&path, checksum::MAX_MODULE_BYTES)
+                .map_err(|source| checksum::read_error(revision, &path, source))?;
+            self.remember_component(revision, &bytes).fingerprint
+        } else {
+            checksum::fingerprint(revision)?
+        };
+        if let Some(stamps) = stamps {
+            self.cache.lock().expect("project cache poisoned").record_fingerprint(revision, stamps, &fingerprint);
+        }
+        Ok(fingerprint)
     }
 
     fn known_component(&self, revision: &Revision) -> Option<ComponentFile> {

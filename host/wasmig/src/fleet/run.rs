@@ -141,7 +141,7 @@ impl Fleet {
         I::IntoIter: Send,
     {
         let started = Instant::now();
-        let before = self.migrator.runtime().stats();
+        let before = self.migrator.runtime_stats();
         let modules = match action {
             FleetAction::Status => 0,
             _ => self.load_modules(),
@@ -180,7 +180,7 @@ impl Fleet {
                 );
             }
         }
-        let after = self.migrator.runtime().stats();
+        let after = self.migrator.runtime_stats();
         FleetReport {
             action: action.name(),
             target: action.target().map(ToString::to_string),
@@ -207,7 +207,7 @@ impl Fleet {
         progress: &dyn FleetProgress,
     ) -> Result<FleetReport, Error> {
         let started = Instant::now();
-        let before = self.migrator.runtime().stats();
+        let before = self.migrator.runtime_stats();
         let modules = match action {
             FleetAction::Status => 0,
             _ => self.load_modules(),
@@ -268,7 +268,7 @@ impl Fleet {
         if let Some(error) = trouble.into_inner().expect("coordinator errors poisoned") {
             return Err(error.into());
         }
-        let after = self.migrator.runtime().stats();
+        let after = self.migrator.runtime_stats();
         let whole = whole.into_inner().expect("fleet reports poisoned");
         Ok(FleetReport {
             action: action.name(),
@@ -287,9 +287,16 @@ impl Fleet {
     /// not load is left for the tenants' runs to report.
     fn load_modules(&self) -> usize {
         let revisions = self.migrator.revisions();
+        let runtime = match self.migrator.started_runtime() {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                tracing::warn!("{error}");
+                return 0;
+            }
+        };
         let mut hashes = HashSet::new();
         for revision in revisions.graph().topological_order() {
-            match revisions.module(self.migrator.runtime(), revision) {
+            match revisions.module(runtime, revision) {
                 Ok(module) => {
                     hashes.insert(*module.hash());
                 }

@@ -7,8 +7,9 @@ use wasmig::graph::{Graph, Project, Revision, RevisionId};
 
 use crate::cli::error::CliResult;
 
+/// The project, its unchanged manifests taken from the project cache.
 pub(super) fn load(dir: &Path) -> CliResult<Project> {
-    Ok(wasmig::graph::load(dir)?)
+    Ok(wasmig::load_project(dir)?)
 }
 
 /// Everything about one revision, for JSON output.

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use serde_json::json;
+use wasmig::graph::AppliedSet;
 use wasmig::{Event, RunOptions};
 
 use super::connection::{connect_existing, migrator, read_status};
@@ -77,7 +78,16 @@ fn list(ids: &[String]) -> String {
 pub fn current(dir: &Path, database: Option<&str>, out: Output) -> CliResult<Exit> {
     let migrator = migrator(dir)?;
     let mut db = connect_existing(&migrator, database)?;
-    let status = migrator.status(&mut db)?;
+    // The applied rows against the graph: no checksum, so no revision file is read.
+    let rows = migrator.applied_rows(&mut db)?;
+    let graph = migrator.graph();
+    let (known, unknown): (Vec<_>, Vec<_>) = rows.into_iter().partition(|row| graph.contains(&row.revision));
+    let known: AppliedSet = known.into_iter().map(|row| row.revision).collect();
+    let status = Current {
+        database: db.describe(),
+        current: graph.applied_heads(&known).iter().map(ToString::to_string).collect(),
+        unknown: unknown.into_iter().map(|row| row.revision).collect(),
+    };
     out.emit(
         || json!({ "database": status.database, "current": status.current, "unknown": status.unknown }),
         |text| {
@@ -93,6 +103,13 @@ pub fn current(dir: &Path, database: Option<&str>, out: Output) -> CliResult<Exi
         },
     )?;
     Ok(Exit::Success)
+}
+
+/// What `current` prints.
+struct Current {
+    database: String,
+    current: Vec<String>,
+    unknown: Vec<String>,
 }
 
 pub fn verify(dir: &Path, database: Option<&str>, out: Output, revision: Option<&str>) -> CliResult<Exit> {
