@@ -4,6 +4,10 @@
 //! graph for a [`Plan`], prepares every step (modules loaded and checked,
 //! checksums computed) before it touches the database, then runs the one
 //! apply loop in `apply.rs`.
+//!
+//! Over 500 lines: one type's entry points, each short and each the only
+//! door to its command; what grows (stamp and repair, the fleet, `wasmig
+//! test`) lives in its own module (`admin`, `fleet`, `stairway`).
 
 use std::path::Path;
 use std::sync::Arc;

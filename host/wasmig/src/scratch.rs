@@ -26,7 +26,7 @@ enum Place {
     /// The directory holding `scratch.db`; removing it removes the file and its journals.
     Sqlite(Option<tempfile::TempDir>),
     /// The schema, and a connection outside it to drop it with.
-    Postgres { admin: Option<Database>, schema: String, database: String },
+    Postgres { admin: Option<Box<Database>>, schema: String, database: String },
 }
 
 impl Scratch {
@@ -69,8 +69,10 @@ impl Scratch {
             &database,
             format!("creating the scratch schema `{schema}` (the login needs CREATE on the database)"),
         ))?;
-        let mut scratch =
-            Scratch { db: None, place: Place::Postgres { admin: Some(admin), schema: schema.clone(), database } };
+        let mut scratch = Scratch {
+            db: None,
+            place: Place::Postgres { admin: Some(Box::new(admin)), schema: schema.clone(), database },
+        };
         // From here on, dropping `scratch` drops the schema.
         scratch.db = Some(migrator.connect(&plain.with_schema(&schema).to_url())?);
         Ok(scratch)

@@ -142,7 +142,9 @@ impl Stair {
             problems.push(format!("revision {revision}: its `verify` hook finds its effect absent right after `up`"));
         }
         if let Some(error) = &self.error {
-            problems.push(format!("revision {revision}: `{}` failed: {}", error.step, error.message));
+            // The runner's message usually names the revision already.
+            let message = error.message.strip_prefix(&format!("revision {revision}: ")).unwrap_or(&error.message);
+            problems.push(format!("revision {revision}: `{}` failed: {message}", error.step));
         }
         problems
     }

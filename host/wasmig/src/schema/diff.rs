@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::Snapshot;
+use super::model::Snapshot;
 
 /// One object that differs: absent on one side (`None`), or defined otherwise.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -126,7 +126,7 @@ fn objects(snapshot: &Snapshot) -> Objects {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Column, Index, Table};
+    use super::super::model::{Column, Index, Table};
     use super::*;
 
     fn users(columns: &[&str]) -> Table {

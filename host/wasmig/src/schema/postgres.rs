@@ -3,7 +3,7 @@
 //! Every selected value is cast to text in SQL, so that the snapshot does
 //! not depend on how the backend decodes `name`, `"char"` or `bool`.
 
-use super::{Column, Constraint, Index, Sequence, Snapshot, Table, Trigger, View, normalized, texts};
+use super::model::{Column, Constraint, Index, Sequence, Snapshot, Table, Trigger, View, normalized, texts};
 use crate::backend::Backend;
 use crate::sql::DbError;
 

@@ -3,7 +3,7 @@
 //! SQLite keeps no catalog of CHECK constraints (only the table's CREATE
 //! text, which `ALTER TABLE` edits in place); they are not compared.
 
-use super::{Column, Constraint, Index, Snapshot, Table, Trigger, View, normalized, texts};
+use super::model::{Column, Constraint, Index, Snapshot, Table, Trigger, View, normalized, texts};
 use crate::backend::Backend;
 use crate::sql::{DbError, Value};
 
@@ -100,24 +100,39 @@ fn read_table(db: &mut dyn Backend, name: &str, sql: &str) -> Result<Table, DbEr
          FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
         &arg,
     )?);
-    let mut foreign: Vec<(String, String, Vec<String>, Vec<String>, String)> = Vec::new();
+    let mut foreign: Vec<ForeignKey> = Vec::new();
     for key in keys {
         let text = |index: usize| key.get(index).cloned().flatten().unwrap_or_default();
         let actions = format!("ON UPDATE {} ON DELETE {} MATCH {}", text(4), text(5), text(6));
         match foreign.last_mut() {
-            Some(last) if last.0 == text(0) => {
-                last.2.push(text(2));
-                last.3.push(text(3));
+            Some(last) if last.id == text(0) => {
+                last.from.push(text(2));
+                last.to.push(text(3));
             }
-            _ => foreign.push((text(0), text(1), vec![text(2)], vec![text(3)], actions)),
+            _ => foreign.push(ForeignKey {
+                id: text(0),
+                parent: text(1),
+                from: vec![text(2)],
+                to: vec![text(3)],
+                actions,
+            }),
         }
     }
-    for (_, parent, from, to, actions) in foreign {
+    for ForeignKey { parent, from, to, actions, .. } in foreign {
         let key = format!("FOREIGN KEY ({})", from.join(", "));
         let definition = format!("{key} REFERENCES {parent}({}) {actions}", to.join(", "));
         table.constraints.insert(key, Constraint { kind: "foreign key".to_owned(), definition });
     }
     Ok(table)
+}
+
+/// One foreign key of `pragma_foreign_key_list`, whose rows are its column pairs.
+struct ForeignKey {
+    id: String,
+    parent: String,
+    from: Vec<String>,
+    to: Vec<String>,
+    actions: String,
 }
 
 fn read_index(db: &mut dyn Backend, name: &str, table: &str, sql: &str) -> Result<Index, DbError> {

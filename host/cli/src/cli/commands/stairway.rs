@@ -70,7 +70,7 @@ fn print(report: &StairwayReport, out: Output) -> CliResult<()> {
                 text.push_str(&line);
                 text.push('\n');
                 for problem in stair.problems() {
-                    text.push_str(&format!("        {problem}\n"));
+                    text.push_str(&format!("        {}\n", problem.replace('\n', "\n          ")));
                 }
             }
             let failed: Vec<&str> = report.failed().map(|stair| stair.revision.as_str()).collect();
