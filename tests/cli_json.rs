@@ -198,6 +198,17 @@ fn every_documented_shape_is_what_the_commands_print() {
     check("init", run(project_command(fresh.path()).args(["--format", "json", "init"])));
     check("new", run(project_command(fresh.path()).args(["--format", "json", "new", "-m", "first"])));
 
+    // `wasmig test` on a scratch database: a `down` that forgets a column.
+    let stairs = tempfile::tempdir().unwrap();
+    write_sql_project(stairs.path(), &[]);
+    add_sql_revision(stairs.path(), "a1", &[], "CREATE TABLE users (id INTEGER);\n", "DROP TABLE users;\n");
+    add_sql_revision(stairs.path(), "b2", &["a1"], "ALTER TABLE users ADD COLUMN email TEXT;\n", "");
+    let tested = json(stairs.path(), &db, &["test"]);
+    assert_eq!(tested.code, Some(1), "{tested}");
+    let tested = check("test", tested);
+    assert_eq!(tested["failed"], serde_json::json!(["b2"]), "{tested}");
+    assert_eq!(tested["revisions"][1]["differences"][0]["name"], "users.email", "{tested}");
+
     let untested: Vec<&String> = shapes.keys().filter(|name| !checked.contains(name)).collect();
     assert!(untested.is_empty(), "documented shapes no test compares: {untested:?}");
 }

@@ -62,6 +62,13 @@ pub struct Manifest {
     pub depends_on: Vec<RevisionId>,
     #[serde(default = "default_transactional")]
     pub transactional: bool,
+    /// `reversible = false` declares the revision one-way: `wasmig test`
+    /// applies it and does not try its `down` (which may refuse, or be a
+    /// best effort that cannot restore the schema). Not in the checksum:
+    /// it changes what the test expects, never what runs against a
+    /// database (`downgrade` runs the revision's `down` all the same).
+    #[serde(default = "default_reversible", skip_serializing_if = "is_reversible")]
+    pub reversible: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<RevisionSandbox>,
     /// Overrides of the project's lock waits and retries (not checksummed).
@@ -71,6 +78,14 @@ pub struct Manifest {
 
 fn default_transactional() -> bool {
     true
+}
+
+fn default_reversible() -> bool {
+    true
+}
+
+fn is_reversible(reversible: &bool) -> bool {
+    *reversible
 }
 
 impl Manifest {
@@ -83,6 +98,7 @@ impl Manifest {
             branch_labels: Vec::new(),
             depends_on: Vec::new(),
             transactional: true,
+            reversible: true,
             sandbox: None,
             database: None,
         }
@@ -161,6 +177,10 @@ impl Revision {
     }
     pub fn transactional(&self) -> bool {
         self.manifest.transactional
+    }
+    /// False for a revision its manifest declares one-way (`reversible = false`).
+    pub fn reversible(&self) -> bool {
+        self.manifest.reversible
     }
     pub fn is_merge(&self) -> bool {
         self.manifest.parents.len() >= 2
@@ -243,6 +263,9 @@ mod tests {
             a,
             "wasmig-manifest=1\nid=a\nmessage=\"say \\\"hi\\\"\\nthere\"\nkind=sql\nparents=p\ndepends_on=\nbranch_labels=\ntransactional=true\nsandbox.memory_mb=\nsandbox.timeout_ms=\n"
         );
+        let mut one_way = verbose.clone();
+        one_way.reversible = false;
+        assert_eq!(Revision::new(one_way, "m/a").canonical_manifest(), a, "reversible is not checksummed");
         let mut changed = verbose;
         changed.transactional = false;
         assert_ne!(Revision::new(changed, "m/a").canonical_manifest(), a);

@@ -36,7 +36,9 @@
 //! PostgreSQL), `runtime` (wasmtime), `versions` and `bookkeeping` (the
 //! version tables and transaction envelopes), `apply` (the one apply loop),
 //! [`Migrator`] (plan, then execute), `admin` (stamp, repair, resolve),
-//! [`fleet`] (many tenants), [`ensure_ready`] (the start-up gate).
+//! [`fleet`] (many tenants), [`ensure_ready`] (the start-up gate), [`schema`]
+//! and `stairway` (`wasmig test`: schema snapshots, and every revision up,
+//! down and up again on a [`Scratch`] database).
 
 // Inside the crate, functions return the unboxed `Failure`, large by design
 // (it names the revision, the statement, the database); it is the cold path,
@@ -59,10 +61,13 @@ mod project_cache;
 mod ready;
 mod report;
 mod revisions;
+mod scratch;
+mod stairway;
 mod status;
 
 pub mod fleet;
 pub mod interrupt;
+pub mod schema;
 pub mod sql;
 
 mod checksum;
@@ -94,6 +99,8 @@ pub use ready::ensure_ready;
 pub use report::{RunReport, StepOutcome, StepReport};
 pub use revisions::ModuleError;
 pub use runtime::{EngineError, FailedSql, HookError, LoadError, Runtime, RuntimeConfig, default_cache_dir};
+pub use scratch::{SCRATCH_SCHEMA_PREFIX, Scratch};
+pub use stairway::{Stair, StairError, StairOutcome, StairwayReport};
 pub use status::{Status, VerifyReport};
 pub use versions::{AppliedRow, EventKind, RowState};
 /// The revision graph: manifests, targets and plans (the `wasmig-graph` crate).

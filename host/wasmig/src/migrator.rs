@@ -4,13 +4,16 @@
 //! graph for a [`Plan`], prepares every step (modules loaded and checked,
 //! checksums computed) before it touches the database, then runs the one
 //! apply loop in `apply.rs`. The runtime is started only when a step or a
-//! hook needs it. (Over 500 lines: every command shares the plan and prepare
-//! path kept here.)
+//! hook needs it.
+//!
+//! Over 500 lines: one type's entry points, each short and each the only
+//! door to its command; what grows (stamp and repair, the fleet, `wasmig
+//! test`) lives in its own module (`admin`, `fleet`, `stairway`).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use wasmig_graph::{AppliedSet, ChecksumPolicy, Direction, Graph, Plan, Project, Revision, RevisionKind, Target};
+use wasmig_graph::{AppliedSet, ChecksumPolicy, Direction, Graph, Plan, Project, Revision, RevisionKind, Step, Target};
 
 use crate::advice;
 use crate::apply::{self, PreparedStep};
@@ -270,7 +273,7 @@ impl Migrator {
         options: &RunOptions,
         progress: &mut dyn Progress,
     ) -> Result<RunReport, Error> {
-        self.run(db, target, Direction::Up, options, progress)
+        self.run(db, Route::To(target, Direction::Up), options, progress)
     }
 
     /// Reverts the applied revisions above `target`.
@@ -281,14 +284,27 @@ impl Migrator {
         options: &RunOptions,
         progress: &mut dyn Progress,
     ) -> Result<RunReport, Error> {
-        self.run(db, target, Direction::Down, options, progress)
+        self.run(db, Route::To(target, Direction::Down), options, progress)
+    }
+
+    /// Runs exactly `step` (one revision, one direction) through the
+    /// normal runner, with its lock, bookkeeping and events: for `wasmig
+    /// test`, which walks the plan one step at a time and must also revert
+    /// revisions a downgrade plan would not single out.
+    pub(crate) fn run_step(
+        &self,
+        db: &mut Database,
+        step: &Step,
+        options: &RunOptions,
+        progress: &mut dyn Progress,
+    ) -> Result<RunReport, Error> {
+        self.run(db, Route::Step(step), options, progress)
     }
 
     fn run(
         &self,
         db: &mut Database,
-        target: &Target,
-        direction: Direction,
+        route: Route<'_>,
         options: &RunOptions,
         progress: &mut dyn Progress,
     ) -> Result<RunReport, Error> {
@@ -297,7 +313,7 @@ impl Migrator {
         let lock = db.lock(&self.lock_key(db), timeout, &mut |holder| progress.waiting_for_lock(holder, timeout));
         let lock = lock.map_err(|error| Error::after(error, nothing))?;
         let mut books = self.books(db);
-        let (steps, first_run) = match self.prepare_run(&mut books, target, direction, options, progress) {
+        let (steps, first_run) = match self.prepare_run(&mut books, route, options, progress) {
             Ok(prepared) => prepared,
             Err(failure) => {
                 let report = RunReport { database: books.database.clone(), steps: Vec::new() };
@@ -320,16 +336,18 @@ impl Migrator {
     fn prepare_run(
         &self,
         books: &mut Bookkeeper<'_>,
-        target: &Target,
-        direction: Direction,
+        route: Route<'_>,
         options: &RunOptions,
         progress: &mut dyn Progress,
     ) -> Result<(Vec<PreparedStep>, bool), Failure> {
         let rows = books.applied_rows()?;
         self.check_applied(&rows)?;
         let applied: AppliedSet = rows.iter().map(|row| row.revision.clone()).collect();
-        let plan = self.graph().plan(&applied, target, direction)?;
-        let steps = self.prepare(&plan, options, progress)?;
+        let steps = match route {
+            Route::To(target, direction) => self.graph().plan(&applied, target, direction)?.steps,
+            Route::Step(step) => vec![step.clone()],
+        };
+        let steps = self.prepare(&steps, options, progress)?;
         check_confinement(books.db.as_mut(), &books.database, &steps)?;
         // Rows read means the tables exist; otherwise create them now.
         if !steps.is_empty() && rows.is_empty() {
@@ -380,21 +398,21 @@ impl Migrator {
     /// database untouched.
     fn prepare(
         &self,
-        plan: &Plan,
+        plan: &[Step],
         options: &RunOptions,
         progress: &mut dyn Progress,
     ) -> Result<Vec<PreparedStep>, Failure> {
-        if plan.steps.is_empty() {
+        if plan.is_empty() {
             return Ok(Vec::new());
         }
         let graph = self.graph();
-        let revisions = plan.steps.iter().filter_map(|step| graph.get(step.revision.as_str()));
+        let revisions = plan.iter().filter_map(|step| graph.get(step.revision.as_str()));
         let uncompiled = self.revisions.uncompiled(self.runtime.get()?, revisions)?;
         if uncompiled > 0 {
             progress.compiling(uncompiled);
         }
-        let mut steps = Vec::with_capacity(plan.steps.len());
-        for step in &plan.steps {
+        let mut steps = Vec::with_capacity(plan.len());
+        for step in plan {
             let revision = graph.get(step.revision.as_str()).expect("plans name revisions of their graph");
             if options.transaction == TransactionMode::All && !revision.transactional() {
                 return Err(Failure::NonTransactionalInAll { revision: revision.id().to_string() });
@@ -455,7 +473,7 @@ impl Migrator {
         options: &RunOptions,
     ) -> Result<String, Error> {
         let plan = self.graph().plan(applied, target, direction)?;
-        let steps = self.prepare(&plan, options, &mut NoProgress)?;
+        let steps = self.prepare(&plan.steps, options, &mut NoProgress)?;
         let graph = self.graph();
         let markers = plan
             .steps
@@ -548,6 +566,13 @@ impl Migrator {
         reports.sort_by_key(|report| order.get(report.revision.as_str()).copied().unwrap_or(usize::MAX));
         Ok(reports)
     }
+}
+
+/// What a run does: the plan to a target, or one given step.
+#[derive(Clone, Copy)]
+enum Route<'a> {
+    To(&'a Target, Direction),
+    Step(&'a Step),
 }
 
 /// Refuses a `[sandbox] role` the session's login could leave, before

@@ -90,6 +90,10 @@ pub enum CommandArgs {
     Repair(RepairArgs),
     /// Ask revisions whether their effect is in the database (read-only). Exit 3 on a mismatch with the applied set.
     Verify(VerifyArgs),
+    /// Run every revision up, down and up again on a scratch database (a temporary SQLite file, or a schema made
+    /// and dropped on a PostgreSQL --database) and compare the schema before `up` with the schema after `down`.
+    /// Exit 1 on any failure.
+    Test,
     /// Upgrade, downgrade or check a fleet of tenant databases or schemas (--tenants SOURCE).
     Tenants(TenantsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.

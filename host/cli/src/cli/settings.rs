@@ -71,6 +71,8 @@ pub enum Command {
     Verify {
         revision: Option<String>,
     },
+    /// `wasmig test`: the stairway on a scratch database.
+    Test,
     Tenants(TenantsRequest),
     /// `tenants runs` (no name) or `tenants run NAME`.
     TenantRuns {
@@ -170,6 +172,7 @@ impl Command {
                 | Command::Resolve { .. }
                 | Command::Repair { .. }
                 | Command::Verify { .. }
+                | Command::Test
                 | Command::Tenants(_)
         )
     }
@@ -277,6 +280,7 @@ impl Settings {
             }
             CommandArgs::Repair(a) => Command::Repair { revision: a.revision },
             CommandArgs::Verify(a) => Command::Verify { revision: a.revision },
+            CommandArgs::Test => Command::Test,
             CommandArgs::Tenants(TenantsArgs { command: TenantsCommandArgs::Runs(a) }) => {
                 Command::TenantRuns { coordinator: a.coordinator, run: None }
             }

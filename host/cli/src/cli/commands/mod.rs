@@ -13,6 +13,7 @@ mod picture;
 mod plan;
 mod project;
 mod runs;
+mod stairway;
 mod state;
 pub mod tenants;
 
@@ -60,6 +61,7 @@ pub fn run(settings: Settings) -> CliResult<Exit> {
         Command::Resolve { revision, as_applied } => migrate::resolve(dir, database, out, &revision, as_applied),
         Command::Repair { revision } => migrate::repair(dir, database, out, &revision),
         Command::Verify { revision } => state::verify(dir, database, out, revision.as_deref()),
+        Command::Test => stairway::test(dir, database, out),
         Command::Tenants(request) => tenants::run(dir, out, verbosity, request),
         Command::TenantRuns { coordinator, run } => runs::show(&load(dir)?, out, coordinator, run),
         Command::Completions { .. } | Command::Man { .. } => unreachable!("answered before the project is entered"),
