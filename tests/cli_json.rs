@@ -160,6 +160,9 @@ fn every_documented_shape_is_what_the_commands_print() {
     assert_eq!(status["last_failure"]["revision"], "d4", "{status}");
     let log = check("log", json(path, &db, &["log", "--kind", "fail"]));
     assert_eq!(log["events"][0]["revision"], "d4");
+    let journal = check("journal", json(path, &db, &["journal", "--limit", "1"]));
+    assert_eq!(journal["statements"][0]["revision"], "d4", "{journal}");
+    assert_eq!(journal["statements"][0]["outcome"], "rolled-back", "{journal}");
     let tenants = format!("sqlite:{}", db.sqlite_path().unwrap().display());
     let fleet = check(
         "tenants",

@@ -32,6 +32,8 @@ pub struct ProjectConfig {
     pub build: BuildConfig,
     #[serde(default)]
     pub new: NewConfig,
+    #[serde(default)]
+    pub journal: JournalConfig,
 }
 
 /// The longest `table_prefix` accepted, so the version tables' names stay
@@ -75,6 +77,26 @@ impl Default for BuildConfig {
 pub struct NewConfig {
     #[serde(default)]
     pub directory: DirectoryNaming,
+}
+
+/// `[journal]`: the statement journal (docs/JOURNAL.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalConfig {
+    /// Whether every statement a revision runs is recorded in
+    /// `<prefix>journal` (on unless turned off).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
 }
 
 /// How a new revision's directory is named. Only people read the name: the
@@ -184,6 +206,7 @@ impl Default for ProjectConfig {
             sandbox: SandboxConfig::default(),
             build: BuildConfig::default(),
             new: NewConfig::default(),
+            journal: JournalConfig::default(),
         }
     }
 }

@@ -34,7 +34,7 @@ mod target;
 
 pub use applied::AppliedSet;
 pub use config::{
-    BuildConfig, CONFIG_FILE, ChecksumPolicy, DatabaseConfig, DirectoryNaming, NewConfig, ProjectConfig,
+    BuildConfig, CONFIG_FILE, ChecksumPolicy, DatabaseConfig, DirectoryNaming, JournalConfig, NewConfig, ProjectConfig,
     valid_table_prefix,
 };
 pub use direction::Direction;

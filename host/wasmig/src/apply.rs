@@ -19,10 +19,11 @@ use wasmig_graph::{Direction, LockPolicy, RevisionId};
 use crate::backend::LockGuard;
 use crate::bookkeeping::{Bookkeeper, Envelope};
 use crate::error::{Error, Failure};
+use crate::journal::Pending;
 use crate::options::{RunOptions, TransactionMode};
 use crate::progress::Progress;
 use crate::report::{RunReport, StepOutcome, StepReport};
-use crate::runtime::{GuestLog, HookContext, Module, Runtime, Verdict};
+use crate::runtime::{GuestLog, HookContext, HookError, HookOutcome, Module, Runtime, Verdict};
 use crate::versions::{EventKind, NewEvent, NewRow, RowState};
 
 /// A step with everything it needs, computed before the first step runs.
@@ -56,6 +57,8 @@ struct Run<'r, 'db> {
     retries: Vec<RetryEvent>,
     /// How long writing a failure waits for a lock: the run's statement bound.
     event_wait: Duration,
+    /// The statement journal's rows not written yet.
+    journal: Pending,
 }
 
 /// A retry, waiting to be recorded.
@@ -75,6 +78,7 @@ pub(crate) fn run(
 ) -> Result<RunReport, Error> {
     let mut run = Run {
         runtime,
+        journal: Pending::new(books.journal),
         recheck: !lock.holds_lock(),
         report: RunReport { database: books.database.clone(), steps: Vec::new() },
         books,
@@ -122,7 +126,7 @@ impl<'r> Run<'r, '_> {
             progress.step_started(revision, &step.message, step.direction);
             let report = if step.transactional {
                 self.with_lock_retries(Some(revision), step.locks, progress, |run| {
-                    run.in_transaction(|run| run.step(step, options))
+                    run.committing(|run| run.step(step, options))
                 })
             } else {
                 self.with_lock_wait(step.locks.statement_wait, |run| run.autocommit_step(step, options)).map_err(
@@ -159,7 +163,7 @@ impl<'r> Run<'r, '_> {
         let locks = locks.unwrap_or(LockPolicy { statement_wait: Duration::ZERO, retries: 0, backoff: Duration::ZERO });
         let outcome = self.with_lock_retries(None, locks, progress, |run| {
             done.clear();
-            run.in_transaction(|run| {
+            run.committing(|run| {
                 for step in steps {
                     failed_at = Some(step.revision.to_string());
                     done.push(run.step(step, options)?);
@@ -193,6 +197,7 @@ impl<'r> Run<'r, '_> {
         let attempts = locks.attempts();
         let mut number = 1;
         loop {
+            self.journal.attempt = number;
             let result = self.with_lock_wait(locks.statement_wait, &mut attempt);
             let failure = match result {
                 Ok(value) => return Ok(value),
@@ -236,6 +241,41 @@ impl<'r> Run<'r, '_> {
         result
     }
 
+    /// `body` in one transaction that also writes the journal's pending rows;
+    /// they are settled by whether it committed.
+    fn committing<T>(&mut self, body: impl FnOnce(&mut Self) -> Result<T, Failure>) -> Result<T, Failure> {
+        let result = self.in_transaction(|run| {
+            let value = body(run)?;
+            run.write_journal()?;
+            Ok(value)
+        });
+        match result {
+            Ok(_) => self.journal.committed(),
+            Err(_) => self.journal.rolled_back(),
+        }
+        result
+    }
+
+    fn write_journal(&mut self) -> Result<(), Failure> {
+        let books = &mut self.books;
+        self.journal.write(&books.tables, books.db.as_mut()).map_err(books.failed("writing the statement journal"))
+    }
+
+    /// A step's `up` or `down`, its statements kept for the journal whatever its outcome.
+    fn hook(&mut self, step: &PreparedStep, autocommit: bool) -> Result<HookOutcome<()>, HookError> {
+        if !self.journal.enabled {
+            return match step.direction {
+                Direction::Up => self.runtime().up(&step.module, &step.context, self.books.db),
+                Direction::Down => self.runtime().down(&step.module, &step.context, self.books.db),
+            };
+        }
+        let mut ran = Vec::new();
+        let outcome = self.runtime().run_journaled(&step.module, step.direction, &step.context, self.books.db, &mut ran);
+        let tenant = step.context.tenant.as_deref();
+        self.journal.add(tenant, step.revision.as_str(), step.direction, ran, autocommit);
+        outcome
+    }
+
     /// One step inside an open transaction: hook and bookkeeping.
     fn step(&mut self, step: &PreparedStep, options: &RunOptions) -> Result<StepReport, Failure> {
         let revision = step.revision.as_str();
@@ -256,12 +296,12 @@ impl<'r> Run<'r, '_> {
                 if adopted {
                     (StepOutcome::Adopted, Vec::new(), Vec::new())
                 } else {
-                    let done = self.runtime().up(&step.module, &step.context, self.books.db)?;
+                    let done = self.hook(step, false)?;
                     (StepOutcome::Applied, done.logs, done.capability_uses)
                 }
             }
             Direction::Down => {
-                let done = self.runtime().down(&step.module, &step.context, self.books.db)?;
+                let done = self.hook(step, false)?;
                 (StepOutcome::Reverted, done.logs, done.capability_uses)
             }
         };
@@ -339,13 +379,11 @@ impl<'r> Run<'r, '_> {
                 Ok((StepOutcome::Adopted, Vec::new(), Vec::new()))
             }
             Direction::Up => self
-                .runtime()
-                .up(&step.module, &step.context, self.books.db)
+                .hook(step, true)
                 .map(|done| (StepOutcome::Applied, done.logs, done.capability_uses))
                 .map_err(Failure::from),
             Direction::Down => self
-                .runtime()
-                .down(&step.module, &step.context, self.books.db)
+                .hook(step, true)
                 .map(|done| (StepOutcome::Reverted, done.logs, done.capability_uses))
                 .map_err(Failure::from),
         };
@@ -373,7 +411,7 @@ impl<'r> Run<'r, '_> {
             },
         })?;
         let elapsed = started.elapsed().as_millis() as i64;
-        self.in_transaction(|run| {
+        self.committing(|run| {
             match step.direction {
                 Direction::Up => run
                     .books
@@ -410,7 +448,7 @@ impl<'r> Run<'r, '_> {
         let message = failure.to_string();
         let wait = self.event_wait;
         let recorded = self.with_lock_wait(wait, |run| {
-            run.in_transaction(|run| {
+            run.committing(|run| {
                 run.record_retries()?;
                 run.books.record(&NewEvent {
                     kind: EventKind::Fail,

@@ -8,6 +8,7 @@
 use crate::backend::Backend;
 use crate::error::Failure;
 use crate::events::{self, Event, EventFilter};
+use crate::journal::{self, JournalEntry, JournalFilter};
 use crate::sql::{DbError, Dialect};
 use crate::versions::{AppliedRow, EventKind, NewEvent, RowState, VersionTables};
 
@@ -19,13 +20,15 @@ pub(crate) struct Bookkeeper<'a> {
     pub(crate) db: &'a mut Box<dyn Backend>,
     pub(crate) tables: VersionTables,
     pub(crate) database: String,
+    /// Whether runs write the statement journal (`[journal] enabled`).
+    pub(crate) journal: bool,
 }
 
 impl<'a> Bookkeeper<'a> {
     pub(crate) fn new(db: &'a mut Box<dyn Backend>, table_prefix: &str) -> Self {
         let tables = VersionTables::new(table_prefix, db.dialect());
         let database = db.describe();
-        Bookkeeper { db, tables, database }
+        Bookkeeper { db, tables, database, journal: true }
     }
 
     /// Maps a backend error of `action` to a failure naming this database.
@@ -53,6 +56,24 @@ impl<'a> Bookkeeper<'a> {
         self.in_transaction(|books| {
             books.tables.create(books.db.as_mut()).map_err(books.failed("creating the version tables"))
         })
+    }
+
+    /// Creates the statement journal if it is missing (a database whose
+    /// version tables an older wasmig created has none), in its own transaction.
+    pub(crate) fn ensure_journal(&mut self) -> Result<(), Failure> {
+        let table = self.tables.journal_table().to_owned();
+        if self.tables.table_exists(self.db.as_mut(), &table).map_err(self.failed("looking for the journal"))? {
+            return Ok(());
+        }
+        self.in_transaction(|books| {
+            let sql = journal::create_sql(&books.tables, books.db.as_ref());
+            books.db.execute_script(&sql).map_err(books.failed(format!("creating the statement journal {table}")))
+        })
+    }
+
+    /// The journal's rows `filter` selects, oldest first (none without the journal).
+    pub(crate) fn journal(&mut self, filter: &JournalFilter) -> Result<Vec<JournalEntry>, Failure> {
+        journal::read(&self.tables, self.db.as_mut(), filter).map_err(self.failed("reading the statement journal"))
     }
 
     /// The recorded state of one revision, read inside the current transaction.

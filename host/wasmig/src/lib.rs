@@ -54,6 +54,7 @@ mod drift;
 mod emptiness;
 mod error;
 mod events;
+mod journal;
 mod migrator;
 mod options;
 mod progress;
@@ -91,6 +92,7 @@ pub use fleet::{
     Fleet, FleetAction, FleetCounts, FleetError, FleetEvent, FleetProgress, FleetReport, NoFleetProgress, Shard,
     ShardError, Tenant, TenantOutcome, TenantReport, TenantSource,
 };
+pub use journal::{JournalEntry, JournalFilter, JournalOutcome};
 pub use migrator::Migrator;
 pub use options::{RunOptions, TransactionMode};
 pub use progress::{NoProgress, Progress};

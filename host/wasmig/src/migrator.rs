@@ -24,6 +24,7 @@ use crate::drift::{Drift, drift};
 use crate::emptiness::unmarked_empty_file;
 use crate::error::{Error, Failure};
 use crate::events::{Event, EventFilter};
+use crate::journal::{JournalEntry, JournalFilter};
 use crate::options::{RunOptions, TransactionMode};
 use crate::progress::{NoProgress, Progress};
 use crate::report::RunReport;
@@ -167,7 +168,9 @@ impl Migrator {
 
     /// The connection's bookkeeper: its version tables, by the project's prefix.
     pub(crate) fn books<'db>(&self, db: &'db mut Database) -> Bookkeeper<'db> {
-        Bookkeeper::new(db.backend_mut(), &self.revisions.config().table_prefix)
+        let mut books = Bookkeeper::new(db.backend_mut(), &self.revisions.config().table_prefix);
+        books.journal = self.revisions.config().journal.enabled;
+        books
     }
 
     pub(crate) fn lock_key(&self, db: &Database) -> String {
@@ -209,6 +212,12 @@ impl Migrator {
     /// tables do not exist yet. Read-only: no lock, no table creation.
     pub fn events(&self, db: &mut Database, filter: &EventFilter) -> Result<Vec<Event>, Error> {
         Ok(self.books(db).events(filter)?)
+    }
+
+    /// The statement journal's rows `filter` selects, in the order they were
+    /// written: none when it does not exist yet. Read-only, like `events`.
+    pub fn journal(&self, db: &mut Database, filter: &JournalFilter) -> Result<Vec<JournalEntry>, Error> {
+        Ok(self.books(db).journal(filter)?)
     }
 
     /// The failure of the last run, when the newest run outcome (an
@@ -353,6 +362,9 @@ impl Migrator {
         if !steps.is_empty() && rows.is_empty() {
             books.ensure_tables()?;
         }
+        if !steps.is_empty() && books.journal {
+            books.ensure_journal()?;
+        }
         Ok((steps, rows.is_empty()))
     }
 
@@ -486,7 +498,9 @@ impl Migrator {
         let schema = schema.filter(|_| dialect == crate::sql::Dialect::Postgres);
         let (backend, script) = crate::offline::OfflineBackend::new(dialect, schema.map(str::to_owned), markers);
         let mut db = Database::from_backend(Box::new(backend));
-        let books = self.books(&mut db);
+        let mut books = self.books(&mut db);
+        // The offline script runs without the host: nobody sees its statements.
+        books.journal = false;
         let search_path = schema
             .map(|schema| format!("SET search_path TO {};\n", crate::sql::quote_identifier(schema)))
             .unwrap_or_default();

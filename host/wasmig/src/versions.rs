@@ -1,5 +1,8 @@
 //! The version tables: the applied set (`<prefix>revisions`) and the append-only history (`<prefix>events`).
 //!
+//! The third, `<prefix>journal` (every statement a revision ran), is named
+//! here with the others and written by the `journal` module.
+//!
 //! Every statement here goes through [`Backend`], inside whatever
 //! transaction the executor opened, so a revision and its bookkeeping commit
 //! together. The SQL differs between dialects only in placeholders and types.
@@ -138,14 +141,15 @@ pub struct NewEvent<'a> {
 pub struct VersionTables {
     revisions: String,
     events: String,
+    journal: String,
     dialect: Dialect,
 }
 
 pub const TOOL_VERSION: &str = concat!("wasmig ", env!("CARGO_PKG_VERSION"));
 
-/// The unqualified names of the two version tables of `prefix`: revisions, then events.
-pub(crate) fn table_names(prefix: &str) -> [String; 2] {
-    [format!("{prefix}revisions"), format!("{prefix}events")]
+/// The unqualified names of the version tables of `prefix`: revisions, events, then the statement journal.
+pub(crate) fn table_names(prefix: &str) -> [String; 3] {
+    [format!("{prefix}revisions"), format!("{prefix}events"), format!("{prefix}journal")]
 }
 
 impl VersionTables {
@@ -153,8 +157,8 @@ impl VersionTables {
     /// it is spliced into statements, never bound as a parameter.
     pub fn new(prefix: &str, dialect: Dialect) -> Self {
         assert!(valid_table_prefix(prefix), "table prefix `{prefix}` was not validated");
-        let [revisions, events] = table_names(prefix);
-        VersionTables { revisions, events, dialect }
+        let [revisions, events, journal] = table_names(prefix);
+        VersionTables { revisions, events, journal, dialect }
     }
 
     pub fn revisions_table(&self) -> &str {
@@ -164,6 +168,16 @@ impl VersionTables {
     /// The events table as the host's statements on `db` name it.
     pub(crate) fn events_table_in(&self, db: &dyn Backend) -> String {
         self.events_in(db)
+    }
+
+    /// The statement journal as the host's statements on `db` name it.
+    pub(crate) fn journal_table_in(&self, db: &dyn Backend) -> String {
+        self.qualified(&self.journal, db)
+    }
+
+    /// The unqualified name of the statement journal.
+    pub(crate) fn journal_table(&self) -> &str {
+        &self.journal
     }
 
     /// A timestamp column as ISO-8601 UTC text on both dialects (SQLite stores it so).
@@ -227,17 +241,10 @@ impl VersionTables {
         // deleted, so AUTOINCREMENT (an extra table written per insert) buys
         // nothing; the revisions table is one b-tree keyed by id (WITHOUT
         // ROWID) instead of a table plus its primary-key index.
-        let (timestamp, event_id, revisions_options) = match self.dialect {
-            Dialect::Sqlite => (
-                "TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-                "INTEGER PRIMARY KEY",
-                " WITHOUT ROWID",
-            ),
-            Dialect::Postgres => (
-                "TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP",
-                "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
-                "",
-            ),
+        let (timestamp, event_id) = self.id_and_timestamp_types();
+        let revisions_options = match self.dialect {
+            Dialect::Sqlite => " WITHOUT ROWID",
+            Dialect::Postgres => "",
         };
         format!(
             "CREATE TABLE IF NOT EXISTS {revisions} (\n\
@@ -265,7 +272,12 @@ impl VersionTables {
 
     /// Whether the revisions table exists (read-only commands do not create it).
     pub fn exists(&self, db: &mut dyn Backend) -> Result<bool, DbError> {
-        let name = Value::Text(self.revisions.clone());
+        self.table_exists(db, &self.revisions)
+    }
+
+    /// Whether `table` (unqualified) exists where the host's statements on `db` look for it.
+    pub(crate) fn table_exists(&self, db: &mut dyn Backend, table: &str) -> Result<bool, DbError> {
+        let name = Value::Text(table.to_owned());
         let rows = match (self.dialect, db.schema().map(str::to_owned)) {
             (Dialect::Sqlite, _) => db.query(
                 "SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
@@ -282,6 +294,16 @@ impl VersionTables {
             )?,
         };
         Ok(matches!(rows.values.first().and_then(|row| row.first()), Some(Value::Integer(count)) if *count > 0))
+    }
+
+    /// The column types both tables with an id and a timestamp use: (timestamp, id).
+    pub(crate) fn id_and_timestamp_types(&self) -> (&'static str, &'static str) {
+        match self.dialect {
+            Dialect::Sqlite => ("TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))", "INTEGER PRIMARY KEY"),
+            Dialect::Postgres => {
+                ("TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
+            }
+        }
     }
 
     pub fn create(&self, db: &mut dyn Backend) -> Result<(), DbError> {

@@ -70,6 +70,8 @@ pub enum CommandArgs {
     Show(ShowArgs),
     /// Print the database's events (upgrade, downgrade, stamp, adopt, repair, resolve, fail, retry), newest first.
     Log(LogArgs),
+    /// Print the statement journal: every statement revisions ran, in order (the newest N; text never holds parameter values).
+    Journal(JournalArgs),
     /// Draw the revision graph (--format dot, mermaid or json).
     Graph,
     /// Show the steps that would take the database to a target.
@@ -314,6 +316,21 @@ pub struct LogArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: u32,
     /// Every event, however many.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct JournalArgs {
+    /// Only statements of these revisions: an id, unique prefix or branch
+    /// label, or the exact id of a revision no longer in the project.
+    #[arg(value_name = "REV")]
+    pub revisions: Vec<String>,
+    /// At most N statements, the newest (printed in the order they ran).
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 100, conflicts_with = "all",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: u32,
+    /// Every statement, however many.
     #[arg(long)]
     pub all: bool,
 }

@@ -51,6 +51,7 @@ pub enum Command {
         indicate_current: bool,
     },
     Log(LogRequest),
+    Journal(JournalRequest),
     Graph {
         picture: Picture,
     },
@@ -148,6 +149,13 @@ pub enum Picture {
 pub struct LogRequest {
     pub revisions: Vec<String>,
     pub kinds: Vec<EventKind>,
+    /// `None` with `--all`.
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug)]
+pub struct JournalRequest {
+    pub revisions: Vec<String>,
     /// `None` with `--all`.
     pub limit: Option<usize>,
 }
@@ -251,6 +259,9 @@ impl Settings {
                 kinds: a.kinds,
                 limit: (!a.all).then_some(a.limit as usize),
             }),
+            CommandArgs::Journal(a) => {
+                Command::Journal(JournalRequest { revisions: a.revisions, limit: (!a.all).then_some(a.limit as usize) })
+            }
             CommandArgs::Graph => Command::Graph {
                 picture: match args.format {
                     Some(FormatArg::Mermaid) => Picture::Mermaid,

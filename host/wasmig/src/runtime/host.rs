@@ -10,6 +10,7 @@ use super::bindings::{self, DbError, LogLevel, SqlDialect, Value, context, db, t
 use wasmig_sqlguard::{Approval, Capabilities, GuardError, Policy};
 
 use super::limits::Limiter;
+use super::ran::{Call, Ran};
 use crate::backend::Backend;
 use crate::sql::{self, Dialect};
 
@@ -66,6 +67,8 @@ pub(crate) struct HostState {
     pub(crate) failed_statement: Option<FailedStatement>,
     /// The assets read in this hook, by name: where a failed statement's text may come from.
     pub(crate) assets_read: Vec<String>,
+    /// Every statement, for the statement journal; `None` when it is off.
+    pub(crate) ran: Option<Ran>,
 }
 
 /// A statement (or script) the database refused, and how.
@@ -134,6 +137,13 @@ impl HostState {
         }
     }
 
+    /// A refused statement is journaled too: the audit shows what a revision tried.
+    fn journal_refused(&mut self, sql: &str, call: Call) {
+        if let Some(ran) = &mut self.ran {
+            ran.refused(sql, call);
+        }
+    }
+
     fn refuse(&mut self, refusal: String) -> DbError {
         let message = refusal.clone();
         self.refused.get_or_insert(refusal);
@@ -191,17 +201,28 @@ impl types::Host for HostState {}
 impl db::Host for HostState {
     fn execute(&mut self, sql: String, params: Vec<Value>) -> WasmResult<Result<u64, DbError>> {
         if let Err(refused) = self.check_statement(&sql) {
+            self.journal_refused(&sql, Call::Execute);
             return Ok(Err(refused));
         }
+        let started = std::time::Instant::now();
         let result = self.in_database(|db| db.execute(&sql, &host_values(params)));
+        if let Some(ran) = &mut self.ran {
+            ran.statement(&sql, Call::Execute, started.elapsed(), result.as_ref().copied());
+        }
         Ok(result.map_err(|error| self.guest_error(&sql, error)))
     }
 
     fn query(&mut self, sql: String, params: Vec<Value>) -> WasmResult<Result<bindings::types::Rows, DbError>> {
         if let Err(refused) = self.check_statement(&sql) {
+            self.journal_refused(&sql, Call::Query);
             return Ok(Err(refused));
         }
+        let started = std::time::Instant::now();
         let result = self.in_database(|db| db.query(&sql, &host_values(params)));
+        if let Some(ran) = &mut self.ran {
+            let outcome = result.as_ref().map(|rows| rows.values.len() as u64);
+            ran.statement(&sql, Call::Query, started.elapsed(), outcome);
+        }
         Ok(result
             .map(|rows| bindings::types::Rows {
                 columns: rows.columns,
@@ -212,9 +233,15 @@ impl db::Host for HostState {
 
     fn execute_script(&mut self, sql: String) -> WasmResult<Result<(), DbError>> {
         if let Err(refused) = self.check_script(&sql) {
+            self.journal_refused(&sql, Call::Script);
             return Ok(Err(refused));
         }
+        let started = std::time::Instant::now();
         let result = self.in_database(|db| db.execute_script(&sql));
+        let dialect = self.dialect;
+        if let Some(ran) = &mut self.ran {
+            ran.script(&sql, dialect, started.elapsed(), result.as_ref().copied());
+        }
         Ok(result.map_err(|error| self.guest_error(&sql, error)))
     }
 

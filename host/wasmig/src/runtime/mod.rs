@@ -12,6 +12,7 @@ mod error;
 mod host;
 mod limits;
 mod pointer;
+mod ran;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -26,11 +27,13 @@ pub use cache::{CacheMiss, DiskCache, ModuleHash, default_dir as default_cache_d
 pub use error::{EngineError, FailedSql, Hook, HookError, LoadError};
 pub use host::GuestLog;
 pub use limits::SandboxLimits;
+pub use ran::{Call, RanStatement};
 
 use crate::backend::{Backend, HookSession, Unavailable};
 use bindings::{Revision, RevisionPre};
 use host::HostState;
 use limits::{LimitHit, Limiter};
+use ran::Ran;
 
 /// How often the epoch advances; a runaway guest stops within about one tick
 /// of its deadline.
@@ -297,7 +300,7 @@ impl Runtime {
         context: &HookContext,
         db: &mut Box<dyn Backend>,
     ) -> Result<HookOutcome<()>, HookError> {
-        self.call(module, Hook::Up, context, db, |revision, store| revision.call_up(store))
+        self.call(module, Hook::Up, context, db, None, |revision, store| revision.call_up(store))
     }
 
     /// Runs `down`.
@@ -307,7 +310,7 @@ impl Runtime {
         context: &HookContext,
         db: &mut Box<dyn Backend>,
     ) -> Result<HookOutcome<()>, HookError> {
-        self.call(module, Hook::Down, context, db, |revision, store| revision.call_down(store))
+        self.call(module, Hook::Down, context, db, None, |revision, store| revision.call_down(store))
     }
 
     /// Runs `verify`.
@@ -317,7 +320,7 @@ impl Runtime {
         context: &HookContext,
         db: &mut Box<dyn Backend>,
     ) -> Result<HookOutcome<Verdict>, HookError> {
-        self.call(module, Hook::Verify, context, db, |revision, store| {
+        self.call(module, Hook::Verify, context, db, None, |revision, store| {
             revision.call_verify(store).map(|result| {
                 result.map(|verdict| match verdict {
                     bindings::Verdict::Present => Verdict::Present,
@@ -328,6 +331,26 @@ impl Runtime {
         })
     }
 
+    /// Runs `up` or `down`, appending every statement it sent to `journal`
+    /// however it ends (the statement journal keeps those of a failed hook).
+    pub fn run_journaled(
+        &self,
+        module: &Module,
+        direction: wasmig_graph::Direction,
+        context: &HookContext,
+        db: &mut Box<dyn Backend>,
+        journal: &mut Vec<RanStatement>,
+    ) -> Result<HookOutcome<()>, HookError> {
+        match direction {
+            wasmig_graph::Direction::Up => {
+                self.call(module, Hook::Up, context, db, Some(journal), |revision, store| revision.call_up(store))
+            }
+            wasmig_graph::Direction::Down => {
+                self.call(module, Hook::Down, context, db, Some(journal), |revision, store| revision.call_down(store))
+            }
+        }
+    }
+
     /// One hook call in a fresh store. The backend is lent to the store for
     /// the call and always handed back, whatever the outcome.
     fn call<T>(
@@ -336,6 +359,7 @@ impl Runtime {
         hook: Hook,
         context: &HookContext,
         db: &mut Box<dyn Backend>,
+        journal: Option<&mut Vec<RanStatement>>,
         invoke: impl FnOnce(&Revision, &mut Store<HostState>) -> wasmtime::Result<Result<T, String>>,
     ) -> Result<HookOutcome<T>, HookError> {
         let started = Instant::now();
@@ -368,6 +392,7 @@ impl Runtime {
                 db_time: Duration::ZERO,
                 failed_statement: None,
                 assets_read: Vec::new(),
+                ran: journal.is_some().then(Ran::default),
             },
         );
         store.limiter(|state| &mut state.limiter);
@@ -406,6 +431,9 @@ impl Runtime {
             },
         };
         let mut state = store.into_data();
+        if let (Some(journal), Some(ran)) = (journal, state.ran.take()) {
+            journal.extend(ran.statements);
+        }
         let evidence = pointer::Evidence::take(&mut state);
         if let Some(note) = state.dropped_logs_note() {
             tracing::warn!(revision = %revision, "{}", note.message);

@@ -49,7 +49,7 @@ pub fn log(dir: &Path, database: Option<&str>, out: Output, request: LogRequest)
 
 /// The id a `--revision` names: resolved through the graph (prefix, label),
 /// or taken as the exact id of a revision the project no longer has.
-fn revision_id(graph: &Graph, reference: &str) -> CliResult<String> {
+pub(super) fn revision_id(graph: &Graph, reference: &str) -> CliResult<String> {
     match graph.resolve(reference) {
         Ok(revision) => Ok(revision.id().to_string()),
         Err(ResolveError::Unknown { .. }) => Ok(reference.to_owned()),

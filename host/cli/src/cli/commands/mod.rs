@@ -6,6 +6,7 @@ mod connection;
 mod generated;
 mod init;
 mod inspect;
+mod journal;
 mod log;
 mod marks;
 mod migrate;
@@ -52,6 +53,7 @@ pub fn run(settings: Settings) -> CliResult<Exit> {
             inspect::show(&Inspected::open(dir, database, indicate_current)?, out, &revision)
         }
         Command::Log(request) => log::log(dir, database, out, request),
+        Command::Journal(request) => journal::journal(dir, database, out, request),
         Command::Graph { picture } => picture::graph(&load(dir)?, out, picture),
         Command::Plan(request) => plan::plan(&load(dir)?, out, request, database),
         Command::Run(request) => migrate::run(dir, database, out, request),

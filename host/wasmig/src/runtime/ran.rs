@@ -1,0 +1,154 @@
+//! What a hook ran: each statement that reached the host, in order, as the statement journal records it.
+//!
+//! Kept in the hook's store while it runs and handed to the caller however
+//! the hook ended, so that the statements of a failed hook are journaled too
+//! (docs/JOURNAL.md). Parameter values never enter here: only the text.
+
+use std::time::Duration;
+
+use crate::sql::{DbError, Dialect};
+
+/// How the guest sent a statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    Execute,
+    Query,
+    /// One statement of an `execute-script`.
+    Script,
+}
+
+impl Call {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Call::Execute => "execute",
+            Call::Query => "query",
+            Call::Script => "script",
+        }
+    }
+}
+
+/// One statement, or a run of identical ones sent one after the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RanStatement {
+    pub text: String,
+    pub call: Call,
+    /// How many times it ran back to back: a backfill loop that sends the
+    /// same statement with new parameters is one entry, not one per row.
+    pub executions: u64,
+    /// Time in the database. A script is one round trip: its statements
+    /// have no time of their own, and the script's is on its last one.
+    pub duration: Option<Duration>,
+    /// Rows changed (`execute`) or returned (`query`); `None` for a script's statements.
+    pub rows: Option<u64>,
+    /// The database's error code (`WASMIG` when the host refused it).
+    pub error_code: Option<String>,
+}
+
+/// The statements of a hook, as they come.
+#[derive(Debug, Default)]
+pub(crate) struct Ran {
+    pub(crate) statements: Vec<RanStatement>,
+}
+
+impl Ran {
+    /// One `execute` or `query`, with its outcome.
+    pub(crate) fn statement(&mut self, text: &str, call: Call, duration: Duration, outcome: Result<u64, &DbError>) {
+        let (rows, error_code) = match outcome {
+            Ok(rows) => (Some(rows), None),
+            Err(error) => (None, Some(code(error))),
+        };
+        if error_code.is_none()
+            && let Some(last) = self.statements.last_mut()
+            && last.call == call
+            && last.error_code.is_none()
+            && last.text == text
+        {
+            last.executions += 1;
+            last.duration = Some(last.duration.unwrap_or_default() + duration);
+            last.rows = Some(last.rows.unwrap_or_default() + rows.unwrap_or_default());
+            return;
+        }
+        self.statements.push(RanStatement {
+            text: text.to_owned(),
+            call,
+            executions: 1,
+            duration: Some(duration),
+            rows,
+            error_code,
+        });
+    }
+
+    /// One `execute-script`: each of its statements, up to the one that
+    /// failed when the error says where (the rest never ran).
+    pub(crate) fn script(&mut self, script: &str, dialect: Dialect, duration: Duration, outcome: Result<(), &DbError>) {
+        let statements = match wasmig_sqlguard::split_statements(script, dialect.guard_dialect()) {
+            Ok(statements) => statements.into_iter().map(|statement| (statement.offset, statement.text)).collect(),
+            // The guard passed it, so it splits; if not, the script is one entry.
+            Err(_) => vec![(0, script.trim())],
+        };
+        let failed_at = outcome.err().and_then(|error| error.position);
+        let mut entries: Vec<RanStatement> = Vec::new();
+        for (offset, text) in &statements {
+            entries.push(RanStatement {
+                text: (*text).to_owned(),
+                call: Call::Script,
+                executions: 1,
+                duration: None,
+                rows: None,
+                error_code: None,
+            });
+            // The failing statement is the first that ends after the error's
+            // position: SQLite points a statement that did not prepare at
+            // the end of the one before it.
+            if failed_at.is_some_and(|at| at < offset + text.len()) {
+                break;
+            }
+        }
+        if entries.is_empty() {
+            return;
+        }
+        let last = entries.last_mut().expect("not empty");
+        last.duration = Some(duration);
+        last.error_code = outcome.err().map(code);
+        self.statements.extend(entries);
+    }
+
+    /// A statement the host refused before it reached the database.
+    pub(crate) fn refused(&mut self, text: &str, call: Call) {
+        let refused = DbError::host("");
+        self.statement(text, call, Duration::ZERO, Err(&refused));
+    }
+}
+
+fn code(error: &DbError) -> String {
+    error.code.clone().unwrap_or_else(|| DbError::HOST_CODE.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_statements_collapse_and_a_failed_script_stops_at_the_failure() {
+        let mut ran = Ran::default();
+        let tick = Duration::from_millis(1);
+        ran.statement("INSERT INTO t VALUES (?1)", Call::Execute, tick, Ok(1));
+        ran.statement("INSERT INTO t VALUES (?1)", Call::Execute, tick, Ok(1));
+        ran.statement("SELECT 1", Call::Query, tick, Ok(1));
+        assert_eq!(ran.statements.len(), 2);
+        assert_eq!((ran.statements[0].executions, ran.statements[0].rows), (2, Some(2)));
+        let script = "CREATE TABLE a (id int);\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);";
+        let error = DbError { position: Some(30), ..DbError::new(Some("42P07".into()), "exists") };
+        ran.script(script, Dialect::Postgres, tick, Err(&error));
+        let texts: Vec<&str> = ran.statements[2..].iter().map(|entry| entry.text.as_str()).collect();
+        assert_eq!(texts, ["CREATE TABLE a (id int)", "CREATE TABLE a (id int)"], "b never ran");
+        assert_eq!(ran.statements[3].error_code.as_deref(), Some("42P07"));
+        assert_eq!((ran.statements[2].error_code.as_ref(), ran.statements[2].duration), (None, None));
+        // Pointed at the end of the statement before it (SQLite, for one that did not prepare).
+        let mut ran = Ran::default();
+        let error = DbError { position: Some(23), ..DbError::new(Some("SQLITE_ERROR".into()), "no such table") };
+        ran.script(script, Dialect::Sqlite, tick, Err(&error));
+        assert_eq!(ran.statements.len(), 2);
+        assert_eq!(ran.statements[1].error_code.as_deref(), Some("SQLITE_ERROR"));
+    }
+}
