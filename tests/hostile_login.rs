@@ -208,8 +208,8 @@ fn logged_in_as_the_tenant_no_statement_reaches_the_other_tenant() {
     migrator.upgrade(&mut db, &Target::Heads, &scene.options(), &mut NoProgress).unwrap();
     assert_eq!(
         scene.texts(&format!("SELECT tableowner::text FROM pg_tables WHERE schemaname = '{a}' ORDER BY tablename")),
-        [[a.clone()], [a.clone()], [a.clone()]],
-        "notes and the version tables belong to tenant A's role"
+        [[a.clone()], [a.clone()], [a.clone()], [a.clone()]],
+        "notes and the version tables (revisions, events, journal) belong to tenant A's role"
     );
 }
 
@@ -233,7 +233,10 @@ fn a_fleet_logs_each_tenant_in_as_its_own_role() {
     assert_eq!(a_report.outcome, TenantOutcome::Failed, "{report:#?}");
     assert!(a_report.error.as_deref().unwrap_or_default().contains("permission denied"), "{report:#?}");
     assert_eq!(report.tenant(b).unwrap().outcome, TenantOutcome::Ok, "{report:#?}");
-    assert_eq!(scene.tables_of(b), [["notes"], ["secrets"], ["wasmig_events"], ["wasmig_revisions"]]);
+    assert_eq!(
+        scene.tables_of(b),
+        [["notes"], ["secrets"], ["wasmig_events"], ["wasmig_journal"], ["wasmig_revisions"]]
+    );
 
     // The CLI: the same refusal for tenant A, by its exit code and message.
     let finished = run(Command::new(wasmig_binary())

@@ -190,7 +190,7 @@ fn assert_contained(scene: &Tenants, conn: &mut Database, error: &Error, transac
     assert!(scene.tables("tb").is_empty(), "{:?}", scene.tables("tb"));
     assert_eq!(
         scene.tables("ta"),
-        set(&["t_before", "t_first", "t_last", "wasmig_events", "wasmig_revisions"]),
+        set(&["t_before", "t_first", "t_last", "wasmig_events", "wasmig_journal", "wasmig_revisions"]),
         "everything in ta"
     );
     assert_eq!(scene.versions(), pairs(&[("first", "applied"), ("hostile", "applied"), ("last", "applied")]));

@@ -63,9 +63,11 @@ impl Tenant {
         migrator(self.path()).upgrade(&mut self.db.connect(), &Target::Heads, &options, &mut NoProgress)
     }
 
-    /// Schema and rows, but for wasmig's history (a failed step adds its `fail` event).
+    /// Schema and rows, but for wasmig's history (a failed step adds its
+    /// `fail` event, and its statements to the journal as rolled back).
     fn state(&self) -> Vec<String> {
-        self.db.dump().into_iter().filter(|line| !line.starts_with("row wasmig_events:")).collect()
+        let history = |line: &String| line.starts_with("row wasmig_events:") || line.starts_with("row wasmig_journal:");
+        self.db.dump().into_iter().filter(|line| !history(line)).collect()
     }
 
     /// Adds revision `id` on `first` running `up`, upgrades, and checks that
