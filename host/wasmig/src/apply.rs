@@ -1,5 +1,8 @@
 //! The one apply loop: runs prepared steps against any backend, with the host owning every transaction.
 //!
+//! Over 500 lines: one loop, whose transaction, retry and journal
+//! boundaries must be read together to be trusted.
+//!
 //! Per-revision mode: BEGIN; (no lock held: is the step still needed?);
 //! hook; bookkeeping; COMMIT. `--transaction all`: one BEGIN and one COMMIT
 //! around every step. `transactional = false`: autocommit, between a dirty

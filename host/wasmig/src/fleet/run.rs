@@ -1,4 +1,8 @@
 //! The fleet's scheduler: a canary wave, then `jobs` worker threads pulling tenants from one queue, each tenant run isolated from the others.
+//!
+//! Over 500 lines: its two entry points (a run alone, one process of a
+//! coordinated run) share the per-tenant path (`one`, `answer`, `migrate`)
+//! kept here; what each tenant's outcome becomes lives in `tally.rs`.
 
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
