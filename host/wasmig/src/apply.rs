@@ -273,7 +273,8 @@ impl<'r> Run<'r, '_> {
             };
         }
         let mut ran = Vec::new();
-        let outcome = self.runtime().run_journaled(&step.module, step.direction, &step.context, self.books.db, &mut ran);
+        let outcome =
+            self.runtime().run_journaled(&step.module, step.direction, &step.context, self.books.db, &mut ran);
         let tenant = step.context.tenant.as_deref();
         self.journal.add(tenant, step.revision.as_str(), step.direction, ran, autocommit);
         outcome

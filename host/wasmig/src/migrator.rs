@@ -504,8 +504,14 @@ impl Migrator {
         let search_path = schema
             .map(|schema| format!("SET search_path TO {};\n", crate::sql::quote_identifier(schema)))
             .unwrap_or_default();
+        // The journal's table is created as a live run would create it, so a
+        // replayed script leaves the same schema; its rows stay empty.
+        let journal_table = match self.revisions.config().journal.enabled {
+            true => format!("\n{}", crate::journal::create_sql(&books.tables, books.db.as_ref()).trim_end()),
+            false => String::new(),
+        };
         let header = format!(
-            "-- wasmig {}grade to {target} ({} step(s)), offline SQL for {dialect}{}\n{search_path}{}",
+            "-- wasmig {}grade to {target} ({} step(s)), offline SQL for {dialect}{}\n{search_path}{}{journal_table}",
             direction.as_str(),
             steps.len(),
             schema.map(|schema| format!(" in schema {schema}")).unwrap_or_default(),
