@@ -253,7 +253,10 @@ fn offline_sql_goes_to_the_urls_schema_like_a_run_and_marks_each_revision() {
             .collect()
     };
     let names = |items: &[&str]| items.iter().map(|item| (*item).to_owned()).collect::<BTreeSet<String>>();
-    assert_eq!(tables_in("app"), names(&[&table_of("r1"), &table_of("r2"), "wasmig_events", "wasmig_revisions"]));
+    assert_eq!(
+        tables_in("app"),
+        names(&[&table_of("r1"), &table_of("r2"), "wasmig_events", "wasmig_journal", "wasmig_revisions"])
+    );
     assert!(tables_in("public").is_empty(), "the script wrote outside ?schema=: {:?}", tables_in("public"));
     // A run on the same URL sees a database at its heads, and a downgrade script undoes it there.
     expect(&run(wasmig_in(root).args(["status", "--database", &in_app])), DONE, "status in app");
