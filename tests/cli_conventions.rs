@@ -262,7 +262,7 @@ fn offline_sql_goes_to_the_urls_schema_like_a_run_and_marks_each_revision() {
     expect(&run(wasmig_in(root).args(["status", "--database", &in_app])), DONE, "status in app");
     let down = offline_then_replay(root, &in_app, &["downgrade", "base", "--sql", "--from", "r2"], &db);
     assert_eq!(markers(&down), [r#"-- wasmig: down r2 "revision r2""#, r#"-- wasmig: down r1 "revision r1""#]);
-    assert_eq!(tables_in("app"), names(&["wasmig_events", "wasmig_revisions"]));
+    assert_eq!(tables_in("app"), names(&["wasmig_events", "wasmig_journal", "wasmig_revisions"]));
     expect(&run(wasmig_in(root).args(["status", "--database", &in_app])), Some(3), "status in app after down (behind)");
 }
 
