@@ -133,7 +133,7 @@ fn upgrade_until_r2_runs(dir: &Path, db: &TestDb) -> (Child, std::sync::mpsc::Re
 fn running_sleeps(db: &TestDb) -> usize {
     let rows = db.texts(
         "SELECT count(*)::text FROM pg_catalog.pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' \
-         AND pid <> pg_catalog.pg_backend_pid() AND state = 'active'",
+         AND datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid() AND state = 'active'",
     );
     rows[0][0].as_deref().unwrap_or("0").parse().unwrap()
 }

@@ -11,9 +11,9 @@ use wasmig::backend::Backend;
 use wasmig::fleet::{Coordination, FailureBudget, Fleet, FleetAction, NoFleetProgress, TenantOutcome, TenantSource};
 use wasmig::graph::Target;
 use wasmig::sql::Value;
-use wasmig_tests::matrix::migrator;
+use wasmig_tests::matrix::{migrator, write_chain_of};
 use wasmig_tests::postgres::TestDatabase;
-use wasmig_tests::{add_sql_revision, write_sql_project};
+use wasmig_tests::add_sql_revision;
 
 const TENANTS: usize = 16;
 
@@ -25,19 +25,9 @@ struct Scene {
 impl Scene {
     fn new() -> Self {
         let database = TestDatabase::create();
-        let schemas: Vec<String> = (0..TENANTS).map(|i| format!("CREATE SCHEMA t_{i:02}")).collect();
-        database.connect().execute_script(&schemas.join("; ")).unwrap();
+        database.create_schemas((0..TENANTS).map(|i| format!("t_{i:02}")));
         let project = tempfile::tempdir().unwrap();
-        write_sql_project(project.path(), &[]);
-        for (id, parents) in [("r1", &[][..]), ("r2", &["r1"][..])] {
-            add_sql_revision(
-                project.path(),
-                id,
-                parents,
-                &format!("CREATE TABLE t_{id} (id int);\n"),
-                &format!("DROP TABLE t_{id};\n"),
-            );
-        }
+        write_chain_of(project.path(), &["r1", "r2"]);
         Scene { database, project }
     }
 

@@ -28,8 +28,7 @@ struct Scene {
 impl Scene {
     fn new() -> Self {
         let database = TestDatabase::create();
-        let schemas: Vec<String> = (0..TENANTS).map(|i| format!("CREATE SCHEMA t_{i:03}")).collect();
-        database.connect().execute_script(&schemas.join("; ")).unwrap();
+        database.create_schemas((0..TENANTS).map(|i| format!("t_{i:03}")));
         let project = tempfile::tempdir().unwrap();
         let revisions = write_chain_project(project.path(), REVISIONS);
         Scene { database, project, revisions }

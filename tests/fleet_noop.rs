@@ -11,14 +11,22 @@ use wasmig::backend::Backend;
 use wasmig::fleet::{Fleet, FleetAction, NoFleetProgress, TenantOutcome, TenantSource};
 use wasmig::graph::Target;
 use wasmig::sql::Value;
-use wasmig_tests::matrix::{migrator, write_config};
+use wasmig_tests::matrix::{migrator, write_chain_of, write_config};
 use wasmig_tests::postgres::TestDatabase;
-use wasmig_tests::{add_sql_revision, write_sql_project};
 
 const TENANTS: usize = 12;
 
 fn tenant(index: usize) -> String {
     format!("t_{index:02}")
+}
+
+/// `r1` <- `r2` <- `r3`, each creating its table, with a short migration
+/// lock timeout so that a fleet that waited for a held lock would fail.
+fn three_revisions() -> tempfile::TempDir {
+    let project = tempfile::tempdir().unwrap();
+    write_chain_of(project.path(), &["r1", "r2", "r3"]);
+    write_config(project.path(), "[database]\nmigration_lock_timeout_ms = 200\n");
+    project
 }
 
 struct Scene {
@@ -29,21 +37,8 @@ struct Scene {
 impl Scene {
     fn new() -> Self {
         let database = TestDatabase::create();
-        let schemas: Vec<String> = (0..TENANTS).map(|i| format!("CREATE SCHEMA {}", tenant(i))).collect();
-        database.connect().execute_script(&schemas.join("; ")).unwrap();
-        let project = tempfile::tempdir().unwrap();
-        write_sql_project(project.path(), &[]);
-        write_config(project.path(), "[database]\nmigration_lock_timeout_ms = 200\n");
-        for (id, parents) in [("r1", &[][..]), ("r2", &["r1"][..]), ("r3", &["r2"][..])] {
-            add_sql_revision(
-                project.path(),
-                id,
-                parents,
-                &format!("CREATE TABLE t_{id} (id int);\n"),
-                &format!("DROP TABLE t_{id};\n"),
-            );
-        }
-        Scene { database, project }
+        database.create_schemas((0..TENANTS).map(tenant));
+        Scene { database, project: three_revisions() }
     }
 
     fn fleet(&self) -> Fleet {
@@ -158,18 +153,7 @@ fn status_check_over_several_shards_names_every_tenant_behind() {
 /// migrated exactly once.
 #[test]
 fn sqlite_files_at_heads_are_answered_without_a_write() {
-    let project = tempfile::tempdir().unwrap();
-    write_sql_project(project.path(), &[]);
-    write_config(project.path(), "[database]\nmigration_lock_timeout_ms = 200\n");
-    for (id, parents) in [("r1", &[][..]), ("r2", &["r1"][..]), ("r3", &["r2"][..])] {
-        add_sql_revision(
-            project.path(),
-            id,
-            parents,
-            &format!("CREATE TABLE t_{id} (id int);\n"),
-            &format!("DROP TABLE t_{id};\n"),
-        );
-    }
+    let project = three_revisions();
     let files = tempfile::tempdir().unwrap();
     let tenants: Vec<wasmig::fleet::Tenant> = (0..6)
         .map(|i| {

@@ -17,7 +17,7 @@ use wasmig::graph::Target;
 use wasmig::runtime::{Builtin, HookContext, HookError, SandboxLimits};
 use wasmig::sql::{DbError, Value};
 use wasmig::{Database, Error, NoProgress, RunOptions, RunReport};
-use wasmig_tests::matrix::{extend_manifest, migrator, shared_runtime, write_revision_file};
+use wasmig_tests::matrix::{create_table_revision, extend_manifest, migrator, shared_runtime, write_revision_file};
 use wasmig_tests::postgres::{TestDatabase, server_url};
 use wasmig_tests::{add_sql_revision, texts, write_sql_project};
 
@@ -112,10 +112,6 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     items.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
 }
 
-fn creates(dir: &Path, id: &str, parents: &[&str]) {
-    add_sql_revision(dir, id, parents, &format!("CREATE TABLE t_{id} (id int);\n"), &format!("DROP TABLE t_{id};\n"));
-}
-
 /// Whether the plain spelling of an attack was refused by the text guard
 /// (its own message) or caught by the backend (naming `setting`).
 fn refused_or_caught(message: &str, setting: &str) -> bool {
@@ -143,7 +139,7 @@ fn assert_breach(message: &str, setting: &str) {
 fn session_attack(attack: &str, transactional: bool) -> (Tenants, Database, Error) {
     let scene = Tenants::new();
     let path = scene.path();
-    creates(path, "first", &[]);
+    create_table_revision(path, "first", &[]);
     add_sql_revision(
         path,
         "hostile",
@@ -154,7 +150,7 @@ fn session_attack(attack: &str, transactional: bool) -> (Tenants, Database, Erro
     if !transactional {
         extend_manifest(path, "hostile", "transactional = false");
     }
-    creates(path, "last", &["hostile"]);
+    create_table_revision(path, "last", &["hostile"]);
     let mut conn = scene.connect();
     let error = scene.upgrade(&mut conn).expect_err("the hostile revision must fail");
     (scene, conn, error)
@@ -277,7 +273,7 @@ const PAYLOAD: &str = "CREATE TABLE t_payload (id int);\nSELECT 'x\\''; COMMIT; 
 fn lexing_attack(off: &str, transactional: bool) {
     let scene = Tenants::new();
     let path = scene.path();
-    creates(path, "first", &[]);
+    create_table_revision(path, "first", &[]);
     add_sql_revision(path, "off", &["first"], &format!("{off};\n"), "");
     if !transactional {
         extend_manifest(path, "off", "transactional = false");
@@ -361,7 +357,7 @@ fn a_temp_table_named_like_the_version_tables_cannot_capture_the_host_rows() {
          detail text, tool_version text)'; END$$;\n",
         "",
     );
-    creates(path, "after", &["decoy"]);
+    create_table_revision(path, "after", &["decoy"]);
     let mut conn = scene.connect();
     scene.upgrade(&mut conn).unwrap();
     assert_eq!(scene.versions(), pairs(&[("after", "applied"), ("decoy", "applied")]));
@@ -398,7 +394,7 @@ fn timed_attack(attack: &str, transactional: bool, budget: Duration) -> (Error, 
     loop {
         let running = scene.texts(
             "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' \
-             AND pid <> pg_catalog.pg_backend_pid() AND state = 'active'",
+             AND datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid() AND state = 'active'",
         );
         if running[0][0] == "0" {
             break;
@@ -678,9 +674,9 @@ const KILL_THE_LOCK: &str = "DO $$DECLARE holder int; BEGIN \
 fn lock_attack(kill: &str, precise: bool) {
     let scene = Tenants::new();
     let path = scene.path();
-    creates(path, "first", &[]);
+    create_table_revision(path, "first", &[]);
     add_sql_revision(path, "killer", &["first"], &format!("CREATE TABLE t_killer (id int);\n{kill};\n"), "");
-    creates(path, "last", &["killer"]);
+    create_table_revision(path, "last", &["killer"]);
     let mut conn = scene.connect();
     let error = scene.upgrade(&mut conn).expect_err("the run must not go on without its lock");
     let message = error.to_string();

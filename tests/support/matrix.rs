@@ -320,7 +320,8 @@ pub fn table_of(revision: &str) -> String {
     format!("t_{revision}")
 }
 
-fn create_table_revision(dir: &Path, id: &str, parents: &[&str]) {
+/// Adds revision `id` creating its table `t_<id>` (and dropping it on the way down).
+pub fn create_table_revision(dir: &Path, id: &str, parents: &[&str]) {
     let table = table_of(id);
     crate::add_sql_revision(
         dir,
@@ -334,13 +335,18 @@ fn create_table_revision(dir: &Path, id: &str, parents: &[&str]) {
 /// A straight line of `count` revisions `r000`, `r001`, ..., each creating
 /// its table `t_rNNN`. Returns the ids in order.
 pub fn write_chain_project(dir: &Path, count: usize) -> Vec<String> {
-    crate::write_sql_project(dir, &[]);
     let ids: Vec<String> = (0..count).map(|index| format!("r{index:03}")).collect();
-    for (index, id) in ids.iter().enumerate() {
-        let parents: Vec<&str> = if index == 0 { vec![] } else { vec![ids[index - 1].as_str()] };
-        create_table_revision(dir, id, &parents);
-    }
+    write_chain_of(dir, &ids.iter().map(String::as_str).collect::<Vec<_>>());
     ids
+}
+
+/// A project whose revisions are a straight line of `ids`, in order, each
+/// creating its table `t_<id>` and dropping it on the way down.
+pub fn write_chain_of(dir: &Path, ids: &[&str]) {
+    crate::write_sql_project(dir, &[]);
+    for (index, id) in ids.iter().enumerate() {
+        create_table_revision(dir, id, &ids[index.saturating_sub(1)..index]);
+    }
 }
 
 /// 18 revisions: a trunk of 5, two branches of 4 from its end, a merge of

@@ -61,6 +61,12 @@ impl TestDatabase {
         format!("{}{separator}{param}", self.url)
     }
 
+    /// Creates one empty schema per name, in one round trip.
+    pub fn create_schemas(&self, names: impl IntoIterator<Item = String>) {
+        let script: Vec<String> = names.into_iter().map(|name| format!("CREATE SCHEMA \"{name}\"")).collect();
+        self.connect().execute_script(&script.join("; ")).expect("create the test schemas");
+    }
+
     /// A backend on this database.
     pub fn connect(&self) -> PostgresBackend {
         connect(&self.url, None)
