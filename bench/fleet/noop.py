@@ -28,19 +28,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from chain import write_chain_project  # noqa: E402  (the shared benchmark project)
+from common import PG, drop_database, fresh_database, wasmig_binary  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "wasmig", "target")
-PG = os.environ.get("WASMIG_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 
 
 def sh(*args, **kw):
     return subprocess.run(args, check=True, **kw)
-
-
-def psql(database, sql, out=subprocess.DEVNULL):
-    sh("psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-c", sql,
-       stdout=out)
 
 
 def timed(args):
@@ -53,22 +46,17 @@ def main():
     schemas = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     revisions = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-    wasmig = os.environ.get("WASMIG_BIN")
-    if not wasmig:
-        sh("cargo", "build", "--release", "--locked", "-q", "-p", "wasmig-cli", cwd=ROOT)
-        wasmig = os.path.join(TARGET, "release", "wasmig")
+    wasmig = wasmig_binary()
     before = os.environ.get("BEFORE_BIN")
     engine = sys.argv[4] if len(sys.argv) > 4 else "postgres"
     if engine == "sqlite":
         return sqlite_noop(wasmig, before, schemas, revisions, rounds)
     database = f"wasmig_bench_noop_{os.getpid()}"
-    psql("test", f"CREATE DATABASE {database}")
+    fresh_database(database, schemas)
     try:
         work = tempfile.mkdtemp(prefix="wasmig-noop-bench-")
         project = os.path.join(work, "project")
         write_chain_project(project, revisions)
-        for start in range(0, schemas, 500):
-            psql(database, "; ".join(f"CREATE SCHEMA tenant_{i:05}" for i in range(start, min(schemas, start + 500))))
         source = f"{PG}/{database}?schemas=tenant\\_%"
         sh(wasmig, "-C", project, "--format", "json", "tenants", "upgrade", "--tenants", source, "--jobs", "2",
            stdout=subprocess.DEVNULL)
@@ -94,6 +82,6 @@ def main():
         for name, seconds in median.items():
             print(f"{name:14} {seconds:8.3f}  x floor {seconds / median['floor']:6.1f}")
     finally:
-        psql("test", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        drop_database(database)
 
 

@@ -23,17 +23,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from chain import write_chain_project  # noqa: E402  (the shared benchmark project)
+from common import PG, drop_database, fresh_database, wasmig_binary  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "wasmig", "target")
-PG = os.environ.get("WASMIG_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-
-
-def wasmig_binary():
-    if os.environ.get("WASMIG_BIN"):
-        return os.environ["WASMIG_BIN"]
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "wasmig-cli"], cwd=ROOT, check=True)
-    return os.path.join(TARGET, "release", "wasmig")
 
 
 def peak(command):
@@ -44,11 +35,6 @@ def peak(command):
     if done.returncode not in (0, 3):
         sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return int(done.stderr.strip().splitlines()[-1]) / 1024, wall
-
-
-def psql(database, sql):
-    subprocess.run(["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", f"{PG}/{database}", "-c", sql], check=True,
-                   capture_output=True)
 
 
 def measure(wasmig, project, source):
@@ -73,13 +59,11 @@ def main():
                 open(os.path.join(tenants, f"t{index:05}.db"), "wb").close()
             results[("sqlite", size)] = measure(wasmig, project, f"sqlite:{tenants}/*.db")
             database = f"wasmig_rss_{size}_{os.getpid()}"
-            psql("postgres", f"CREATE DATABASE {database}")
+            fresh_database(database, size, prefix="t")
             try:
-                for start in range(0, size, 1000):
-                    psql(database, "; ".join(f"CREATE SCHEMA t{i:05}" for i in range(start, min(size, start + 1000))))
                 results[("postgres", size)] = measure(wasmig, project, f"{PG}/{database}?schemas=t%")
             finally:
-                psql("postgres", f"DROP DATABASE {database}")
+                drop_database(database)
     print(f"peak RSS (MiB) and wall (s) of whole processes, {revisions} revisions, --jobs 2")
     for engine in ("sqlite", "postgres"):
         for size in sizes:

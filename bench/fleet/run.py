@@ -32,20 +32,13 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from chain import write_chain_project  # noqa: E402  (the shared benchmark project)
+from common import PG, ROOT, TARGET, drop_database, fresh_database  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "wasmig", "target")
 PROFILE = os.environ.get("PROFILE", "release")
-PG = os.environ.get("WASMIG_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 
 
 def sh(*args, **kw):
     return subprocess.run(args, check=True, **kw)
-
-
-def psql(database, sql):
-    sh("psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-c", sql,
-       stdout=subprocess.DEVNULL)
 
 
 def timed(args, env=None):
@@ -92,9 +85,7 @@ class PostgresFleet:
         self.tenants = tenants
 
     def reset(self):
-        psql("test", f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-        psql("test", f'CREATE DATABASE "{self.database}"')
-        psql(self.database, "".join(f"CREATE SCHEMA tenant_{i:04};" for i in range(self.tenants)))
+        fresh_database(self.database, self.tenants)
 
     def url(self):
         return f"{PG}/{self.database}"
@@ -106,7 +97,7 @@ class PostgresFleet:
         return ["fleet-floor", "postgres", self.url(), "tenant_%", str(revisions), str(jobs)]
 
     def drop(self):
-        psql("test", f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        drop_database(self.database)
 
 
 def main():

@@ -26,22 +26,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from chain import write_chain_project  # noqa: E402  (the shared benchmark project)
+from common import PG, drop_database, fresh_database, wasmig_binary  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "wasmig", "target")
-PG = os.environ.get("WASMIG_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-
-
-def psql(database, sql):
-    subprocess.run(["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", f"{PG}/{database}", "-c", sql], check=True,
-                   capture_output=True)
-
-
-def fresh_database(name, schemas):
-    psql("test", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    psql("test", f"CREATE DATABASE {name}")
-    for start in range(0, schemas, 500):
-        psql(name, "; ".join(f"CREATE SCHEMA tenant_{i:05}" for i in range(start, min(schemas, start + 500))))
 
 
 def run_processes(commands):
@@ -59,10 +45,7 @@ def main():
     schemas = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     revisions = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 1
-    wasmig = os.environ.get("WASMIG_BIN")
-    if not wasmig:
-        subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "wasmig-cli"], cwd=ROOT, check=True)
-        wasmig = os.path.join(TARGET, "release", "wasmig")
+    wasmig = wasmig_binary()
     project = os.path.join(tempfile.mkdtemp(prefix="wasmig-shared-bench-"), "project")
     write_chain_project(project, revisions)
     database = f"wasmig_bench_shared_{os.getpid()}"
@@ -85,7 +68,7 @@ def main():
                 fresh_database(database, schemas)
                 times[name].append(run_processes(commands()))
     finally:
-        psql("test", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        drop_database(database)
     median = {name: statistics.median(values) for name, values in times.items()}
     steps = schemas * revisions
     print(f"{schemas} PostgreSQL schemas x {revisions} revisions, {rounds} round(s), {os.cpu_count()} cores; "
