@@ -5,8 +5,8 @@ use std::path::Path;
 use serde_json::json;
 use wasmig::{JournalEntry, JournalFilter, JournalOutcome};
 
-use super::connection::{Existing, migrator, open_existing};
-use super::log::revision_id;
+use super::connection::migrator;
+use super::records::{RowNames, read_newest, revision_ids};
 use crate::cli::error::CliResult;
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
@@ -14,28 +14,12 @@ use crate::cli::settings::JournalRequest;
 
 pub fn journal(dir: &Path, database: Option<&str>, out: Output, request: JournalRequest) -> CliResult<Exit> {
     let migrator = migrator(dir)?;
-    let filter = JournalFilter {
-        revisions: request
-            .revisions
-            .iter()
-            .map(|reference| revision_id(migrator.graph(), reference))
-            .collect::<CliResult<_>>()?,
-        limit: request.limit,
-    };
-    let (database, statements) = match open_existing(&migrator, database)? {
-        Existing::Open(mut db) => {
-            let statements = migrator.journal(&mut db, &filter)?;
-            (db.describe(), statements)
-        }
-        Existing::Missing(database) => (database, Vec::new()),
-    };
-    if statements.is_empty() {
-        let which =
-            if filter == JournalFilter::default() { "no journaled statements" } else { "no matching statements" };
-        out.note(format!("{which} in {database}"));
-    } else if filter.limit == Some(statements.len()) {
-        out.note(format!("the newest {} statements; `--limit N` or `--all` for more", statements.len()));
-    }
+    let filter = JournalFilter { revisions: revision_ids(migrator.graph(), &request.revisions)?, limit: request.limit };
+    let names =
+        RowNames { plural: "statements", none: "no journaled statements", none_matching: "no matching statements" };
+    let filtered = filter != JournalFilter::default();
+    let (database, statements) =
+        read_newest(&migrator, database, out, names, filtered, filter.limit, |db| migrator.journal(db, &filter))?;
     out.emit(
         || json!({ "database": database, "statements": statements }),
         |text| {

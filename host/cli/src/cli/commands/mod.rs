@@ -13,6 +13,7 @@ mod migrate;
 mod picture;
 mod plan;
 mod project;
+mod records;
 mod runs;
 mod stairway;
 mod state;
