@@ -11,9 +11,9 @@ use wasmig::backend::Backend;
 use wasmig::fleet::{Coordination, FailureBudget, Fleet, FleetAction, NoFleetProgress, TenantOutcome, TenantSource};
 use wasmig::graph::Target;
 use wasmig::sql::Value;
+use wasmig_tests::add_sql_revision;
 use wasmig_tests::matrix::{migrator, write_chain_of};
 use wasmig_tests::postgres::TestDatabase;
-use wasmig_tests::add_sql_revision;
 
 const TENANTS: usize = 16;
 

@@ -9,7 +9,6 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
 use wasmig::runtime::{Runtime, RuntimeConfig};
-use wasmig::sql::Value;
 use wasmig::{Database, Migrator};
 
 use crate::postgres::TestDatabase;
@@ -125,22 +124,9 @@ impl TestDb {
         self.connect().execute_script(sql).unwrap_or_else(|error| panic!("{sql}: {error}"));
     }
 
-    /// A query whose columns are all text (or NULL).
+    /// A query's values as text (or NULL).
     pub fn texts(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        let rows = self.connect().query(sql, &[]).unwrap_or_else(|error| panic!("{sql}: {error}"));
-        rows.values
-            .into_iter()
-            .map(|row| {
-                row.into_iter()
-                    .map(|value| match value {
-                        Value::Null => None,
-                        Value::Text(text) => Some(text),
-                        Value::Integer(number) => Some(number.to_string()),
-                        other => panic!("{sql}: unexpected {other:?}"),
-                    })
-                    .collect()
-            })
-            .collect()
+        self.connect().query(sql, &[]).unwrap_or_else(|error| panic!("{sql}: {error}")).texts()
     }
 
     /// A query that returns whether `table` exists, in this engine's catalogue

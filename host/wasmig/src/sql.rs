@@ -41,11 +41,33 @@ pub enum Value {
     Blob(Vec<u8>),
 }
 
+impl Value {
+    /// The value as text, `None` for NULL: numbers in decimal, a blob as
+    /// UTF-8 (lossy). For queries that select text, as catalog and
+    /// bookkeeping queries do, where only NULL needs telling apart.
+    pub fn to_text(&self) -> Option<String> {
+        match self {
+            Value::Null => None,
+            Value::Text(text) => Some(text.clone()),
+            Value::Integer(number) => Some(number.to_string()),
+            Value::Real(number) => Some(number.to_string()),
+            Value::Blob(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        }
+    }
+}
+
 /// The rows a query returned: column names, then one list of values per row.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Rows {
     pub columns: Vec<String>,
     pub values: Vec<Vec<Value>>,
+}
+
+impl Rows {
+    /// Every value as text ([`Value::to_text`]), row by row.
+    pub fn texts(&self) -> Vec<Vec<Option<String>>> {
+        self.values.iter().map(|row| row.iter().map(Value::to_text).collect()).collect()
+    }
 }
 
 /// An error the guest sees from `execute`, `query` or `execute-script`.

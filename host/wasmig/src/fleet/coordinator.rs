@@ -431,7 +431,8 @@ pub fn runs(url: &str) -> Result<Vec<RunSummary>, CoordinatorError> {
             &[],
         )
         .map_err(failed)?;
-    Ok(optional_strings(&rows)
+    Ok(rows
+        .texts()
         .into_iter()
         .map(|row| {
             let number = |index: usize| row[index].as_deref().unwrap_or("0").parse().unwrap_or(0);
@@ -476,7 +477,8 @@ pub fn run_tenants(url: &str, run: &str) -> Result<Vec<RunTenant>, CoordinatorEr
             &[text(run)],
         )
         .map_err(failed)?;
-    Ok(optional_strings(&rows)
+    Ok(rows
+        .texts()
         .into_iter()
         .map(|row| RunTenant {
             tenant: row[0].clone().unwrap_or_default(),
@@ -542,25 +544,8 @@ fn text(value: &str) -> Value {
     Value::Text(value.to_owned())
 }
 
-fn optional_strings(rows: &Rows) -> Vec<Vec<Option<String>>> {
-    rows.values
-        .iter()
-        .map(|row| {
-            row.iter()
-                .map(|value| match value {
-                    Value::Null => None,
-                    Value::Text(text) => Some(text.clone()),
-                    Value::Integer(number) => Some(number.to_string()),
-                    Value::Real(number) => Some(number.to_string()),
-                    Value::Blob(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
-                })
-                .collect()
-        })
-        .collect()
-}
-
 fn strings(rows: &Rows) -> Vec<Vec<String>> {
-    optional_strings(rows).into_iter().map(|row| row.into_iter().map(Option::unwrap_or_default).collect()).collect()
+    rows.texts().into_iter().map(|row| row.into_iter().map(Option::unwrap_or_default).collect()).collect()
 }
 
 fn integer(rows: &Rows) -> Option<i64> {

@@ -4,8 +4,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::sql::Value;
-
 /// The objects of one schema (PostgreSQL: the connection's schema; SQLite:
 /// `main`), each keyed by its name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -89,25 +87,6 @@ impl Snapshot {
             !sequence.owned_by.as_deref().is_some_and(|owner| excluded(owner.split('.').next().unwrap_or(owner)))
         });
     }
-}
-
-/// A catalog row's values as text: the catalog queries cast what they
-/// select to text, so this only has to tell NULL apart.
-pub(super) fn texts(rows: crate::sql::Rows) -> Vec<Vec<Option<String>>> {
-    rows.values
-        .into_iter()
-        .map(|row| {
-            row.into_iter()
-                .map(|value| match value {
-                    Value::Null => None,
-                    Value::Text(text) => Some(text),
-                    Value::Integer(number) => Some(number.to_string()),
-                    Value::Real(number) => Some(number.to_string()),
-                    Value::Blob(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// SQL text with its runs of whitespace made one space, so that a view or

@@ -3,7 +3,7 @@
 //! Every selected value is cast to text in SQL, so that the snapshot does
 //! not depend on how the backend decodes `name`, `"char"` or `bool`.
 
-use super::model::{Column, Constraint, Index, Sequence, Snapshot, Table, Trigger, View, normalized, texts};
+use super::model::{Column, Constraint, Index, Sequence, Snapshot, Table, Trigger, View, normalized};
 use crate::backend::Backend;
 use crate::sql::DbError;
 
@@ -13,7 +13,9 @@ const IN_SCHEMA: &str = "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespac
 pub(super) fn read(db: &mut dyn Backend) -> Result<Snapshot, DbError> {
     let mut snapshot = Snapshot::default();
     let mut query = |sql: String| -> Result<Vec<Vec<String>>, DbError> {
-        Ok(texts(db.query(&sql, &[])?)
+        Ok(db
+            .query(&sql, &[])?
+            .texts()
             .into_iter()
             .map(|row| row.into_iter().map(Option::unwrap_or_default).collect())
             .collect())

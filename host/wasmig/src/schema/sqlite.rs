@@ -3,16 +3,18 @@
 //! SQLite keeps no catalog of CHECK constraints (only the table's CREATE
 //! text, which `ALTER TABLE` edits in place); they are not compared.
 
-use super::model::{Column, Constraint, Index, Snapshot, Table, Trigger, View, normalized, texts};
+use super::model::{Column, Constraint, Index, Snapshot, Table, Trigger, View, normalized};
 use crate::backend::Backend;
 use crate::sql::{DbError, Value};
 
 pub(super) fn read(db: &mut dyn Backend) -> Result<Snapshot, DbError> {
-    let objects = texts(db.query(
-        "SELECT type, name, tbl_name, sql FROM main.sqlite_schema \
+    let objects = db
+        .query(
+            "SELECT type, name, tbl_name, sql FROM main.sqlite_schema \
          WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-        &[],
-    )?);
+            &[],
+        )?
+        .texts();
     let mut snapshot = Snapshot::default();
     for object in objects {
         let [Some(kind), Some(name), Some(table), sql] = <[Option<String>; 4]>::try_from(object).unwrap_or_default()
@@ -58,10 +60,9 @@ fn read_table(db: &mut dyn Backend, name: &str, sql: &str) -> Result<Table, DbEr
     };
     let mut table = Table { kind: kind.to_owned(), ..Table::default() };
     let mut primary_key: Vec<(i64, String)> = Vec::new();
-    let columns = texts(db.query(
-        "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid",
-        &arg,
-    )?);
+    let columns = db
+        .query("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid", &arg)?
+        .texts();
     for column in columns {
         let text = |index: usize| column.get(index).cloned().flatten();
         let Some(column_name) = text(0) else { continue };
@@ -89,17 +90,19 @@ fn read_table(db: &mut dyn Backend, name: &str, sql: &str) -> Result<Table, DbEr
         let definition = format!("PRIMARY KEY ({})", columns.join(", "));
         table.constraints.insert("PRIMARY KEY".to_owned(), Constraint { kind: "primary key".to_owned(), definition });
     }
-    let uniques = texts(db.query("SELECT name FROM pragma_index_list(?1) WHERE origin = 'u'", &arg)?);
+    let uniques = db.query("SELECT name FROM pragma_index_list(?1) WHERE origin = 'u'", &arg)?.texts();
     for unique in uniques.into_iter().filter_map(|row| row.into_iter().next().flatten()) {
         let columns = index_columns(db, &unique)?;
         let definition = format!("UNIQUE ({columns})");
         table.constraints.insert(definition.clone(), Constraint { kind: "unique".to_owned(), definition });
     }
-    let keys = texts(db.query(
-        "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete, \"match\" \
+    let keys = db
+        .query(
+            "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete, \"match\" \
          FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
-        &arg,
-    )?);
+            &arg,
+        )?
+        .texts();
     let mut foreign: Vec<ForeignKey> = Vec::new();
     for key in keys {
         let text = |index: usize| key.get(index).cloned().flatten().unwrap_or_default();
@@ -136,14 +139,16 @@ struct ForeignKey {
 }
 
 fn read_index(db: &mut dyn Backend, name: &str, table: &str, sql: &str) -> Result<Index, DbError> {
-    let unique = texts(db.query(
-        "SELECT \"unique\" FROM pragma_index_list(?1) WHERE name = ?2",
-        &[Value::Text(table.to_owned()), Value::Text(name.to_owned())],
-    )?)
-    .into_iter()
-    .next()
-    .and_then(|row| row.into_iter().next().flatten())
-    .is_some_and(|flag| flag == "1");
+    let unique = db
+        .query(
+            "SELECT \"unique\" FROM pragma_index_list(?1) WHERE name = ?2",
+            &[Value::Text(table.to_owned()), Value::Text(name.to_owned())],
+        )?
+        .texts()
+        .into_iter()
+        .next()
+        .and_then(|row| row.into_iter().next().flatten())
+        .is_some_and(|flag| flag == "1");
     let mut definition = format!("({})", index_columns(db, name)?);
     // The partial index's condition exists only in its CREATE text.
     let upper = sql.to_ascii_uppercase();
@@ -156,10 +161,12 @@ fn read_index(db: &mut dyn Backend, name: &str, table: &str, sql: &str) -> Resul
 
 /// The key columns of an index, in order: `a, b DESC, c COLLATE NOCASE`, `<expression>`.
 fn index_columns(db: &mut dyn Backend, index: &str) -> Result<String, DbError> {
-    let columns = texts(db.query(
-        "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
-        &[Value::Text(index.to_owned())],
-    )?);
+    let columns = db
+        .query(
+            "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
+            &[Value::Text(index.to_owned())],
+        )?
+        .texts();
     Ok(columns
         .into_iter()
         .map(|column| {
