@@ -231,3 +231,75 @@ fn a_fleet_that_keeps_no_report_still_counts_and_tells_every_tenant() {
     let status = scene.fleet().keep_reports(false).run(scene.tenants(), &FleetAction::Status, &NoFleetProgress);
     assert_eq!((status.counts.not_at_heads, status.all_at_heads()), (1, false), "{status:#?}");
 }
+
+/// The tenants of a database are read together, so one tenant must not be
+/// able to spoil the read for the others: a tenant whose version table was
+/// tampered with (a column dropped, text where a timestamp belongs) fails
+/// alone, naming its table, while the others are answered as before; schema
+/// names that need quoting (quotes, a backslash, a space) are read like any other.
+#[test]
+fn a_tampered_version_table_fails_its_own_tenant_and_no_other() {
+    let scene = Scene::new();
+    let awkward = ["t_it's", "t_\"quoted\"", "t_back\\slash", "t_with space"];
+    scene.database.create_schemas(awkward.iter().map(|name| (*name).to_owned()));
+    let everyone = TENANTS + awkward.len();
+    let first = scene.fleet().run(scene.tenants(), &FleetAction::Upgrade(Target::Heads), &NoFleetProgress);
+    assert_eq!(first.count(TenantOutcome::Ok), everyone, "{first:#?}");
+    for name in awkward {
+        assert_eq!(first.tenant(name).unwrap().revisions, ["r1", "r2", "r3"], "{first:#?}");
+    }
+
+    scene
+        .database
+        .connect()
+        .execute_script(
+            "ALTER TABLE t_03.wasmig_revisions DROP COLUMN checksum; \
+             ALTER TABLE t_07.wasmig_revisions ALTER COLUMN applied_at TYPE text USING 'not a time'",
+        )
+        .unwrap();
+    let dump_before = scene.database.dump();
+    for action in [FleetAction::Status, FleetAction::Upgrade(Target::Heads)] {
+        let report = scene.fleet().run(scene.tenants(), &action, &NoFleetProgress);
+        for broken in ["t_03", "t_07"] {
+            let tenant = report.tenant(broken).unwrap();
+            assert_eq!(tenant.outcome, TenantOutcome::Failed, "{action:?}: {report:#?}");
+            assert!(tenant.error.as_deref().unwrap_or_default().contains("wasmig_revisions"), "{report:#?}");
+        }
+        assert_eq!(report.count(TenantOutcome::Ok), everyone - 2, "{action:?}: {report:#?}");
+        assert!(report.tenants.iter().all(|t| t.revisions.is_empty()), "{report:#?}");
+    }
+    assert_eq!(scene.database.dump(), dump_before, "reading the fleet changed nothing, in any tenant");
+}
+
+/// The same on SQLite files, read without a lock: a file whose version
+/// table lost a column, and a file that is not a database at all, fail
+/// alone; every file, theirs included, is left as it was, byte for byte.
+#[test]
+fn a_tampered_sqlite_tenant_fails_alone_and_no_file_changes() {
+    let project = three_revisions();
+    let files = tempfile::tempdir().unwrap();
+    let path = |i: usize| files.path().join(format!("{}.db", tenant(i)));
+    let tenants: Vec<wasmig::fleet::Tenant> =
+        (0..5).map(|i| wasmig::fleet::Tenant::new(tenant(i), format!("sqlite:{}", path(i).display()))).collect();
+    let fleet = Fleet::new(migrator(project.path())).jobs(2);
+    assert!(fleet.run(tenants.clone(), &FleetAction::Upgrade(Target::Heads), &NoFleetProgress).all_ok());
+    rusqlite::Connection::open(path(1))
+        .unwrap()
+        .execute_batch("ALTER TABLE wasmig_revisions DROP COLUMN checksum")
+        .unwrap();
+    std::fs::write(path(3), b"not a database, but a file with the tenant's name").unwrap();
+    let bytes = || -> Vec<Vec<u8>> { (0..5).map(|i| std::fs::read(path(i)).unwrap()).collect() };
+    let before = bytes();
+    for action in [FleetAction::Status, FleetAction::Upgrade(Target::Heads)] {
+        let report = fleet.run(tenants.clone(), &action, &NoFleetProgress);
+        for broken in [1, 3] {
+            assert_eq!(report.tenant(&tenant(broken)).unwrap().outcome, TenantOutcome::Failed, "{report:#?}");
+        }
+        assert!(
+            report.tenant(&tenant(1)).unwrap().error.as_deref().unwrap_or_default().contains("wasmig_revisions"),
+            "{report:#?}"
+        );
+        assert_eq!(report.count(TenantOutcome::Ok), 3, "{action:?}: {report:#?}");
+        assert_eq!(bytes(), before, "{action:?} changed a file");
+    }
+}

@@ -63,7 +63,7 @@ impl TestDatabase {
 
     /// Creates one empty schema per name, in one round trip.
     pub fn create_schemas(&self, names: impl IntoIterator<Item = String>) {
-        let script: Vec<String> = names.into_iter().map(|name| format!("CREATE SCHEMA \"{name}\"")).collect();
+        let script: Vec<String> = names.into_iter().map(|name| format!("CREATE SCHEMA {}", quoted(&name))).collect();
         self.connect().execute_script(&script.join("; ")).expect("create the test schemas");
     }
 
@@ -101,8 +101,9 @@ impl TestDatabase {
                 )
                 .expect("list columns");
             dump.push(format!("table {schema}.{name}: {:?}", columns.values));
-            let rows =
-                db.query(&format!("SELECT r::text FROM \"{schema}\".\"{name}\" r ORDER BY 1"), &[]).expect("read rows");
+            let rows = db
+                .query(&format!("SELECT r::text FROM {}.{} r ORDER BY 1", quoted(schema), quoted(name)), &[])
+                .expect("read rows");
             for row in rows.values {
                 dump.push(format!("row {schema}.{name}: {:?}", row[0]));
             }
@@ -156,4 +157,9 @@ fn unique_suffix() -> String {
     std::time::SystemTime::now().hash(&mut hasher);
     COUNTER.fetch_add(1, Ordering::Relaxed).hash(&mut hasher);
     format!("{:016x}", hasher.finish())
+}
+
+/// `name` as an SQL identifier: in double quotes, its own quotes doubled.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }

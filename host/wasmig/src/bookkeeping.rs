@@ -45,7 +45,12 @@ impl<'a> Bookkeeper<'a> {
     }
 
     pub(crate) fn read_rows(&mut self) -> Result<Vec<AppliedRow>, Failure> {
-        self.tables.read(self.db.as_mut()).map_err(self.failed("reading the applied set"))
+        let action = format!(
+            "reading the applied set from {} (a table of wasmig's own: if its columns were changed by hand, restore \
+             them as docs/DATABASE.md lists them)",
+            self.tables.revisions_table()
+        );
+        self.tables.read(self.db.as_mut()).map_err(self.failed(action))
     }
 
     /// Creates the version tables if they are missing, in their own transaction.
