@@ -1,7 +1,8 @@
-//! Revisions in Python and JavaScript, built from source by `wasmig build`: the polyglot example
-//! runs up, down past its Python and JavaScript revisions and up again on SQLite and PostgreSQL;
-//! a raising or throwing guest's message reaches the user and its step rolls back; the `wasmig new`
-//! templates build and run; `wasmig build` tells stale from fresh and names a missing toolchain.
+//! Revisions in Python and JavaScript: the polyglot example (source revisions on the built-in
+//! interpreters) runs up, down past its Python and JavaScript revisions and up again on SQLite and
+//! PostgreSQL; component revisions built by `wasmig build`: a raising or throwing guest's message
+//! reaches the user and its step rolls back; the `wasmig new` templates, made component revisions,
+//! build and run; `wasmig build` tells stale from fresh and names a missing toolchain.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -20,7 +21,7 @@ const MERGE: &str = "15492a1fd871";
 const PYTHON_BACKFILL: &str = "1776944d2ae1";
 const JS_BACKFILL: &str = "34549f16f6b5";
 
-/// The example with its Python and JavaScript revisions built from source. Its Rust revision's
+/// The example, whose Python and JavaScript revisions run from source. Its Rust revision's
 /// committed `revision.wasm` must be what its source builds to (Rust builds are reproducible).
 fn polyglot() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -174,8 +175,10 @@ on_every_engine!(
     a_caught_database_error_is_survivable_on_sqlite_and_explained_on_postgres,
 );
 
+/// The `wasmig new --python/--js` templates are source revisions (tests/interpreted.rs runs them
+/// so); the same files, made `kind = "component"`, build into components of their own and run.
 #[test]
-fn the_python_and_javascript_templates_build_and_run() {
+fn the_python_and_javascript_templates_also_build_into_components_and_run() {
     let scratch = tempfile::tempdir().unwrap();
     let source = scratch.path().join("project");
     let wasmig_in = |dir: &Path, args: &[&str]| {
@@ -189,6 +192,12 @@ fn the_python_and_javascript_templates_build_and_run() {
     let revision_py =
         std::fs::read_to_string(source.join("migrations/py1_from_the_python_template/revision.py")).unwrap();
     assert!(revision_py.contains("Revision py1: from the python template"), "{revision_py}");
+    for (dir, kind) in [("py1_from_the_python_template", "python"), ("js1_from_the_js_template", "js")] {
+        let manifest = source.join("migrations").join(dir).join("revision.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        assert!(text.contains(&format!("kind = \"{kind}\"")), "{text}");
+        std::fs::write(&manifest, text.replace(&format!("kind = \"{kind}\""), "kind = \"component\"")).unwrap();
+    }
 
     let project = built_project("templates", &source);
     for engine in Engine::ALL {

@@ -15,10 +15,12 @@ pub(crate) const JS_ENTRY_FILE: &str = "wasmig-entry.js";
 const PYTHON_SDK: &[(&str, &str)] = &[
     ("wasmig.py", include_str!("../../../sdk/python/wasmig.py")),
     ("wasmig_entry.py", include_str!("../../../sdk/python/wasmig_entry.py")),
+    ("wasmig_hooks.py", include_str!("../../../sdk/python/wasmig_hooks.py")),
 ];
 const JS_SDK: &[(&str, &str)] = &[
     ("wasmig.js", include_str!("../../../sdk/js/wasmig.js")),
     ("wasmig-entry.js", include_str!("../../../sdk/js/wasmig-entry.js")),
+    ("wasmig-hooks.js", include_str!("../../../sdk/js/wasmig-hooks.js")),
 ];
 
 /// The Rust guest SDK as a crate of its own, written into a project by `crate::rust_sdk`:

@@ -21,6 +21,10 @@ pub enum RevisionKind {
     Sql,
     /// A WebAssembly component, `revision.wasm`.
     Component,
+    /// `revision.py` (and `.py` helpers beside it) run by wasmig's shared Python interpreter plugin.
+    Python,
+    /// `revision.js` (and `.js`/`.mjs` helpers beside it) run by wasmig's shared JavaScript interpreter plugin.
+    Js,
     /// Joins two or more parents; does nothing and is never reverted.
     Merge,
 }
@@ -30,6 +34,8 @@ impl RevisionKind {
         match self {
             RevisionKind::Sql => "sql",
             RevisionKind::Component => "component",
+            RevisionKind::Python => "python",
+            RevisionKind::Js => "js",
             RevisionKind::Merge => "merge",
         }
     }
@@ -117,7 +123,7 @@ impl Manifest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revision {
     pub manifest: Manifest,
-    /// The revision's directory: where `up.sql` or `revision.wasm` live.
+    /// The revision's directory: where `up.sql`, `revision.py`, `revision.js` or `revision.wasm` live.
     pub dir: PathBuf,
     /// The `revision.toml` path, for error messages.
     pub manifest_path: PathBuf,

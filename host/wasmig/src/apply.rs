@@ -317,7 +317,7 @@ impl<'r> Run<'r, '_> {
             Direction::Down => self.books.tables.delete(self.books.db.as_mut(), revision).map(drop),
         }
         .map_err(self.books.failed(format!("recording {revision}")))?;
-        let detail = capabilities_detail(&capabilities);
+        let detail = step_detail(step, &capabilities);
         self.record_retries()?;
         self.event(event_kind(outcome, step.direction), revision, elapsed, None, detail.as_deref())?;
         Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs))
@@ -425,7 +425,7 @@ impl<'r> Run<'r, '_> {
                 Direction::Down => run.books.tables.delete(run.books.db.as_mut(), revision).map(drop),
             }
             .map_err(run.books.failed(format!("clearing the dirty marker of {revision}")))?;
-            let detail = match capabilities_detail(&capabilities) {
+            let detail = match step_detail(step, &capabilities) {
                 Some(used) => format!("transactional = false; {used}"),
                 None => "transactional = false".to_owned(),
             };
@@ -504,9 +504,13 @@ fn new_row(step: &PreparedStep, state: RowState, execution_ms: i64) -> NewRow<'_
     }
 }
 
-/// The event's note of what the project's capabilities let a revision do.
-fn capabilities_detail(uses: &[String]) -> Option<String> {
-    (!uses.is_empty()).then(|| format!("capabilities used: {}", uses.join("; ")))
+/// The event's note: the interpreter plugin a `python` or `js` revision ran
+/// on, and what the project's capabilities let the revision do.
+fn step_detail(step: &PreparedStep, uses: &[String]) -> Option<String> {
+    let interpreter = crate::checksum::interpreter_of(&step.checksum).map(|plugin| format!("interpreter {plugin}"));
+    let capabilities = (!uses.is_empty()).then(|| format!("capabilities used: {}", uses.join("; ")));
+    let parts: Vec<String> = interpreter.into_iter().chain(capabilities).collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 fn event_kind(outcome: StepOutcome, direction: Direction) -> EventKind {

@@ -6,8 +6,14 @@
 //! in bytes and its bytes, followed by a short digest of the manifest and of
 //! each payload file, so that a drift can name the file that changed. The
 //! payload is what runs: `revision.wasm` for a component revision;
-//! `up.sql`, `down.sql` (those that exist) for an SQL revision; nothing for
-//! a merge revision, whose plugin is part of wasmig itself. `verify.sql`
+//! `up.sql`, `down.sql` (those that exist) for an SQL revision; the
+//! revision's own source files for a `python` or `js` revision (the entry
+//! file, then the other `*.py`, or `*.js` and `*.mjs`, of its directory by
+//! name); nothing for a merge revision, whose plugin is part of wasmig
+//! itself. A `python` or `js` checksum ends with the interpreter plugin's
+//! identity, `interpreter=<hex>`, which is outside the digest: a wasmig
+//! with another interpreter is not drift, and `status` says which
+//! revisions ran with another one (docs/DATABASE.md, "Checksums"). `verify.sql`
 //! only answers `verify` and `upgrade --adopt`: adding or editing it is not
 //! drift. Version 1 (rows recorded before version 2) also covered
 //! `verify.sql`; such a row still matches the same files, with or without
@@ -23,6 +29,12 @@ use wasmig_graph::{Revision, RevisionKind};
 pub const VERIFY_FILE: &str = "verify.sql";
 /// The file of a component revision.
 pub const MODULE_FILE: &str = "revision.wasm";
+/// The file a `kind = "python"` revision starts from.
+pub const PYTHON_ENTRY: &str = "revision.py";
+/// The file a `kind = "js"` revision starts from.
+pub const JS_ENTRY: &str = "revision.js";
+/// The field of a source revision's checksum that names the interpreter plugin it ran on.
+pub const INTERPRETER_FIELD: &str = "interpreter";
 /// The name a checksum gives the manifest's canonical form.
 pub const MANIFEST_NAME: &str = "revision.toml";
 /// Hex digits kept of each file's own digest: enough to tell which file
@@ -83,31 +95,79 @@ struct Files<'a> {
 
 /// The files the checksums of a revision of `kind` read, in order: the
 /// payload of version 2, and `verify.sql`, which version 1 also covered.
+/// A `python` or `js` revision reads its entry file and the helpers beside
+/// it ([`payload_files`]); this is the entry file alone.
 pub fn files_read(kind: RevisionKind) -> &'static [&'static str] {
     match kind {
         RevisionKind::Sql => &["up.sql", "down.sql", VERIFY_FILE],
         RevisionKind::Component => &[MODULE_FILE],
+        RevisionKind::Python => &[PYTHON_ENTRY],
+        RevisionKind::Js => &[JS_ENTRY],
         RevisionKind::Merge => &[],
     }
 }
 
+/// The files a revision's checksum reads, in order: [`files_read`], and for
+/// a `python` or `js` revision the other source files of its directory
+/// (`*.py`; `*.js`, `*.mjs`) by name, which its entry file may import.
+pub fn payload_files(revision: &Revision) -> Result<Vec<String>, ChecksumError> {
+    let mut names: Vec<String> = files_read(revision.kind()).iter().map(|name| (*name).to_owned()).collect();
+    let extensions: &[&str] = match revision.kind() {
+        RevisionKind::Python => &["py"],
+        RevisionKind::Js => &["js", "mjs"],
+        _ => return Ok(names),
+    };
+    let listing = std::fs::read_dir(&revision.dir).map_err(|source| read_error(revision, &revision.dir, source))?;
+    let mut helpers = Vec::new();
+    for entry in listing {
+        let entry = entry.map_err(|source| read_error(revision, &revision.dir, source))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let source = Path::new(&name).extension().is_some_and(|ext| extensions.iter().any(|e| ext == *e));
+        if source && !names.contains(&name) {
+            helpers.push(name);
+        }
+    }
+    helpers.sort();
+    names.extend(helpers);
+    Ok(names)
+}
+
 /// The fingerprint of a revision as it is on disk.
+#[cfg(test)]
 pub fn fingerprint(revision: &Revision) -> Result<Fingerprint, ChecksumError> {
-    let names = files_read(revision.kind());
+    fingerprint_of_files(revision, &payload_files(revision)?)
+}
+
+/// The fingerprint of `revision` over the payload files `names` ([`payload_files`]).
+pub fn fingerprint_of_files(revision: &Revision, names: &[String]) -> Result<Fingerprint, ChecksumError> {
     let mut payload = Vec::with_capacity(names.len());
     for name in names {
         let path = revision.dir.join(name);
-        let cap = if *name == MODULE_FILE { MAX_MODULE_BYTES } else { MAX_SQL_FILE_BYTES };
+        let cap = if name == MODULE_FILE { MAX_MODULE_BYTES } else { MAX_SQL_FILE_BYTES };
         match read_revision_file(&path, cap) {
-            Ok(bytes) => payload.push((*name, Some(Cow::Owned(bytes)))),
+            Ok(bytes) => payload.push((name.as_str(), Some(Cow::Owned(bytes)))),
             // A missing optional file (down.sql, verify.sql) is part of what the revision is.
             Err(error) if error.kind() == std::io::ErrorKind::NotFound && revision.kind() == RevisionKind::Sql => {
-                payload.push((*name, None));
+                payload.push((name.as_str(), None));
             }
             Err(source) => return Err(read_error(revision, &path, source)),
         }
     }
     Ok(fingerprint_of(&Files { manifest: revision.canonical_manifest(), payload }))
+}
+
+/// `fingerprint` with the interpreter plugin a source revision runs on
+/// (`interpreter` = the plugin's module hash, in hex): named at the end of
+/// the checksum, outside its digest.
+pub fn with_interpreter(mut fingerprint: Fingerprint, interpreter: &str) -> Fingerprint {
+    let short = &interpreter[..interpreter.len().min(FILE_DIGEST_HEX)];
+    fingerprint.checksum.push_str(&format!(" {INTERPRETER_FIELD}={short}"));
+    fingerprint
+}
+
+/// The interpreter a checksum names ([`with_interpreter`]), if any.
+pub fn interpreter_of(checksum: &str) -> Option<&str> {
+    checksum.split(' ').find_map(|field| field.strip_prefix(INTERPRETER_FIELD)?.strip_prefix('='))
 }
 
 /// The fingerprint of a component revision whose `revision.wasm` holds
@@ -236,6 +296,30 @@ mod tests {
         std::fs::write(dir.path().join(MODULE_FILE), b"\0asm component").unwrap();
         assert_eq!(fingerprint(&revision).unwrap(), component_fingerprint(&revision, b"\0asm component"));
         assert_ne!(fingerprint(&revision).unwrap(), component_fingerprint(&revision, b"\0asm other"));
+    }
+
+    #[test]
+    fn a_source_checksum_covers_every_source_file_and_names_the_interpreter_outside_its_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut manifest = Manifest::new(RevisionId::parse("p1").unwrap(), "backfill", vec![]);
+        manifest.kind = RevisionKind::Python;
+        let revision = Revision::new(manifest, dir.path());
+        assert!(fingerprint(&revision).unwrap_err().to_string().contains("revision.py"), "the entry file is required");
+        std::fs::write(dir.path().join(PYTHON_ENTRY), "def up(): pass\n").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not source").unwrap();
+        let alone = fingerprint(&revision).unwrap();
+        assert_eq!(payload_files(&revision).unwrap(), ["revision.py"]);
+        std::fs::write(dir.path().join("a_helper.py"), "X = 1\n").unwrap();
+        assert_eq!(payload_files(&revision).unwrap(), ["revision.py", "a_helper.py"], "the entry file first");
+        let with_helper = fingerprint(&revision).unwrap();
+        assert_ne!(with_helper.checksum, alone.checksum, "a helper module is part of the revision");
+        assert!(with_helper.checksum.contains(" a_helper.py="), "{}", with_helper.checksum);
+
+        let one = with_interpreter(with_helper.clone(), &"ab".repeat(32));
+        let other = with_interpreter(with_helper.clone(), &"cd".repeat(32));
+        assert_eq!(interpreter_of(&one.checksum), Some("abababababababab"));
+        assert_eq!(interpreter_of(&with_helper.checksum), None);
+        assert_eq!(one.checksum.split(' ').next(), other.checksum.split(' ').next(), "the digest leaves it out");
     }
 
     #[cfg(unix)]

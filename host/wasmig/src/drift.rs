@@ -3,7 +3,8 @@
 //! A version-2 checksum carries a short digest of each file it covers, so
 //! a drift names the files that changed. A version-1 checksum (rows
 //! recorded before version 2) has none: its drift names the files that
-//! checksum covered instead.
+//! checksum covered instead. The interpreter a `python` or `js` revision ran
+//! on is not drift: it is reported apart, as an [`InterpreterChange`].
 
 use std::fmt;
 
@@ -11,7 +12,7 @@ use serde::Serialize;
 
 use wasmig_graph::RevisionKind;
 
-use crate::checksum::{Fingerprint, MANIFEST_NAME, files_read};
+use crate::checksum::{Fingerprint, INTERPRETER_FIELD, MANIFEST_NAME, files_read, interpreter_of};
 
 /// An applied revision whose files changed since its row was recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -52,13 +53,13 @@ pub(crate) fn drift(revision: &str, kind: RevisionKind, recorded: &str, now: &Fi
     let mut fields = recorded.split(' ');
     let recorded_sum = fields.next().unwrap_or_default();
     if fields.next() == Some("v2") {
-        let files: Vec<(&str, &str)> = fields.filter_map(|field| field.split_once('=')).collect();
+        let files: Vec<(&str, &str)> = fields.filter_map(file_field).collect();
         let mut current = now.checksum.split(' ');
         let current_sum = current.next().unwrap_or_default();
         if current_sum == recorded_sum {
             return None;
         }
-        let current_files: Vec<(&str, &str)> = current.skip(1).filter_map(|field| field.split_once('=')).collect();
+        let current_files: Vec<(&str, &str)> = current.skip(1).filter_map(file_field).collect();
         let digest_of = |files: &[(&str, &str)], name: &str| {
             files.iter().find(|(file, _)| *file == name).map(|(_, digest)| digest.to_string())
         };
@@ -94,6 +95,45 @@ pub(crate) fn drift(revision: &str, kind: RevisionKind, recorded: &str, now: &Fi
     })
 }
 
+/// A `name=digest` field of a version-2 checksum that stands for a file (not the interpreter).
+fn file_field(field: &str) -> Option<(&str, &str)> {
+    field.split_once('=').filter(|(name, _)| *name != INTERPRETER_FIELD)
+}
+
+/// An applied `python` or `js` revision whose interpreter plugin is not the
+/// one this wasmig ships: not drift (the revision's files are unchanged and
+/// nothing needs repair), but the next application of it, or of a revision
+/// like it, runs on another interpreter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InterpreterChange {
+    pub revision: String,
+    /// The interpreter plugin the row recorded (the start of its module hash).
+    pub recorded: String,
+    /// The interpreter plugin of this wasmig.
+    pub current: String,
+}
+
+impl fmt::Display for InterpreterChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} was applied on interpreter {}; this wasmig runs {} (its files are unchanged: not drift)",
+            self.revision, self.recorded, self.current
+        )
+    }
+}
+
+/// How the interpreter named by `recorded` compares with the one `now` names: `None` when
+/// they are the same, or either checksum names none (another kind, or a row of another formula).
+pub(crate) fn interpreter_change(revision: &str, recorded: &str, now: &Fingerprint) -> Option<InterpreterChange> {
+    let (recorded, current) = (interpreter_of(recorded)?, interpreter_of(&now.checksum)?);
+    (recorded != current).then(|| InterpreterChange {
+        revision: revision.to_owned(),
+        recorded: recorded.to_owned(),
+        current: current.to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +164,20 @@ mod tests {
         assert!(found.changed.is_empty());
         assert_eq!(found.covered, ["revision.toml", "up.sql", "down.sql", "verify.sql"]);
         assert!(found.to_string().contains("recorded sha256:other, now sha256:with"), "{found}");
+    }
+
+    #[test]
+    fn another_interpreter_is_not_drift_but_is_reported() {
+        let recorded = "sha256:aa v2 revision.toml=11 revision.py=22 interpreter=0123";
+        let upgraded = now("sha256:aa v2 revision.toml=11 revision.py=22 interpreter=4567", &[]);
+        assert_eq!(drift("p", RevisionKind::Python, recorded, &upgraded), None);
+        let change = interpreter_change("p", recorded, &upgraded).unwrap();
+        assert_eq!((change.recorded.as_str(), change.current.as_str()), ("0123", "4567"));
+        assert!(change.to_string().contains("not drift"), "{change}");
+        assert_eq!(interpreter_change("p", recorded, &now(recorded, &[])), None);
+
+        let edited = now("sha256:bb v2 revision.toml=11 revision.py=33 interpreter=4567", &[]);
+        let found = drift("p", RevisionKind::Python, recorded, &edited).unwrap();
+        assert_eq!(found.changed, ["revision.py"], "the interpreter is never named as a changed file");
     }
 }

@@ -85,7 +85,7 @@ pub mod runtime;
 pub use backend::{ConnectError, LockError};
 pub use checksum::ChecksumError;
 pub use database::{DEFAULT_LOCK_TIMEOUT, Database, redacted_url};
-pub use drift::Drift;
+pub use drift::{Drift, InterpreterChange};
 pub use error::{Error, ErrorKind, Failure};
 pub use events::{Event, EventFilter};
 pub use fleet::{

@@ -20,7 +20,7 @@ use crate::apply::{self, PreparedStep};
 use crate::backend::{Backend, DatabaseUrl};
 use crate::bookkeeping::Bookkeeper;
 use crate::database::Database;
-use crate::drift::{Drift, drift};
+use crate::drift::{Drift, InterpreterChange, drift, interpreter_change};
 use crate::emptiness::unmarked_empty_file;
 use crate::error::{Error, Failure};
 use crate::events::{Event, EventFilter};
@@ -236,8 +236,8 @@ impl Migrator {
         let known: AppliedSet =
             rows.iter().filter(|row| graph.contains(&row.revision)).map(|row| row.revision.clone()).collect();
         let pending = graph.plan(&known, &Target::Heads, Direction::Up)?;
-        let drifts = match self.revisions.config().checksum {
-            ChecksumPolicy::Off => Vec::new(),
+        let (drifts, interpreter_changes) = match self.revisions.config().checksum {
+            ChecksumPolicy::Off => (Vec::new(), Vec::new()),
             _ => self.drifted(&rows)?,
         };
         let mut status = Status {
@@ -250,6 +250,7 @@ impl Migrator {
             dirty: rows.iter().filter(|row| row.state != RowState::Applied).map(|row| row.revision.clone()).collect(),
             drift: drifts.iter().map(|drift| drift.revision.clone()).collect(),
             drifts,
+            interpreter_changes,
             drift_blocks: self.revisions.config().checksum == ChecksumPolicy::Error,
             run_in_progress: None,
             last_failure: None,
@@ -259,19 +260,23 @@ impl Migrator {
         Ok(status)
     }
 
-    fn drifted(&self, rows: &[AppliedRow]) -> Result<Vec<Drift>, Failure> {
+    /// The applied rows whose revision's files changed since, and those whose
+    /// revision ran on another interpreter plugin than this wasmig's.
+    fn drifted(&self, rows: &[AppliedRow]) -> Result<(Vec<Drift>, Vec<InterpreterChange>), Failure> {
         let graph = self.graph();
         let mut drifted = Vec::new();
+        let mut interpreters = Vec::new();
         for row in rows {
-            if let Some(revision) = graph.get(&row.revision)
-                && let Some(drift) =
-                    drift(&row.revision, revision.kind(), &row.checksum, &self.revisions.fingerprint(revision)?)
-            {
+            let Some(revision) = graph.get(&row.revision) else { continue };
+            let now = self.revisions.fingerprint(revision)?;
+            if let Some(drift) = drift(&row.revision, revision.kind(), &row.checksum, &now) {
                 drifted.push(drift);
+            } else if let Some(change) = interpreter_change(&row.revision, &row.checksum, &now) {
+                interpreters.push(change);
             }
         }
         self.revisions.save_cache();
-        Ok(drifted)
+        Ok((drifted, interpreters))
     }
 
     /// Applies every revision needed to reach `target`.
@@ -391,7 +396,7 @@ impl Migrator {
         match self.revisions.config().checksum {
             ChecksumPolicy::Off => Ok(()),
             policy => {
-                let drifted = self.drifted(rows)?;
+                let (drifted, _) = self.drifted(rows)?;
                 if drifted.is_empty() {
                     return Ok(());
                 }

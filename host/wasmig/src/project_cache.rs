@@ -230,14 +230,14 @@ impl ProjectCache {
 
     /// Stamps `revision`'s directory and the payload files `names` that are
     /// present, before they are read: hand the result to [`Self::record_fingerprint`].
-    pub(crate) fn stamp_payload(&self, revision: &Revision, names: &[&str]) -> Option<PayloadStamps> {
+    pub(crate) fn stamp_payload(&self, revision: &Revision, names: &[String]) -> Option<PayloadStamps> {
         self.file.as_ref()?;
         let before = now();
         let dir = Stamp::of_path(&revision.dir)?;
         let mut files = Vec::with_capacity(names.len());
         for name in names {
             match std::fs::metadata(revision.dir.join(name)) {
-                Ok(metadata) => files.push(((*name).to_owned(), Stamp::of(&metadata)?)),
+                Ok(metadata) => files.push((name.clone(), Stamp::of(&metadata)?)),
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
                 Err(_) => return None,
             }

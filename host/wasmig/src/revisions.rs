@@ -120,8 +120,17 @@ impl Revisions {
     }
 
     /// What `revision`'s files are now, to record or to compare with a row:
-    /// from the project cache while the files are unchanged.
+    /// from the project cache while the files are unchanged. A `python` or
+    /// `js` revision's checksum names the interpreter plugin of this wasmig.
     pub fn fingerprint(&self, revision: &Revision) -> Result<Fingerprint, ChecksumError> {
+        let files = self.files_fingerprint(revision)?;
+        Ok(match interpreter(revision.kind()) {
+            Some(plugin) => checksum::with_interpreter(files, &hex::encode(plugin.hash())),
+            None => files,
+        })
+    }
+
+    fn files_fingerprint(&self, revision: &Revision) -> Result<Fingerprint, ChecksumError> {
         if let Some(known) = self.known_component(revision) {
             return Ok(known.fingerprint);
         }
@@ -129,16 +138,24 @@ impl Revisions {
         if let Some(fingerprint) = cache.fingerprint(revision) {
             return Ok(fingerprint);
         }
-        let stamps = cache.stamp_payload(revision, checksum::files_read(revision.kind()));
-        // Not held while a module of many megabytes is read and hashed.
         drop(cache);
+        let names = checksum::payload_files(revision)?;
+        // A source file added between the listing and the directory's stamp
+        // would be missing from a checksum the stamp vouches for: listed again after.
+        let stamps = self
+            .cache
+            .lock()
+            .expect("project cache poisoned")
+            .stamp_payload(revision, &names)
+            .filter(|_| checksum::payload_files(revision).is_ok_and(|again| again == names));
+        // Not held while a module of many megabytes is read and hashed.
         let fingerprint = if revision.kind() == RevisionKind::Component {
             let path = revision.dir.join(MODULE_FILE);
             let bytes = checksum::read_revision_file(&path, checksum::MAX_MODULE_BYTES)
                 .map_err(|source| checksum::read_error(revision, &path, source))?;
             self.remember_component(revision, &bytes).fingerprint
         } else {
-            checksum::fingerprint(revision)?
+            checksum::fingerprint_of_files(revision, &names)?
         };
         if let Some(stamps) = stamps {
             self.cache.lock().expect("project cache poisoned").record_fingerprint(revision, stamps, &fingerprint);
@@ -173,8 +190,10 @@ impl Revisions {
         let mut hashes = std::collections::HashSet::new();
         for revision in revisions {
             let hash = match revision.kind() {
-                RevisionKind::Sql => runtime.builtin_hash(Builtin::Sql),
-                RevisionKind::Merge => runtime.builtin_hash(Builtin::Merge),
+                RevisionKind::Sql => Builtin::Sql.hash(),
+                RevisionKind::Merge => Builtin::Merge.hash(),
+                RevisionKind::Python => Builtin::Python.hash(),
+                RevisionKind::Js => Builtin::Js.hash(),
                 RevisionKind::Component => match self.known_component(revision) {
                     Some(known) => known.module_hash,
                     None => self.remember_component(revision, &read_module(revision)?.1).module_hash,
@@ -187,12 +206,14 @@ impl Revisions {
         Ok(hashes.len())
     }
 
-    /// The component a revision runs: a built-in plugin for SQL and merge
-    /// revisions, its own `revision.wasm` for component revisions.
+    /// The component a revision runs: a built-in plugin for SQL, merge,
+    /// Python and JavaScript revisions, its own `revision.wasm` for component revisions.
     pub fn module(&self, runtime: &Runtime, revision: &Revision) -> Result<Arc<Module>, ModuleError> {
         match revision.kind() {
             RevisionKind::Sql => Ok(runtime.builtin(Builtin::Sql)?),
             RevisionKind::Merge => Ok(runtime.builtin(Builtin::Merge)?),
+            RevisionKind::Python => Ok(runtime.builtin(Builtin::Python)?),
+            RevisionKind::Js => Ok(runtime.builtin(Builtin::Js)?),
             RevisionKind::Component => {
                 if let Some(module) =
                     self.known_component(revision).and_then(|known| runtime.loaded(&known.module_hash))
@@ -206,6 +227,15 @@ impl Revisions {
                 Ok(runtime.load_hashed(&bytes, known.module_hash, &name)?)
             }
         }
+    }
+}
+
+/// The interpreter plugin that runs revisions of `kind`, for the source kinds.
+pub(crate) fn interpreter(kind: RevisionKind) -> Option<Builtin> {
+    match kind {
+        RevisionKind::Python => Some(Builtin::Python),
+        RevisionKind::Js => Some(Builtin::Js),
+        RevisionKind::Sql | RevisionKind::Merge | RevisionKind::Component => None,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::drift::Drift;
+use crate::drift::{Drift, InterpreterChange};
 use crate::events::Event;
 use crate::versions::AppliedRow;
 
@@ -27,6 +27,10 @@ pub struct Status {
     /// For each of them, the files that changed and both checksums.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub drifts: Vec<Drift>,
+    /// Applied `python` / `js` revisions that ran on another interpreter
+    /// plugin than this wasmig's: information, never drift.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub interpreter_changes: Vec<InterpreterChange>,
     /// Whether drift stops runs (`checksum = "error"`) or is only reported (`"warn"`).
     pub drift_blocks: bool,
     /// Who holds the migration lock: a run in progress (PostgreSQL).

@@ -1,14 +1,16 @@
 // Revision {id}: {message}
 //
-// `wasmig build` turns this file (and any other .js/.mjs file beside it) into
-// revision.wasm; commit both. up() applies the revision and down() reverts
-// it, each inside the transaction wasmig opened for the step: no BEGIN or
-// COMMIT here. To fail, throw: the step is rolled back and wasmig shows the
-// error's name and message. console.log() goes to wasmig's log. Hooks must
-// be synchronous (no async, no await).
+// wasmig runs this file as it is, on the JavaScript engine built into
+// wasmig: there is nothing to build. up() applies the revision and down()
+// reverts it, each inside the transaction wasmig opened for the step: no
+// BEGIN or COMMIT here. To fail, throw: the step is rolled back and wasmig
+// shows the error's name, message and line. console.log() goes to wasmig's
+// log. Hooks must be synchronous (no async, no await). Other .js files
+// beside this one can be imported (`import { f } from './helpers.js'`).
 //
-// Code at the top level of this file runs at build time, not at migration
-// time: put database work inside the functions.
+// No npm packages and no Node APIs. A revision that needs packages can
+// become a component of its own: set kind = "component" in revision.toml
+// and run `wasmig build` (its top-level code then runs at build time).
 //
 // Placeholders are the dialect's own: ?1, ?2 on SQLite, $1, $2 on PostgreSQL.
 // Values: null/undefined, booleans (sent as 0/1), numbers, bigints, strings,

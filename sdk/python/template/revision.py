@@ -1,13 +1,16 @@
 # Revision {id}: {message}
 #
-# `wasmig build` turns this file (and any other .py file beside it) into
-# revision.wasm; commit both. up() applies the revision and down() reverts
-# it, each inside the transaction wasmig opened for the step: no BEGIN or
-# COMMIT here. To fail, raise any exception: the step is rolled back and
-# wasmig shows its type, message and line. print() goes to wasmig's log.
+# wasmig runs this file as it is, on the Python interpreter built into
+# wasmig: there is nothing to build. up() applies the revision and down()
+# reverts it, each inside the transaction wasmig opened for the step: no
+# BEGIN or COMMIT here. To fail, raise any exception: the step is rolled back
+# and wasmig shows its type, message and line. print() goes to wasmig's log.
+# Other .py files beside this one can be imported (`import helpers`).
 #
-# Code at the top level of this file runs at build time, not at migration
-# time: put database work inside the functions, and imports at the top.
+# The common standard-library modules are there (docs/GUESTS.md lists them),
+# no packages. A revision that needs packages can become a component of its
+# own: set kind = "component" in revision.toml and run `wasmig build` (its
+# top-level code then runs at build time).
 #
 # Placeholders are the dialect's own: ?1, ?2 on SQLite, $1, $2 on PostgreSQL.
 # Values: None, bool (sent as 0/1), int, float, str, bytes.

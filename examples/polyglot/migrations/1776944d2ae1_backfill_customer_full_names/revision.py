@@ -3,7 +3,8 @@
 # A data migration: read every customer whose full_name is empty with
 # `query`, compute the name in Python, write it back with `execute`. Runs in
 # the transaction wasmig opened for this step; an exception rolls it back.
-# Built into revision.wasm by `wasmig build` (componentize-py).
+# Run from source by the Python interpreter built into wasmig (kind =
+# "python" in revision.toml): nothing to build.
 
 import wasmig
 

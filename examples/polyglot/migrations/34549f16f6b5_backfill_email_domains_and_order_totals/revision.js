@@ -3,8 +3,9 @@
 // Two data migrations in one step: each customer's email domain (lowercased)
 // and each order's total (quantity x unit price, in cents). Rows are read with
 // `query` and written back with `execute`, inside the transaction wasmig
-// opened for this step; a throw rolls both back. Built into revision.wasm by
-// `wasmig build` (componentize-js).
+// opened for this step; a throw rolls both back. Run from source by the
+// JavaScript engine built into wasmig (kind = "js" in revision.toml):
+// nothing to build.
 
 import { dialect, execute, query, queryOne } from './wasmig.js';
 

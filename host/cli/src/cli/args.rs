@@ -54,9 +54,9 @@ pub enum FormatArg {
 pub enum CommandArgs {
     /// Create wasmig.toml and the migrations directory.
     Init,
-    /// Create a revision (SQL by default; --rust, --python, --js or --c for a component) on top of the single head.
+    /// Create a revision (SQL by default; --python or --js from source; --rust or --c for a component) on top of the single head.
     New(NewArgs),
-    /// Build component revisions whose source changed (Rust, Python, JavaScript) into revision.wasm.
+    /// Build component revisions whose source changed (Rust, C, Python, JavaScript) into revision.wasm.
     Build(BuildArgs),
     /// Create a merge revision joining the heads (or the named revisions).
     Merge(MergeArgs),
@@ -228,10 +228,12 @@ pub struct NewArgs {
     /// wasmig writes into the project's .wasmig/rust-sdk (build it with `wasmig build`).
     #[arg(long, group = "language")]
     pub rust: bool,
-    /// Write a Python component revision: revision.toml and revision.py (build it with `wasmig build`).
+    /// Write a Python revision: revision.toml (kind = "python") and revision.py, run from source by
+    /// wasmig's built-in interpreter (nothing to build).
     #[arg(long, group = "language")]
     pub python: bool,
-    /// Write a JavaScript component revision: revision.toml and revision.js (build it with `wasmig build`).
+    /// Write a JavaScript revision: revision.toml (kind = "js") and revision.js, run from source by
+    /// wasmig's built-in interpreter (nothing to build).
     #[arg(long, group = "language")]
     pub js: bool,
     /// Write a C component revision: revision.toml and revision.c (build it with `wasmig build`; needs clang-16).

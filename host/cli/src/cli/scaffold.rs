@@ -21,9 +21,9 @@ pub enum Template {
     /// `Cargo.toml` and `revision.rs` on the project's copy of the SDK, built into `revision.wasm`
     /// by `wasmig build`.
     Rust,
-    /// `revision.py`, built into `revision.wasm` by `wasmig build`.
+    /// `revision.py`, run from source by the built-in Python interpreter plugin.
     Python,
-    /// `revision.js`, built into `revision.wasm` by `wasmig build`.
+    /// `revision.js`, run from source by the built-in JavaScript interpreter plugin.
     JavaScript,
     /// `revision.c`, built into `revision.wasm` by `wasmig build`.
     C,
@@ -34,7 +34,9 @@ impl Template {
         match self {
             Template::Sql => RevisionKind::Sql,
             Template::Merge => RevisionKind::Merge,
-            Template::Rust | Template::Python | Template::JavaScript | Template::C => RevisionKind::Component,
+            Template::Python => RevisionKind::Python,
+            Template::JavaScript => RevisionKind::Js,
+            Template::Rust | Template::C => RevisionKind::Component,
         }
     }
 

@@ -322,7 +322,9 @@ fn check_kinds(revisions: &[Revision]) -> Result<(), GraphError> {
                     path: rev.manifest_path.clone(),
                 });
             }
-            kind @ (RevisionKind::Sql | RevisionKind::Component) if count >= 2 => {
+            kind @ (RevisionKind::Sql | RevisionKind::Component | RevisionKind::Python | RevisionKind::Js)
+                if count >= 2 =>
+            {
                 return Err(GraphError::SeveralParentsNotMerge {
                     id: rev.id().clone(),
                     count,

@@ -17,7 +17,7 @@ mod ran;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker, types::ComponentItem};
@@ -43,20 +43,30 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 const GUEST_CHECK: Duration = Duration::from_millis(100);
 
 /// The built-in plugins, shipped inside the host binary. CI checks that
-/// these bytes are what `plugins/*` builds to (see docs/BUILDING.md).
+/// these bytes are what `plugins/*` builds to, or for the interpreters
+/// (whose builds are not reproducible) what their sources were when built
+/// (see docs/BUILDING.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Builtin {
     /// Runs the revision's `up.sql`, `down.sql` and `verify.sql`.
     Sql,
     /// A merge revision: `up` does nothing, `down` refuses.
     Merge,
+    /// CPython: runs a `kind = "python"` revision's `revision.py`.
+    Python,
+    /// StarlingMonkey: runs a `kind = "js"` revision's `revision.js`.
+    Js,
 }
 
 impl Builtin {
+    pub const ALL: [Builtin; 4] = [Builtin::Sql, Builtin::Merge, Builtin::Python, Builtin::Js];
+
     pub fn bytes(self) -> &'static [u8] {
         match self {
             Builtin::Sql => include_bytes!("../../../../plugins/sql/revision.wasm"),
             Builtin::Merge => include_bytes!("../../../../plugins/merge/revision.wasm"),
+            Builtin::Python => include_bytes!("../../../../plugins/python/revision.wasm"),
+            Builtin::Js => include_bytes!("../../../../plugins/js/revision.wasm"),
         }
     }
 
@@ -64,7 +74,17 @@ impl Builtin {
         match self {
             Builtin::Sql => "the built-in sql plugin",
             Builtin::Merge => "the built-in merge plugin",
+            Builtin::Python => "the built-in Python interpreter plugin",
+            Builtin::Js => "the built-in JavaScript interpreter plugin",
         }
+    }
+
+    /// The hash of the plugin's component ([`module_hash`] of [`Builtin::bytes`]), taken
+    /// once per process: an interpreter is 13 to 20 MB, and a project asks per revision.
+    pub fn hash(self) -> ModuleHash {
+        static HASHES: [OnceLock<ModuleHash>; 4] = [const { OnceLock::new() }; 4];
+        let slot = Builtin::ALL.iter().position(|builtin| *builtin == self).expect("every builtin is in ALL");
+        *HASHES[slot].get_or_init(|| module_hash(self.bytes()))
     }
 }
 
@@ -207,7 +227,7 @@ impl Runtime {
         if let Some(module) = self.builtins.lock().expect("builtin map poisoned").get(&builtin) {
             return Ok(Arc::clone(module));
         }
-        let module = self.load(builtin.bytes(), builtin.name())?;
+        let module = self.load_hashed(builtin.bytes(), builtin.hash(), builtin.name())?;
         self.builtins.lock().expect("builtin map poisoned").insert(builtin, Arc::clone(&module));
         Ok(module)
     }
@@ -217,14 +237,6 @@ impl Runtime {
     /// `name` says what is loaded, for errors ("revision 0a1b… (path)").
     pub fn load(&self, bytes: &[u8], name: &str) -> Result<Arc<Module>, LoadError> {
         self.load_hashed(bytes, module_hash(bytes), name)
-    }
-
-    /// The hash of a built-in plugin's component.
-    pub(crate) fn builtin_hash(&self, builtin: Builtin) -> ModuleHash {
-        match self.builtins.lock().expect("builtin map poisoned").get(&builtin) {
-            Some(module) => *module.hash(),
-            None => module_hash(builtin.bytes()),
-        }
     }
 
     /// Whether the module with this hash loads without compiling: loaded

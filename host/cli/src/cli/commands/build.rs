@@ -55,6 +55,16 @@ pub fn build(dir: &Path, out: Output, request: BuildRequest) -> CliResult<Exit> 
         let mut chosen = Vec::new();
         for reference in &request.revisions {
             let revision = graph.resolve(reference)?;
+            if matches!(revision.kind(), RevisionKind::Python | RevisionKind::Js) {
+                return Err(UsageError::new(format!(
+                    "revision {} is a {} revision: it runs from its source on wasmig's built-in interpreter and \
+                     has nothing to build (to give it a component of its own, with packages beyond the standard \
+                     library, set `kind = \"component\"` in its revision.toml)",
+                    revision.id(),
+                    revision.kind().as_str()
+                ))
+                .into());
+            }
             if revision.kind() != RevisionKind::Component {
                 return Err(UsageError::new(format!(
                     "revision {} is a {} revision: only component revisions are built",

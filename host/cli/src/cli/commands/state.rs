@@ -58,6 +58,9 @@ pub fn status(dir: &Path, database: Option<&str>, out: Output) -> CliResult<Exit
             for drift in &status.drifts {
                 text.push_str(&format!("drift:    {drift} (restore it, or `wasmig repair {}`)\n", drift.revision));
             }
+            for change in &status.interpreter_changes {
+                text.push_str(&format!("note:     {change}\n"));
+            }
         },
     )?;
     Ok(if status.is_current() { Exit::Success } else { Exit::CheckFailed })
