@@ -119,15 +119,19 @@ fn code_sent_statements_are_caught_as_up_sql_is(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
     base(dir.path());
     add_component_revision(dir.path(), "c1", &["a0"], Fixture::Statements, "");
-    write_revision_file(
-        dir.path(),
-        "c1",
-        "statements.sql",
-        "DROP TABLE t1\nUPDATE t2 SET a = 1\nINSERT INTO t3 (id) VALUES (1)\n",
-    );
+    let statements =
+        "DROP TABLE t1\nUPDATE t2 SET a = 1\nALTER TABLE t3 ADD COLUMN c INTEGER\nINSERT INTO t3 (id) VALUES (1)\n";
+    write_revision_file(dir.path(), "c1", "statements.sql", statements);
     let mut database = db.connect();
     let report = upgrade(dir.path(), &mut database).unwrap();
-    assert_eq!(found(&report)["c1"], ["drop-table", "update-without-where"]);
+    let held = "warn lock-held: the ACCESS EXCLUSIVE lock on public.t3 that `ALTER TABLE t3 ADD COLUMN c INTEGER` took \
+                is held while this runs";
+    // One statement per call: the ALTER's lock is seen when the next call comes.
+    let (rules, last_note): (&[&str], _) = match engine {
+        Engine::Sqlite => (&["drop-table", "update-without-where"], None),
+        Engine::Postgres => (&["drop-table", "update-without-where", "lock-held"], Some(held)),
+    };
+    assert_eq!(found(&report)["c1"], rules);
     let rows = journal(dir.path(), &mut database, "c1");
     let notes: Vec<(&str, Option<&str>)> = rows.iter().map(|row| (row.via.as_str(), row.note.as_deref())).collect();
     assert_eq!(
@@ -136,6 +140,7 @@ fn code_sent_statements_are_caught_as_up_sql_is(engine: Engine) {
             ("execute", Some("warn drop-table: DROP TABLE t1")),
             ("execute", Some("warn update-without-where: UPDATE t2 without WHERE")),
             ("execute", None),
+            ("execute", last_note),
         ]
     );
 }

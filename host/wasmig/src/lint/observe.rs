@@ -1,10 +1,8 @@
 //! Observing on PostgreSQL what a revision's statements did: the relation locks its session holds (`pg_locks` for its own pid) and the file of a table before and after a statement (`relfilenode`: a new one means the table was rewritten).
 //!
 //! The host owns the connection, so it asks between the guest's
-//! statements, in the same transaction: one query after a statement that
-//! is not plain DML (and, with `[journal] locks = true`, after every
-//! statement), one before an `ALTER TABLE` of a table that existed before
-//! the step. docs/LINT.md records what this costs.
+//! statements, in the same transaction; `step` decides when (docs/LINT.md,
+//! "How the observation works", with what it costs).
 
 use std::collections::HashMap;
 

@@ -61,6 +61,11 @@ pub(crate) struct Analysis {
     pub(crate) creates: Vec<String>,
     /// Tables it alters, drops or empties: what it may lock or rewrite.
     pub(crate) targets: Vec<TableName>,
+    /// Tables an `ALTER TABLE` of it may rewrite without a text rule saying
+    /// so (`SET UNLOGGED`, a default calling a function the lint does not
+    /// know, a subcommand it does not know): their file is read before it
+    /// runs, to see a rewrite.
+    pub(crate) suspects: Vec<TableName>,
     pub(crate) candidates: Vec<Candidate>,
     pub(crate) not_null_checks: Vec<NotNullCheck>,
     /// `VALIDATE CONSTRAINT`: (table key, constraint).
@@ -133,6 +138,9 @@ impl Reader<'_> {
             Statement::AlterTable(alter) if alter.table_type.is_none() => {
                 let table = self.name(&alter.name);
                 self.analysis.targets.push(table.clone());
+                if alter.operations.iter().any(may_rewrite_unnamed) {
+                    self.analysis.suspects.push(table.clone());
+                }
                 for operation in &alter.operations {
                     self.alter(&table, operation);
                 }
@@ -262,6 +270,40 @@ impl Reader<'_> {
             (Dialect::Postgres, Some(_)) => ident.value.clone(),
             _ => ident.value.to_lowercase(),
         }
+    }
+}
+
+/// Whether `operation` may rewrite its table without a text rule naming it:
+/// anything but the subcommands known never to rewrite (or named by
+/// `column-type-change` and `volatile-default` when they do).
+fn may_rewrite_unnamed(operation: &AlterTableOperation) -> bool {
+    match operation {
+        AlterTableOperation::AddColumn { column_def, .. } => {
+            rewriting_default(column_def).is_none()
+                && column_def.options.iter().any(|option| match &option.option {
+                    ColumnOption::Default(expr) => expr.to_string().contains('('),
+                    _ => false,
+                })
+        }
+        AlterTableOperation::AlterColumn { op, .. } => !matches!(
+            op,
+            AlterColumnOperation::SetNotNull
+                | AlterColumnOperation::DropNotNull
+                | AlterColumnOperation::SetDefault { .. }
+                | AlterColumnOperation::DropDefault
+                | AlterColumnOperation::SetDataType { .. }
+        ),
+        AlterTableOperation::AddConstraint { .. }
+        | AlterTableOperation::DropConstraint { .. }
+        | AlterTableOperation::ValidateConstraint { .. }
+        | AlterTableOperation::DropColumn { .. }
+        | AlterTableOperation::RenameColumn { .. }
+        | AlterTableOperation::RenameTable { .. }
+        | AlterTableOperation::RenameConstraint { .. }
+        | AlterTableOperation::EnableTrigger { .. }
+        | AlterTableOperation::DisableTrigger { .. }
+        | AlterTableOperation::OwnerTo { .. } => false,
+        _ => true,
     }
 }
 
@@ -409,7 +451,11 @@ mod tests {
         assert!(analyze("CREATE TABLE p1 PARTITION OF p FOR VALUES IN (1)", Dialect::Postgres).ddl);
         assert!(analyze("ALTER TABLE t ADD COLUMN c int", Dialect::Postgres).ddl);
         let unlogged = analyze("ALTER TABLE t SET UNLOGGED", Dialect::Postgres);
-        assert_eq!((unlogged.targets.len(), unlogged.candidates.len()), (1, 0), "observed, not read");
+        assert_eq!((unlogged.suspects.len(), unlogged.candidates.len()), (1, 0), "observed, not read");
+        for never in ["ADD COLUMN c int", "ADD COLUMN c int DEFAULT 0", "DROP COLUMN c", "ALTER COLUMN c TYPE text"] {
+            assert!(analyze(&format!("ALTER TABLE t {never}"), Dialect::Postgres).suspects.is_empty(), "{never}");
+        }
+        assert_eq!(analyze("ALTER TABLE t ADD COLUMN c int DEFAULT f()", Dialect::Postgres).suspects.len(), 1);
         let quoted = analyze("CREATE TABLE s.\"Accounts\" (id int)", Dialect::Postgres);
         assert_eq!(quoted.creates, ["Accounts"]);
         assert_eq!(

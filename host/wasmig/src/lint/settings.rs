@@ -60,6 +60,11 @@ impl LintPolicy {
         Some(LintPolicy { revision: revision.id().to_string(), dialect, levels, allowances, enforce })
     }
 
+    /// Whether `rule` is checked (not `off`, and it applies to the engine).
+    pub(crate) fn checks(&self, rule: LintRule) -> bool {
+        self.levels.contains_key(&rule)
+    }
+
     /// The finding of `rule` on `statement`, or `None` when the rule is off here.
     pub(crate) fn judge(&self, rule: LintRule, statement: &str, detail: String) -> Option<Finding> {
         let level = *self.levels.get(&rule)?;
@@ -84,7 +89,7 @@ mod tests {
         assert_eq!(policy.judge(LintRule::RenameTable, "s", "d".into()).unwrap().verdict, Verdict::Warn);
         assert!(policy.judge(LintRule::Truncate, "s", "d".into()).is_none());
         let sqlite = LintPolicy::for_step(&config, &revision, Dialect::Sqlite, LintMode::Report).unwrap();
-        assert!(sqlite.judge(LintRule::IndexNotConcurrent, "s", "d".into()).is_none() && !sqlite.enforce);
+        assert!(!sqlite.checks(LintRule::IndexNotConcurrent) && !sqlite.enforce);
         let off = LintConfig { default: LintLevel::Off, ..LintConfig::default() };
         assert!(LintPolicy::for_step(&off, &revision, Dialect::Postgres, LintMode::Enforce).is_none());
         assert!(LintPolicy::for_step(&config, &revision, Dialect::Postgres, LintMode::Off).is_none());

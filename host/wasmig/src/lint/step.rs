@@ -60,7 +60,9 @@ pub(crate) struct WatchOutcome {
 pub(crate) struct StepWatch {
     policy: Option<LintPolicy>,
     dialect: Dialect,
-    /// PostgreSQL, in a transaction: look at locks and files after statements.
+    /// PostgreSQL, in a transaction: the catalog can be asked between statements.
+    catalog: bool,
+    /// And a rule or the journal wants the locks: look at them after statements.
     observe: bool,
     capture_locks: bool,
     protected: Vec<String>,
@@ -76,6 +78,10 @@ pub(crate) struct StepWatch {
     reported_held: HashSet<String>,
     current: Vec<Current>,
     lock: Option<LockTaken>,
+    /// A call of one statement that may have taken a strong lock, not
+    /// looked at yet: only the next call can make its lock a finding, so
+    /// the next call looks (a hook whose last call it was pays nothing).
+    deferred: Option<String>,
     /// A call failed: on PostgreSQL the transaction may be aborted, so nothing more is asked.
     aborted: bool,
     findings: Vec<Finding>,
@@ -92,15 +98,19 @@ impl StepWatch {
         protected: Vec<String>,
         locks: LockSnapshot,
     ) -> Option<StepWatch> {
-        let observe = dialect == Dialect::Postgres && transactional;
-        let capture_locks = capture_locks && observe;
+        let catalog = dialect == Dialect::Postgres && transactional;
+        let capture_locks = capture_locks && catalog;
         if policy.is_none() && !capture_locks {
             return None;
         }
+        let observed_rules = policy
+            .as_ref()
+            .is_some_and(|policy| policy.checks(LintRule::LockHeld) || policy.checks(LintRule::TableRewrite));
         Some(StepWatch {
             policy,
             dialect,
-            observe,
+            catalog,
+            observe: catalog && (capture_locks || observed_rules),
             capture_locks,
             protected,
             cache: HashMap::new(),
@@ -113,6 +123,7 @@ impl StepWatch {
             reported_held: HashSet::new(),
             current: Vec::new(),
             lock: None,
+            deferred: None,
             aborted: false,
             findings: Vec::new(),
             denied: None,
@@ -137,6 +148,11 @@ impl StepWatch {
     pub(crate) fn before(&mut self, db: &mut dyn Backend, statements: &[&str]) -> Result<(), LintDenied> {
         self.current.clear();
         self.lock = None;
+        if let Some(taken_by) = self.deferred.take()
+            && !statements.is_empty()
+        {
+            self.look_back(db, taken_by);
+        }
         for (index, text) in statements.iter().enumerate() {
             let analysis = self.analysis(text);
             let mut findings = Vec::new();
@@ -182,6 +198,15 @@ impl StepWatch {
         if !self.observe || self.aborted || !(ddl || self.capture_locks) {
             return Ok(());
         }
+        let suspect = self.current.iter().any(|statement| !statement.analysis.suspects.is_empty());
+        if let [only] = self.current.as_slice()
+            && !suspect
+            && !self.capture_locks
+            && self.policy.is_some()
+        {
+            self.deferred = Some(only.text.clone());
+            return Ok(());
+        }
         let snapshot = match observe::locks(db, &self.protected) {
             Ok(snapshot) => snapshot,
             Err(error) => {
@@ -203,6 +228,31 @@ impl StepWatch {
         }
         self.locks = snapshot;
         self.stop_on_deny()
+    }
+
+    /// What a deferred call left held, looked at before the next call runs:
+    /// its new ACCESS EXCLUSIVE locks on tables that existed before are
+    /// pending, so the next statement is the one they are held during.
+    fn look_back(&mut self, db: &mut dyn Backend, taken_by: String) {
+        if self.aborted {
+            return;
+        }
+        let snapshot = match observe::locks(db, &self.protected) {
+            Ok(snapshot) => snapshot,
+            Err(error) => return tracing::debug!("cannot read the session's locks: {error}"),
+        };
+        let exclusive: Vec<String> = snapshot
+            .taken_since(&self.locks)
+            .filter(|(held, mode)| *mode == LockMode::AccessExclusive && !self.created.contains(&held.name))
+            .map(|(held, _)| held.qualified.clone())
+            .collect();
+        for relation in exclusive {
+            self.pending.push(Pending { relation, taken_by: taken_by.clone() });
+        }
+        for held in snapshot.relations() {
+            self.files.insert(held.name.clone(), held.file);
+        }
+        self.locks = snapshot;
     }
 
     /// The lock-held and table-rewrite rules on what the call left held.
@@ -274,13 +324,21 @@ impl StepWatch {
         self.policy.as_ref()?.judge(rule, text, detail)
     }
 
-    /// Before an `ALTER TABLE` of a table that existed before: its file (to
-    /// see a rewrite) and the columns a validated CHECK proves not null.
+    /// Before an `ALTER TABLE` of a table that existed before that may
+    /// rewrite it unnamed, or sets a column not null: its file (to see a
+    /// rewrite) and the columns a validated CHECK proves not null.
     fn ask_catalog(&mut self, db: &mut dyn Backend, analysis: &Analysis) {
-        if !self.observe || self.aborted {
+        if !self.catalog || self.aborted {
             return;
         }
-        for table in &analysis.targets {
+        let rewrites = self.policy.as_ref().is_some_and(|policy| policy.checks(LintRule::TableRewrite));
+        let not_null = analysis
+            .candidates
+            .iter()
+            .filter(|candidate| candidate.rule == LintRule::SetNotNull)
+            .map(|candidate| &candidate.table);
+        let suspects = analysis.suspects.iter().filter(|_| rewrites);
+        for table in suspects.chain(not_null) {
             if self.created.contains(&table.key) || self.proven.contains_key(&table.key) {
                 continue;
             }
