@@ -13,6 +13,7 @@ mod host;
 mod limits;
 mod pointer;
 mod ran;
+mod watch;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub use error::{EngineError, FailedSql, Hook, HookError, LoadError};
 pub use host::GuestLog;
 pub use limits::SandboxLimits;
 pub use ran::{Call, RanStatement};
+pub use watch::Watch;
 
 use crate::backend::{Backend, HookSession, Unavailable};
 use bindings::{Revision, RevisionPre};
@@ -125,25 +127,6 @@ pub struct HookContext {
     pub role: Option<String>,
     /// Statement classes the project opted into (`[sandbox] capabilities`).
     pub capabilities: wasmig_sqlguard::Capabilities,
-}
-
-/// What the host watches while a step's hook runs (the statement journal,
-/// the run-time lint, lock capture), and what it saw.
-#[derive(Debug, Default)]
-pub struct Watch {
-    /// Every statement the hook ran, appended however it ends; `None`: the journal is off.
-    pub journal: Option<Vec<RanStatement>>,
-    /// The rules the hook's statements are checked against; `None`: no lint.
-    pub lint: Option<crate::lint::LintPolicy>,
-    /// PostgreSQL: record the strongest lock each statement took (`[journal] locks`).
-    pub capture_locks: bool,
-    /// The step runs in a transaction (locks are held until it ends).
-    pub transactional: bool,
-    /// The relation locks the session held before the hook (earlier steps
-    /// of the same transaction), and after it.
-    pub locks: crate::lint::LockSnapshot,
-    /// What the lint found, every verdict (a `deny` also fails the hook).
-    pub findings: Vec<crate::lint::Finding>,
 }
 
 /// What a successful hook call returns.
