@@ -212,6 +212,14 @@ fn every_documented_shape_is_what_the_commands_print() {
     assert_eq!(tested["failed"], serde_json::json!(["b2"]), "{tested}");
     assert_eq!(tested["revisions"][1]["differences"][0]["name"], "users.email", "{tested}");
 
+    // `wasmig lint` on a scratch database: a revision that drops a column, denied.
+    add_sql_revision(stairs.path(), "c3", &["b2"], "ALTER TABLE users DROP COLUMN email;\n", "");
+    std::fs::write(stairs.path().join("wasmig.toml"), "[lint]\ndrop-column = \"deny\"\n").unwrap();
+    let linted = json(stairs.path(), &db, &["lint", "c3"]);
+    assert_eq!(linted.code, Some(3), "{linted}");
+    let linted = check("lint", linted);
+    assert_eq!(linted["revisions"][0]["findings"][0]["rule"], "drop-column", "{linted}");
+
     let untested: Vec<&String> = shapes.keys().filter(|name| !checked.contains(name)).collect();
     assert!(untested.is_empty(), "documented shapes no test compares: {untested:?}");
 }

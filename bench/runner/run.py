@@ -18,6 +18,8 @@ Prints medians (wall seconds) and the ratios wasmig/floor and wasmig/alembic.
 `WASMIG_BIN=path` runs a prebuilt wasmig instead of building this checkout;
 `BEFORE_BIN=path` adds another build (e.g. the previous commit's) as a
 contender in the same rounds, for a before/after comparison.
+`LINT_OFF=1` adds the same build on the project with `[lint] default = "off"`
+as a contender (the run-time lint's cost: wasmig/lint-off).
 Both backends: SQLite files under a temp dir (default durability), and fresh
 databases on the local PostgreSQL server (127.0.0.1:5432, user postgres).
 """
@@ -73,9 +75,17 @@ def main():
     contenders = {"wasmig": wasmig}
     if os.environ.get("BEFORE_BIN"):
         contenders["before"] = os.environ["BEFORE_BIN"]
+    if os.environ.get("LINT_OFF"):
+        contenders["lint-off"] = wasmig
     work = tempfile.mkdtemp(prefix="wasmig-runner-bench-")
     project = os.path.join(work, "project")
     write_chain_project(project, n)
+    projects = {who: project for who in contenders}
+    if "lint-off" in contenders:
+        projects["lint-off"] = os.path.join(work, "project-lint-off")
+        shutil.copytree(project, projects["lint-off"])
+        with open(os.path.join(projects["lint-off"], "wasmig.toml"), "w") as f:
+            f.write('[lint]\ndefault = "off"\n')
     env = dict(os.environ, WASMIG_CACHE_DIR=os.path.join(work, "cache"))
     alembic = alembic_env() if os.path.isdir(ALEMBIC_DIR) else None
     if alembic:
@@ -84,12 +94,12 @@ def main():
 
     # Warm the component cache once, as a deployed runner has it.
     for who, binary in contenders.items():
-        subprocess.run([binary, "-C", project, "--database", f"sqlite:{work}/warm-{who}.db", "upgrade", "+1"], check=True, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run([binary, "-C", projects[who], "--database", f"sqlite:{work}/warm-{who}.db", "upgrade", "+1"], check=True, env=env, stdout=subprocess.DEVNULL)
     results = {}
     for r in range(rounds):
         for who, binary in contenders.items():
             db = os.path.join(work, f"{who}{r}.db")
-            results.setdefault(("sqlite", who), []).append(timed([binary, "-C", project, "--database", f"sqlite:{db}", "-q", "upgrade"], env))
+            results.setdefault(("sqlite", who), []).append(timed([binary, "-C", projects[who], "--database", f"sqlite:{db}", "-q", "upgrade"], env))
         results.setdefault(("sqlite", "floor"), []).append(timed([bench, "floor", f"sqlite:{work}/f{r}.db", str(n)]))
         if alembic:
             adir = os.path.join(work, "alembic")
@@ -104,7 +114,7 @@ def main():
             psql(f"CREATE DATABASE {name}")
             try:
                 if who in contenders:
-                    t = timed([contenders[who], "-C", project, "--database", f"{PG}/{name}", "-q", "upgrade"], env)
+                    t = timed([contenders[who], "-C", projects[who], "--database", f"{PG}/{name}", "-q", "upgrade"], env)
                 else:
                     t = timed([bench, "floor", f"{PG}/{name}", str(n)])
                 results.setdefault(("postgres", who), []).append(t)
@@ -116,6 +126,9 @@ def main():
         w = statistics.median(results[(backend, "wasmig")])
         f = statistics.median(results[(backend, "floor")])
         line = f"{backend:9} wasmig {w:7.3f}  floor {f:7.3f}  wasmig/floor {w / f:5.2f}"
+        if (backend, "lint-off") in results:
+            o = statistics.median(results[(backend, "lint-off")])
+            line += f"  lint-off {o:7.3f}  wasmig/lint-off {w / o:5.2f}"
         if (backend, "before") in results:
             b = statistics.median(results[(backend, "before")])
             line += f"  before {b:7.3f}  before/floor {b / f:5.2f}"

@@ -41,10 +41,12 @@ pub enum Fixture {
     Flood,
     /// Built for wasm32-wasip2: imports WASI.
     Wasi,
+    /// Runs each line of its asset `statements.sql` through `execute`.
+    Statements,
 }
 
 impl Fixture {
-    pub const ALL: [Fixture; 11] = [
+    pub const ALL: [Fixture; 12] = [
         Fixture::Good,
         Fixture::Trap,
         Fixture::Spin,
@@ -56,6 +58,7 @@ impl Fixture {
         Fixture::SlowSql,
         Fixture::Flood,
         Fixture::Wasi,
+        Fixture::Statements,
     ];
 
     pub fn dir_name(self) -> &'static str {
@@ -71,6 +74,7 @@ impl Fixture {
             Fixture::SlowSql => "slow-sql",
             Fixture::Flood => "flood",
             Fixture::Wasi => "wasi",
+            Fixture::Statements => "statements",
         }
     }
 

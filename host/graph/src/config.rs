@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::lint::LintConfig;
 use crate::locks::{LockPolicy, RevisionLocks};
 use crate::sandbox::SandboxConfig;
 
@@ -34,6 +35,9 @@ pub struct ProjectConfig {
     pub new: NewConfig,
     #[serde(default)]
     pub journal: JournalConfig,
+    /// The run-time lint: each rule's level (docs/LINT.md).
+    #[serde(default)]
+    pub lint: LintConfig,
 }
 
 /// The longest `table_prefix` accepted, so the version tables' names stay
@@ -87,6 +91,10 @@ pub struct JournalConfig {
     /// `<prefix>journal` (on unless turned off).
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// PostgreSQL: also record the strongest lock each statement took, and
+    /// on which relation (one query per statement; off unless turned on).
+    #[serde(default)]
+    pub locks: bool,
 }
 
 fn default_true() -> bool {
@@ -95,7 +103,7 @@ fn default_true() -> bool {
 
 impl Default for JournalConfig {
     fn default() -> Self {
-        Self { enabled: true }
+        Self { enabled: true, locks: false }
     }
 }
 
@@ -207,6 +215,7 @@ impl Default for ProjectConfig {
             build: BuildConfig::default(),
             new: NewConfig::default(),
             journal: JournalConfig::default(),
+            lint: LintConfig::default(),
         }
     }
 }
@@ -270,6 +279,17 @@ cargo_profile = "release"
 # 20261205_221500_add_users, so the folder lists in creation order). Ids do
 # not change, and the graph never reads directory names.
 directory = "id"
+
+[journal]
+# Every statement a revision runs is recorded in <prefix>journal (docs/JOURNAL.md).
+enabled = true
+# PostgreSQL: also record the strongest lock each statement took, and on which relation.
+locks = false
+
+[lint]
+# Run-time lint (docs/LINT.md): each rule "deny", "warn" or "off"; `default` for the rest.
+default = "warn"
+# drop-column = "deny"
 "#
     }
 }

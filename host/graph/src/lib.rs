@@ -9,7 +9,8 @@
 //!
 //! - leaves: `id` (revision ids, [`IdError`]), `message` (shared pieces of
 //!   error messages), `sandbox` (`[sandbox]`: limits, capabilities, the role
-//!   template), `applied` (the applied set), `direction` (up or down);
+//!   template), `applied` (the applied set), `direction` (up or down),
+//!   `lint` (the lint rules' levels and a revision's allowances);
 //! - `config` (`wasmig.toml`, using `sandbox`);
 //! - `revision` (one `revision.toml`) and `target` (the target grammar,
 //!   [`TargetError`]);
@@ -23,6 +24,7 @@ mod config;
 mod direction;
 mod graph;
 mod id;
+mod lint;
 mod locks;
 mod message;
 mod plan;
@@ -40,6 +42,7 @@ pub use config::{
 pub use direction::Direction;
 pub use graph::{Graph, GraphError};
 pub use id::{GENERATED_ID_LEN, IdError, MAX_ID_LEN, RESERVED_WORDS, RevisionId, check_name};
+pub use lint::{LintConfig, LintLevel, LintRule, Reason, RevisionLint};
 pub use locks::{LockPolicy, MAX_PAUSE, RevisionLocks};
 pub use message::merge_command;
 pub use plan::{BlockingMerge, Plan, PlanError, Step};

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::id::RevisionId;
+use crate::lint::RevisionLint;
 use crate::locks::RevisionLocks;
 
 /// The manifest's file name inside a revision directory.
@@ -80,6 +81,12 @@ pub struct Manifest {
     /// Overrides of the project's lock waits and retries (not checksummed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<RevisionLocks>,
+    /// Lint rules this revision may break, each with its written reason
+    /// (`[lint.allow]`). Not in the checksum, like `reversible`: an
+    /// allowance changes what the lint reports, never what runs against a
+    /// database; the journal records it with the statements it covered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lint: Option<RevisionLint>,
 }
 
 fn default_transactional() -> bool {
@@ -107,6 +114,7 @@ impl Manifest {
             reversible: true,
             sandbox: None,
             database: None,
+            lint: None,
         }
     }
 
@@ -188,6 +196,11 @@ impl Revision {
     pub fn reversible(&self) -> bool {
         self.manifest.reversible
     }
+    /// The reason this revision gives for breaking `rule`, if it allows it.
+    pub fn lint_allowance(&self, rule: crate::lint::LintRule) -> Option<&str> {
+        self.manifest.lint.as_ref().and_then(|lint| lint.allow.get(&rule)).map(crate::lint::Reason::as_str)
+    }
+
     pub fn is_merge(&self) -> bool {
         self.manifest.parents.len() >= 2
     }
@@ -272,6 +285,13 @@ mod tests {
         let mut one_way = verbose.clone();
         one_way.reversible = false;
         assert_eq!(Revision::new(one_way, "m/a").canonical_manifest(), a, "reversible is not checksummed");
+        let allowed = Manifest::from_toml(
+            "id = \"a\"\nmessage = \"say \\\"hi\\\"\\nthere\"\nparents = [\"p\"]\n[lint.allow]\ndrop-table = \"unused\"\n",
+        )
+        .unwrap();
+        let allowed = Revision::new(allowed, "m/a");
+        assert_eq!(allowed.lint_allowance(crate::lint::LintRule::DropTable), Some("unused"));
+        assert_eq!(allowed.canonical_manifest(), a, "a lint allowance is not checksummed");
         let mut changed = verbose;
         changed.transactional = false;
         assert_ne!(Revision::new(changed, "m/a").canonical_manifest(), a);

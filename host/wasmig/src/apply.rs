@@ -23,10 +23,11 @@ use crate::backend::LockGuard;
 use crate::bookkeeping::{Bookkeeper, Envelope};
 use crate::error::{Error, Failure};
 use crate::journal::Pending;
+use crate::lint::{Finding, LintPolicy, LockSnapshot};
 use crate::options::{RunOptions, TransactionMode};
 use crate::progress::Progress;
 use crate::report::{RunReport, StepOutcome, StepReport};
-use crate::runtime::{GuestLog, HookContext, HookError, HookOutcome, Module, Runtime, Verdict};
+use crate::runtime::{GuestLog, HookContext, HookError, HookOutcome, Module, Runtime, Verdict, Watch};
 use crate::versions::{EventKind, NewEvent, NewRow, RowState};
 
 /// A step with everything it needs, computed before the first step runs.
@@ -44,6 +45,8 @@ pub struct PreparedStep {
     pub context: HookContext,
     /// How the step waits for locks and retries after a conflict.
     pub locks: LockPolicy,
+    /// The run-time lint of its `up` (`None`: no rule on, a `down`, or a run that does not lint).
+    pub lint: Option<LintPolicy>,
 }
 
 struct Run<'r, 'db> {
@@ -62,6 +65,9 @@ struct Run<'r, 'db> {
     event_wait: Duration,
     /// The statement journal's rows not written yet.
     journal: Pending,
+    /// PostgreSQL: the relation locks the open transaction holds, as the
+    /// watch last saw them (earlier steps' locks, with `--transaction all`).
+    locks: LockSnapshot,
 }
 
 /// A retry, waiting to be recorded.
@@ -82,6 +88,7 @@ pub(crate) fn run(
     let mut run = Run {
         runtime,
         journal: Pending::new(books.journal),
+        locks: LockSnapshot::default(),
         recheck: !lock.holds_lock(),
         report: RunReport { database: books.database.clone(), steps: Vec::new() },
         books,
@@ -247,6 +254,7 @@ impl<'r> Run<'r, '_> {
     /// `body` in one transaction that also writes the journal's pending rows;
     /// they are settled by whether it committed.
     fn committing<T>(&mut self, body: impl FnOnce(&mut Self) -> Result<T, Failure>) -> Result<T, Failure> {
+        self.locks = LockSnapshot::default();
         let result = self.in_transaction(|run| {
             let value = body(run)?;
             run.write_journal()?;
@@ -264,20 +272,33 @@ impl<'r> Run<'r, '_> {
         self.journal.write(&books.tables, books.db.as_mut()).map_err(books.failed("writing the statement journal"))
     }
 
-    /// A step's `up` or `down`, its statements kept for the journal whatever its outcome.
-    fn hook(&mut self, step: &PreparedStep, autocommit: bool) -> Result<HookOutcome<()>, HookError> {
-        if !self.journal.enabled {
-            return match step.direction {
+    /// A step's `up` or `down`, its statements kept for the journal whatever
+    /// its outcome, and what the lint found.
+    fn hook(&mut self, step: &PreparedStep, autocommit: bool) -> Result<(HookOutcome<()>, Vec<Finding>), HookError> {
+        let capture_locks = self.journal.enabled && self.books.journal_locks;
+        if !self.journal.enabled && step.lint.is_none() {
+            let outcome = match step.direction {
                 Direction::Up => self.runtime().up(&step.module, &step.context, self.books.db),
                 Direction::Down => self.runtime().down(&step.module, &step.context, self.books.db),
             };
+            return outcome.map(|outcome| (outcome, Vec::new()));
         }
-        let mut ran = Vec::new();
+        let mut watch = Watch {
+            journal: self.journal.enabled.then(Vec::new),
+            lint: step.lint.clone(),
+            capture_locks,
+            transactional: !autocommit,
+            locks: std::mem::take(&mut self.locks),
+            findings: Vec::new(),
+        };
         let outcome =
-            self.runtime().run_journaled(&step.module, step.direction, &step.context, self.books.db, &mut ran);
-        let tenant = step.context.tenant.as_deref();
-        self.journal.add(tenant, step.revision.as_str(), step.direction, ran, autocommit);
-        outcome
+            self.runtime().run_watched(&step.module, step.direction, &step.context, self.books.db, &mut watch);
+        self.locks = watch.locks;
+        if let Some(ran) = watch.journal {
+            let tenant = step.context.tenant.as_deref();
+            self.journal.add(tenant, step.revision.as_str(), step.direction, ran, autocommit);
+        }
+        outcome.map(|outcome| (outcome, watch.findings))
     }
 
     /// One step inside an open transaction: hook and bookkeeping.
@@ -294,19 +315,19 @@ impl<'r> Run<'r, '_> {
                 return Ok(StepReport::new(revision, step.direction, StepOutcome::AlreadyDone, 0, &[]));
             }
         }
-        let (outcome, logs, capabilities) = match step.direction {
+        let (outcome, logs, capabilities, findings) = match step.direction {
             Direction::Up => {
                 let adopted = options.adopt && self.verify_present(step)?;
                 if adopted {
-                    (StepOutcome::Adopted, Vec::new(), Vec::new())
+                    (StepOutcome::Adopted, Vec::new(), Vec::new(), Vec::new())
                 } else {
-                    let done = self.hook(step, false)?;
-                    (StepOutcome::Applied, done.logs, done.capability_uses)
+                    let (done, findings) = self.hook(step, false)?;
+                    (StepOutcome::Applied, done.logs, done.capability_uses, findings)
                 }
             }
             Direction::Down => {
-                let done = self.hook(step, false)?;
-                (StepOutcome::Reverted, done.logs, done.capability_uses)
+                let (done, findings) = self.hook(step, false)?;
+                (StepOutcome::Reverted, done.logs, done.capability_uses, findings)
             }
         };
         let elapsed = started.elapsed().as_millis() as i64;
@@ -317,10 +338,10 @@ impl<'r> Run<'r, '_> {
             Direction::Down => self.books.tables.delete(self.books.db.as_mut(), revision).map(drop),
         }
         .map_err(self.books.failed(format!("recording {revision}")))?;
-        let detail = step_detail(step, &capabilities);
+        let detail = event_detail(step, None, &capabilities, &findings);
         self.record_retries()?;
         self.event(event_kind(outcome, step.direction), revision, elapsed, None, detail.as_deref())?;
-        Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs))
+        Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs).with_lint(findings))
     }
 
     /// `--adopt`: whether the revision's effect is already there, asked in a
@@ -378,17 +399,18 @@ impl<'r> Run<'r, '_> {
         if !marked {
             return Ok(StepReport::new(revision, step.direction, StepOutcome::AlreadyDone, 0, &[]));
         }
-        let hooked: Result<(StepOutcome, Vec<GuestLog>, Vec<String>), Failure> = match step.direction {
+        type Hooked = (StepOutcome, Vec<GuestLog>, Vec<String>, Vec<Finding>);
+        let hooked: Result<Hooked, Failure> = match step.direction {
             Direction::Up if options.adopt && self.verify_present(step)? => {
-                Ok((StepOutcome::Adopted, Vec::new(), Vec::new()))
+                Ok((StepOutcome::Adopted, Vec::new(), Vec::new(), Vec::new()))
             }
             Direction::Up => self
                 .hook(step, true)
-                .map(|done| (StepOutcome::Applied, done.logs, done.capability_uses))
+                .map(|(done, findings)| (StepOutcome::Applied, done.logs, done.capability_uses, findings))
                 .map_err(Failure::from),
             Direction::Down => self
                 .hook(step, true)
-                .map(|done| (StepOutcome::Reverted, done.logs, done.capability_uses))
+                .map(|(done, findings)| (StepOutcome::Reverted, done.logs, done.capability_uses, findings))
                 .map_err(Failure::from),
         };
         // A concurrent index build that failed or was interrupted leaves an
@@ -404,7 +426,7 @@ impl<'r> Run<'r, '_> {
             let cause = hooked.err().map(Box::new);
             return Err(Failure::InvalidIndexes { revision: revision.to_owned(), indexes: invalid, cause });
         }
-        let (outcome, logs, capabilities) = hooked.map_err(|failure| match failure.lock_conflict() {
+        let (outcome, logs, capabilities, findings) = hooked.map_err(|failure| match failure.lock_conflict() {
             // The caller says so, and that it was not run again.
             Some(_) => failure,
             None => Failure::LeftDirty {
@@ -425,13 +447,10 @@ impl<'r> Run<'r, '_> {
                 Direction::Down => run.books.tables.delete(run.books.db.as_mut(), revision).map(drop),
             }
             .map_err(run.books.failed(format!("clearing the dirty marker of {revision}")))?;
-            let detail = match step_detail(step, &capabilities) {
-                Some(used) => format!("transactional = false; {used}"),
-                None => "transactional = false".to_owned(),
-            };
-            run.event(event_kind(outcome, step.direction), revision, elapsed, None, Some(&detail))
+            let detail = event_detail(step, Some("transactional = false"), &capabilities, &findings);
+            run.event(event_kind(outcome, step.direction), revision, elapsed, None, detail.as_deref())
         })?;
-        Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs))
+        Ok(StepReport::new(revision, step.direction, outcome, elapsed as u64, &logs).with_lint(findings))
     }
 
     fn event(
@@ -504,12 +523,26 @@ fn new_row(step: &PreparedStep, state: RowState, execution_ms: i64) -> NewRow<'_
     }
 }
 
-/// The event's note: the interpreter plugin a `python` or `js` revision ran
-/// on, and what the project's capabilities let the revision do.
-fn step_detail(step: &PreparedStep, uses: &[String]) -> Option<String> {
-    let interpreter = crate::checksum::interpreter_of(&step.checksum).map(|plugin| format!("interpreter {plugin}"));
-    let capabilities = (!uses.is_empty()).then(|| format!("capabilities used: {}", uses.join("; ")));
-    let parts: Vec<String> = interpreter.into_iter().chain(capabilities).collect();
+/// The event's detail: how the step ran, the interpreter plugin a `python`
+/// or `js` revision ran on, what the project's capabilities let the
+/// revision do, and what the lint found.
+fn event_detail(
+    step: &PreparedStep,
+    how: Option<&str>,
+    capabilities: &[String],
+    findings: &[Finding],
+) -> Option<String> {
+    let mut parts: Vec<String> = how.map(str::to_owned).into_iter().collect();
+    if let Some(plugin) = crate::checksum::interpreter_of(&step.checksum) {
+        parts.push(format!("interpreter {plugin}"));
+    }
+    if !capabilities.is_empty() {
+        parts.push(format!("capabilities used: {}", capabilities.join("; ")));
+    }
+    if !findings.is_empty() {
+        let notes: Vec<String> = findings.iter().map(Finding::note).collect();
+        parts.push(format!("lint: {}", notes.join("; ")));
+    }
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 

@@ -22,13 +22,15 @@ pub(crate) struct Bookkeeper<'a> {
     pub(crate) database: String,
     /// Whether runs write the statement journal (`[journal] enabled`).
     pub(crate) journal: bool,
+    /// Whether the journal records each statement's strongest lock (`[journal] locks`).
+    pub(crate) journal_locks: bool,
 }
 
 impl<'a> Bookkeeper<'a> {
     pub(crate) fn new(db: &'a mut Box<dyn Backend>, table_prefix: &str) -> Self {
         let tables = VersionTables::new(table_prefix, db.dialect());
         let database = db.describe();
-        Bookkeeper { db, tables, database, journal: true }
+        Bookkeeper { db, tables, database, journal: true, journal_locks: false }
     }
 
     /// Maps a backend error of `action` to a failure naming this database.
@@ -65,14 +67,21 @@ impl<'a> Bookkeeper<'a> {
 
     /// Creates the statement journal if it is missing (a database whose
     /// version tables an older wasmig created has none), in its own transaction.
+    /// A journal an older wasmig created without the columns added since
+    /// gets them, in a transaction of its own too.
     pub(crate) fn ensure_journal(&mut self) -> Result<(), Failure> {
         let table = self.tables.journal_table().to_owned();
-        if self.tables.table_exists(self.db.as_mut(), &table).map_err(self.failed("looking for the journal"))? {
-            return Ok(());
-        }
+        let columns =
+            journal::columns(&self.tables, self.db.as_mut()).map_err(self.failed("looking for the journal"))?;
+        let (sql, action) = match columns.is_empty() {
+            true => (journal::create_sql(&self.tables, self.db.as_ref()), "creating"),
+            false => match journal::upgrade_sql(&self.tables, self.db.as_ref(), &columns) {
+                Some(sql) => (sql, "adding the lock columns to"),
+                None => return Ok(()),
+            },
+        };
         self.in_transaction(|books| {
-            let sql = journal::create_sql(&books.tables, books.db.as_ref());
-            books.db.execute_script(&sql).map_err(books.failed(format!("creating the statement journal {table}")))
+            books.db.execute_script(&sql).map_err(books.failed(format!("{action} the statement journal {table}")))
         })
     }
 

@@ -77,7 +77,12 @@ pub struct JournalEntry {
     pub row_count: Option<i64>,
     pub error_code: Option<String>,
     pub outcome: JournalOutcome,
+    /// The lint's findings on the statement, and a revision's allowances (docs/LINT.md).
     pub note: Option<String>,
+    /// PostgreSQL with `[journal] locks = true`: the strongest lock the
+    /// statement took (`ACCESS EXCLUSIVE`), and on which relation.
+    pub lock_mode: Option<String>,
+    pub lock_relation: Option<String>,
     pub tool_version: String,
 }
 
@@ -203,14 +208,55 @@ pub(crate) fn create_sql(tables: &VersionTables, db: &dyn Backend) -> String {
          \x20   error_code TEXT,\n\
          \x20   outcome TEXT NOT NULL,\n\
          \x20   note TEXT,\n\
+         \x20   lock_mode TEXT,\n\
+         \x20   lock_relation TEXT,\n\
          \x20   tool_version TEXT NOT NULL\n\
          );\n",
         tables.journal_table_in(db)
     )
 }
 
+/// The columns wasmig added after the journal's first release, each
+/// nullable: a journal an older wasmig created gets them on the next run
+/// that writes it ([`upgrade_sql`]), and reading one without them shows NULL.
+const ADDED_COLUMNS: [&str; 2] = ["lock_mode", "lock_relation"];
+
+/// The journal's columns as the database has them; empty when it has no journal.
+pub(crate) fn columns(tables: &VersionTables, db: &mut dyn Backend) -> Result<Vec<String>, DbError> {
+    let rows = match tables.dialect() {
+        crate::sql::Dialect::Sqlite => db.query(
+            "SELECT name FROM pragma_table_info(?1, 'main')",
+            &[Value::Text(tables.journal_table().to_owned())],
+        )?,
+        crate::sql::Dialect::Postgres => {
+            let table = tables.journal_table_in(db);
+            db.query(
+                "SELECT a.attname::text FROM pg_catalog.pg_attribute a \
+                 WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+                &[Value::Text(table)],
+            )?
+        }
+    };
+    let name = |row: Vec<Value>| match row.into_iter().next() {
+        Some(Value::Text(name)) => Some(name),
+        _ => None,
+    };
+    Ok(rows.values.into_iter().filter_map(name).collect())
+}
+
+/// The statements that give a journal with `columns` the ones added since; `None` when it has them all.
+pub(crate) fn upgrade_sql(tables: &VersionTables, db: &dyn Backend, columns: &[String]) -> Option<String> {
+    let table = tables.journal_table_in(db);
+    let missing: Vec<String> = ADDED_COLUMNS
+        .iter()
+        .filter(|column| !columns.iter().any(|have| have == *column))
+        .map(|column| format!("ALTER TABLE {table} ADD COLUMN {column} TEXT;\n"))
+        .collect();
+    (!missing.is_empty()).then(|| missing.concat())
+}
+
 /// The columns written per row, in the order [`insert`] binds them.
-const INSERTED: [&str; 16] = [
+const INSERTED: [&str; 18] = [
     "run_id",
     "tenant",
     "revision",
@@ -226,6 +272,8 @@ const INSERTED: [&str; 16] = [
     "error_code",
     "outcome",
     "note",
+    "lock_mode",
+    "lock_relation",
     "tool_version",
 ];
 
@@ -259,7 +307,9 @@ fn insert(tables: &VersionTables, db: &mut dyn Backend, run_id: &str, rows: &[&J
                 integer(statement.rows),
                 text(statement.error_code.as_deref()),
                 Value::Text(row.outcome.as_str().to_owned()),
-                Value::Null,
+                text(statement.note.as_deref()),
+                text(statement.lock.as_ref().map(|lock| lock.mode.as_str())),
+                text(statement.lock.as_ref().map(|lock| lock.relation.as_str())),
                 Value::Text(TOOL_VERSION.to_owned()),
             ]);
         }
@@ -276,14 +326,21 @@ pub(crate) fn read(
     db: &mut dyn Backend,
     filter: &JournalFilter,
 ) -> Result<Vec<JournalEntry>, DbError> {
-    if !tables.table_exists(db, tables.journal_table())? {
+    let columns = columns(tables, db)?;
+    if columns.is_empty() {
         return Ok(Vec::new());
     }
+    // A journal an older wasmig created, not written since, lacks the added columns.
+    let added = ADDED_COLUMNS.map(|column| match columns.iter().any(|have| have == column) {
+        true => column,
+        false => "NULL",
+    });
     let table = tables.journal_table_in(db);
     let mut sql = format!(
         "SELECT id, run_id, {}, tenant, revision, direction, attempt, sequence, via, statement, statement_hash, \
-         executions, duration_us, row_count, error_code, outcome, note, tool_version FROM {table}",
-        tables.timestamp_text("at")
+         executions, duration_us, row_count, error_code, outcome, note, {}, tool_version FROM {table}",
+        tables.timestamp_text("at"),
+        added.join(", ")
     );
     let params: Vec<Value> = filter.revisions.iter().cloned().map(Value::Text).collect();
     if !params.is_empty() {
@@ -330,8 +387,10 @@ fn entry(row: Vec<Value>, table: &str) -> Result<JournalEntry, DbError> {
         error_code,
         outcome,
         note,
+        lock_mode,
+        lock_relation,
         tool_version,
-    ] = <[Value; 18]>::try_from(row).map_err(|_| DbError::host(format!("{table} has unexpected columns")))?;
+    ] = <[Value; 20]>::try_from(row).map_err(|_| DbError::host(format!("{table} has unexpected columns")))?;
     let outcome = text(outcome)?.unwrap_or_default();
     Ok(JournalEntry {
         id: integer(id)?.unwrap_or_default(),
@@ -353,6 +412,8 @@ fn entry(row: Vec<Value>, table: &str) -> Result<JournalEntry, DbError> {
             DbError::host(format!("unknown outcome `{outcome}` in {table}; was it written by a newer wasmig?"))
         })?,
         note: text(note)?,
+        lock_mode: text(lock_mode)?,
+        lock_relation: text(lock_relation)?,
         tool_version: text(tool_version)?.unwrap_or_default(),
     })
 }
@@ -372,6 +433,8 @@ mod tests {
             duration: Some(std::time::Duration::from_micros(5)),
             rows: Some(1),
             error_code: None,
+            note: None,
+            lock: None,
         }
     }
 
@@ -402,5 +465,38 @@ mod tests {
         assert_eq!(read(&tables, &mut db, &newest).unwrap()[0].id, all[2].id);
         let other = JournalFilter { revisions: vec!["b2".into()], limit: None };
         assert!(read(&tables, &mut db, &other).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_journal_without_the_added_columns_is_read_and_upgraded() {
+        let mut db = SqliteBackend::open_in_memory().unwrap();
+        let tables = VersionTables::new("wasmig_", Dialect::Sqlite);
+        let mut older = create_sql(&tables, &db);
+        for column in ADDED_COLUMNS {
+            older = older.replace(&format!("    {column} TEXT,\n"), "");
+        }
+        db.execute_script(&older).unwrap();
+        let written = "INSERT INTO wasmig_journal (run_id, revision, direction, attempt, sequence, via, statement, \
+                       statement_hash, executions, outcome, tool_version) \
+                       VALUES ('r', 'a1', 'up', 1, 1, 'execute', 'SELECT 1', 'h', 1, 'committed', 'old')";
+        db.execute(written, &[]).unwrap();
+        let before = read(&tables, &mut db, &JournalFilter::default()).unwrap();
+        assert_eq!((before.len(), before[0].lock_mode.as_ref()), (1, None), "an older journal reads");
+        let older_columns = columns(&tables, &mut db).unwrap();
+        assert!(!older_columns.iter().any(|column| column == "lock_mode"));
+        db.execute_script(&upgrade_sql(&tables, &db, &older_columns).unwrap()).unwrap();
+        let upgraded = columns(&tables, &mut db).unwrap();
+        assert_eq!(upgrade_sql(&tables, &db, &upgraded), None, "upgraded once");
+        let mut pending = Pending::new(true);
+        let mut locked = ran("ALTER TABLE t ADD c int");
+        locked.lock =
+            Some(crate::lint::LockTaken { mode: crate::lint::LockMode::AccessExclusive, relation: "public.t".into() });
+        locked.note = Some("warn lock-held: x".into());
+        pending.add(None, "a2", Direction::Up, vec![locked], false);
+        pending.write(&tables, &mut db).unwrap();
+        let after = read(&tables, &mut db, &JournalFilter::default()).unwrap();
+        assert_eq!(after[1].lock_mode.as_deref(), Some("ACCESS EXCLUSIVE"));
+        assert_eq!(after[1].lock_relation.as_deref(), Some("public.t"));
+        assert_eq!(after[1].note.as_deref(), Some("warn lock-held: x"));
     }
 }

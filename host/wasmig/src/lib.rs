@@ -38,7 +38,8 @@
 //! [`Migrator`] (plan, then execute), `admin` (stamp, repair, resolve),
 //! [`fleet`] (many tenants), [`ensure_ready`] (the start-up gate), [`schema`]
 //! and `stairway` (`wasmig test`: schema snapshots, and every revision up,
-//! down and up again on a [`Scratch`] database).
+//! down and up again on a [`Scratch`] database), [`lint`] (rules checked on
+//! every statement a revision runs, and `wasmig lint`).
 
 // Inside the crate, functions return the unboxed `Failure`, large by design
 // (it names the revision, the statement, the database); it is the cold path,
@@ -55,11 +56,13 @@ mod emptiness;
 mod error;
 mod events;
 mod journal;
+pub mod lint;
 mod migrator;
 mod options;
 mod progress;
 mod project_cache;
 mod ready;
+mod rehearsal;
 mod report;
 mod revisions;
 mod scratch;
@@ -93,11 +96,13 @@ pub use fleet::{
     ShardError, Tenant, TenantOutcome, TenantReport, TenantSource,
 };
 pub use journal::{JournalEntry, JournalFilter, JournalOutcome};
+pub use lint::{Finding, LintDenied, Verdict as LintVerdict};
 pub use migrator::Migrator;
 pub use options::{RunOptions, TransactionMode};
 pub use progress::{NoProgress, Progress};
 pub use project_cache::{CacheStats, MIN_REVISIONS as PROJECT_CACHE_MIN_REVISIONS, load_project};
 pub use ready::ensure_ready;
+pub use rehearsal::{LintReport, LintedRevision};
 pub use report::{RunReport, StepOutcome, StepReport};
 pub use revisions::ModuleError;
 pub use runtime::{EngineError, FailedSql, HookError, LoadError, Runtime, RuntimeConfig, default_cache_dir};

@@ -25,6 +25,7 @@ use crate::emptiness::unmarked_empty_file;
 use crate::error::{Error, Failure};
 use crate::events::{Event, EventFilter};
 use crate::journal::{JournalEntry, JournalFilter};
+use crate::lint::{LintMode, LintPolicy};
 use crate::options::{RunOptions, TransactionMode};
 use crate::progress::{NoProgress, Progress};
 use crate::report::RunReport;
@@ -170,6 +171,7 @@ impl Migrator {
     pub(crate) fn books<'db>(&self, db: &'db mut Database) -> Bookkeeper<'db> {
         let mut books = Bookkeeper::new(db.backend_mut(), &self.revisions.config().table_prefix);
         books.journal = self.revisions.config().journal.enabled;
+        books.journal_locks = self.revisions.config().journal.locks;
         books
     }
 
@@ -287,7 +289,7 @@ impl Migrator {
         options: &RunOptions,
         progress: &mut dyn Progress,
     ) -> Result<RunReport, Error> {
-        self.run(db, Route::To(target, Direction::Up), options, progress)
+        self.run(db, Route::To(target, Direction::Up), options, LintMode::Enforce, progress)
     }
 
     /// Reverts the applied revisions above `target`.
@@ -298,21 +300,23 @@ impl Migrator {
         options: &RunOptions,
         progress: &mut dyn Progress,
     ) -> Result<RunReport, Error> {
-        self.run(db, Route::To(target, Direction::Down), options, progress)
+        self.run(db, Route::To(target, Direction::Down), options, LintMode::Enforce, progress)
     }
 
     /// Runs exactly `step` (one revision, one direction) through the
     /// normal runner, with its lock, bookkeeping and events: for `wasmig
     /// test`, which walks the plan one step at a time and must also revert
-    /// revisions a downgrade plan would not single out.
+    /// revisions a downgrade plan would not single out, and for `wasmig
+    /// lint`, which lints some steps (`lint`) and only replays others.
     pub(crate) fn run_step(
         &self,
         db: &mut Database,
         step: &Step,
         options: &RunOptions,
+        lint: LintMode,
         progress: &mut dyn Progress,
     ) -> Result<RunReport, Error> {
-        self.run(db, Route::Step(step), options, progress)
+        self.run(db, Route::Step(step), options, lint, progress)
     }
 
     fn run(
@@ -320,6 +324,7 @@ impl Migrator {
         db: &mut Database,
         route: Route<'_>,
         options: &RunOptions,
+        lint: LintMode,
         progress: &mut dyn Progress,
     ) -> Result<RunReport, Error> {
         let nothing = RunReport { database: db.describe(), steps: Vec::new() };
@@ -327,7 +332,7 @@ impl Migrator {
         let lock = db.lock(&self.lock_key(db), timeout, &mut |holder| progress.waiting_for_lock(holder, timeout));
         let lock = lock.map_err(|error| Error::after(error, nothing))?;
         let mut books = self.books(db);
-        let (steps, first_run) = match self.prepare_run(&mut books, route, options, progress) {
+        let (steps, first_run) = match self.prepare_run(&mut books, route, options, lint, progress) {
             Ok(prepared) => prepared,
             Err(failure) => {
                 let report = RunReport { database: books.database.clone(), steps: Vec::new() };
@@ -352,6 +357,7 @@ impl Migrator {
         books: &mut Bookkeeper<'_>,
         route: Route<'_>,
         options: &RunOptions,
+        lint: LintMode,
         progress: &mut dyn Progress,
     ) -> Result<(Vec<PreparedStep>, bool), Failure> {
         let rows = books.applied_rows()?;
@@ -361,7 +367,13 @@ impl Migrator {
             Route::To(target, direction) => self.graph().plan(&applied, target, direction)?.steps,
             Route::Step(step) => vec![step.clone()],
         };
-        let steps = self.prepare(&steps, options, progress)?;
+        let mut steps = self.prepare(&steps, options, progress)?;
+        // Only `up` is linted: a `down` exists to undo (docs/LINT.md).
+        let dialect = books.db.dialect();
+        for step in steps.iter_mut().filter(|step| step.direction == Direction::Up) {
+            let revision = self.graph().get(step.revision.as_str()).expect("plans name revisions of their graph");
+            step.lint = LintPolicy::for_step(&self.revisions.config().lint, revision, dialect, lint);
+        }
         check_confinement(books.db.as_mut(), &books.database, &steps)?;
         // Rows read means the tables exist; otherwise create them now.
         if !steps.is_empty() && rows.is_empty() {
@@ -471,6 +483,7 @@ impl Migrator {
                 capabilities: sandbox.capabilities.clone(),
             },
             locks: self.revisions.lock_policy_for(revision),
+            lint: None,
         })
     }
 

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use wasmig_graph::Direction;
 
+use crate::lint::Finding;
 use crate::runtime::GuestLog;
 
 /// What happened to one step.
@@ -45,6 +46,9 @@ pub struct StepReport {
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<String>,
+    /// What the run-time lint found in the step's statements (docs/LINT.md).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lint: Vec<Finding>,
 }
 
 impl StepReport {
@@ -61,7 +65,13 @@ impl StepReport {
             outcome,
             duration_ms,
             logs: logs.iter().map(|log| format!("{}: {}", log.level, log.message)).collect(),
+            lint: Vec::new(),
         }
+    }
+
+    pub(crate) fn with_lint(mut self, findings: Vec<Finding>) -> Self {
+        self.lint = findings;
+        self
     }
 }
 

@@ -130,6 +130,22 @@ impl Drop for Scratch {
     }
 }
 
+/// Refuses to start `command` (`wasmig test`, `wasmig lint`) on a database
+/// where anything is applied: it runs every revision from the start.
+pub(crate) fn require_nothing_applied(migrator: &Migrator, db: &mut Database, command: &str) -> Result<(), Error> {
+    let Some(row) = migrator.applied_rows(db)?.into_iter().next() else { return Ok(()) };
+    Err(Failure::Db {
+        database: db.describe(),
+        action: format!("starting `{command}`"),
+        source: crate::sql::DbError::host(format!(
+            "revision {} is already applied here; `{command}` needs an empty database (it makes a scratch one unless \
+             given one)",
+            row.revision
+        )),
+    }
+    .into())
+}
+
 /// Unique enough among concurrent test runs on one server: the process,
 /// the clock and a per-process counter, hashed.
 fn unique_suffix() -> String {

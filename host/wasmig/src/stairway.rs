@@ -15,10 +15,12 @@ use wasmig_graph::{AppliedSet, Direction, Revision, RevisionKind, Step, Target};
 
 use crate::database::Database;
 use crate::error::{Error, ErrorKind, Failure};
+use crate::lint::LintMode;
 use crate::migrator::Migrator;
 use crate::options::RunOptions;
 use crate::progress::NoProgress;
 use crate::schema::{Difference, Snapshot, diff, snapshot};
+use crate::scratch::require_nothing_applied;
 use crate::versions::table_names;
 
 /// What `wasmig test` found, revision by revision in plan order.
@@ -169,18 +171,7 @@ impl Migrator {
     pub fn stairway(&self, db: &mut Database, options: &RunOptions) -> Result<StairwayReport, Error> {
         let started = Instant::now();
         let database = db.describe();
-        if let Some(row) = self.applied_rows(db)?.first() {
-            return Err(Failure::Db {
-                database,
-                action: "starting `wasmig test`".to_owned(),
-                source: crate::sql::DbError::host(format!(
-                    "revision {} is already applied here; the test needs an empty database (it makes a scratch one \
-                     unless given one)",
-                    row.revision
-                )),
-            }
-            .into());
-        }
+        require_nothing_applied(self, db, "wasmig test")?;
         let plan = self.graph().plan(&AppliedSet::default(), &Target::Heads, Direction::Up)?;
         let mut stairs = Vec::with_capacity(plan.steps.len());
         let mut stopped = false;
@@ -253,7 +244,7 @@ impl Migrator {
         name: &'static str,
     ) -> Result<Option<u64>, Error> {
         let started = Instant::now();
-        match self.run_step(db, step, options, &mut NoProgress) {
+        match self.run_step(db, step, options, LintMode::Enforce, &mut NoProgress) {
             Ok(_) => Ok(Some(millis(started))),
             Err(error) if error.kind() == ErrorKind::Interrupted => Err(error),
             Err(error) => {

@@ -175,6 +175,10 @@ impl VersionTables {
         self.qualified(&self.journal, db)
     }
 
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     /// The unqualified name of the statement journal.
     pub(crate) fn journal_table(&self) -> &str {
         &self.journal

@@ -96,6 +96,9 @@ pub enum CommandArgs {
     /// and dropped on a PostgreSQL --database) and compare the schema before `up` with the schema after `down`.
     /// Exit 1 on any failure.
     Test,
+    /// Rehearse revisions on a scratch database (made as `wasmig test` makes it; their history replayed first)
+    /// and report what the run-time lint finds in every statement they run. Exit 3 when a `deny` rule fires.
+    Lint(LintArgs),
     /// Upgrade, downgrade or check a fleet of tenant databases or schemas (--tenants SOURCE).
     Tenants(TenantsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
@@ -335,6 +338,14 @@ pub struct JournalArgs {
     /// Every statement, however many.
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct LintArgs {
+    /// The revisions to lint (id, unique prefix or branch label); the ones
+    /// before them are replayed without lint. Default: every revision.
+    #[arg(value_name = "REV")]
+    pub revisions: Vec<String>,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use wasmig::graph::Direction;
-use wasmig::{Progress, StepReport};
+use wasmig::{LintVerdict, Progress, StepReport};
 
 use super::output::{Format, Output};
 
@@ -121,6 +121,10 @@ impl Progress for RunProgress {
                 }
             }
             RunProgress::Silent => {}
+        }
+        // The lint's warnings (docs/LINT.md); the JSON report has every finding.
+        for finding in step.lint.iter().filter(|finding| finding.verdict == LintVerdict::Warn) {
+            self.say(&format!("warning: {}", finding.warning()));
         }
     }
 }

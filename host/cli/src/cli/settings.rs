@@ -74,6 +74,10 @@ pub enum Command {
     },
     /// `wasmig test`: the stairway on a scratch database.
     Test,
+    /// `wasmig lint [REV...]`: the revisions (resolved by the command) rehearsed on a scratch database.
+    Lint {
+        revisions: Vec<String>,
+    },
     Tenants(TenantsRequest),
     /// `tenants runs` (no name) or `tenants run NAME`.
     TenantRuns {
@@ -181,6 +185,7 @@ impl Command {
                 | Command::Repair { .. }
                 | Command::Verify { .. }
                 | Command::Test
+                | Command::Lint { .. }
                 | Command::Tenants(_)
         )
     }
@@ -292,6 +297,7 @@ impl Settings {
             CommandArgs::Repair(a) => Command::Repair { revision: a.revision },
             CommandArgs::Verify(a) => Command::Verify { revision: a.revision },
             CommandArgs::Test => Command::Test,
+            CommandArgs::Lint(a) => Command::Lint { revisions: a.revisions },
             CommandArgs::Tenants(TenantsArgs { command: TenantsCommandArgs::Runs(a) }) => {
                 Command::TenantRuns { coordinator: a.coordinator, run: None }
             }

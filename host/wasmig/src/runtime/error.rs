@@ -141,6 +141,12 @@ pub enum HookError {
          A revision may not end the transaction or change session settings, the role or the search path"
     )]
     SessionBreach { revision: String, hook: Hook, reason: String },
+
+    /// A lint rule set to `deny` fired on one of the hook's statements
+    /// (docs/LINT.md): the statement was refused, or (observed after it ran)
+    /// the step is rolled back.
+    #[error("{denied}")]
+    Lint { revision: String, hook: Hook, denied: crate::lint::LintDenied },
 }
 
 impl HookError {
@@ -160,7 +166,8 @@ impl HookError {
             | HookError::Backend { revision, .. }
             | HookError::SessionBreach { revision, .. }
             | HookError::LockConflict { revision, .. }
-            | HookError::NeedsAutocommit { revision, .. } => revision,
+            | HookError::NeedsAutocommit { revision, .. }
+            | HookError::Lint { revision, .. } => revision,
         }
     }
 }

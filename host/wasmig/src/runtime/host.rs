@@ -10,8 +10,9 @@ use super::bindings::{self, DbError, LogLevel, SqlDialect, Value, context, db, t
 use wasmig_sqlguard::{Approval, Capabilities, GuardError, Policy};
 
 use super::limits::Limiter;
-use super::ran::{Call, Ran};
+use super::ran::{Call, Ran, split_script};
 use crate::backend::Backend;
+use crate::lint::{CallNotes, StepWatch};
 use crate::sql::{self, Dialect};
 
 /// Assets are read whole into host memory; this bounds what a guest can ask for.
@@ -69,6 +70,8 @@ pub(crate) struct HostState {
     pub(crate) assets_read: Vec<String>,
     /// Every statement, for the statement journal; `None` when it is off.
     pub(crate) ran: Option<Ran>,
+    /// The run-time lint and lock capture; `None` when neither is on.
+    pub(crate) watch: Option<StepWatch>,
 }
 
 /// A statement (or script) the database refused, and how.
@@ -138,10 +141,35 @@ impl HostState {
     }
 
     /// A refused statement is journaled too: the audit shows what a revision tried.
-    fn journal_refused(&mut self, sql: &str, call: Call) {
+    fn journal_refused(&mut self, sql: &str, call: Call, note: Option<String>) {
         if let Some(ran) = &mut self.ran {
-            ran.refused(sql, call);
+            ran.refused(sql, call, note);
         }
+    }
+
+    /// The lint's check of a call's statements before they run. A `deny`
+    /// finding refuses the call: it is journaled with the finding, and the
+    /// guest gets the finding as its error (the hook fails with it whatever
+    /// the guest makes of that).
+    fn lint_before(&mut self, sql: &str, call: Call, statements: &[&str]) -> Result<(), DbError> {
+        let Some(watch) = &mut self.watch else { return Ok(()) };
+        let Err(denied) = watch.before(self.db.as_mut(), statements) else { return Ok(()) };
+        let notes = watch.end_call();
+        let note = notes.notes.into_iter().flatten().collect::<Vec<_>>().join("; ");
+        self.journal_refused(sql, call, (!note.is_empty()).then_some(note));
+        Err(DbError { code: Some(sql::DbError::HOST_CODE.to_owned()), message: denied.to_string() })
+    }
+
+    /// What the call did, as the lint observes it; `Err` when an observed
+    /// `deny` finding fails the hook (the statement ran, in the step's
+    /// transaction, which is rolled back).
+    fn lint_after(&mut self, ran: bool) -> (CallNotes, Result<(), DbError>) {
+        let Some(watch) = &mut self.watch else { return (CallNotes::default(), Ok(())) };
+        let observed = watch.after(self.db.as_mut(), ran);
+        let notes = watch.end_call();
+        let observed = observed
+            .map_err(|denied| DbError { code: Some(sql::DbError::HOST_CODE.to_owned()), message: denied.to_string() });
+        (notes, observed)
     }
 
     fn refuse(&mut self, refusal: String) -> DbError {
@@ -201,48 +229,68 @@ impl types::Host for HostState {}
 impl db::Host for HostState {
     fn execute(&mut self, sql: String, params: Vec<Value>) -> WasmResult<Result<u64, DbError>> {
         if let Err(refused) = self.check_statement(&sql) {
-            self.journal_refused(&sql, Call::Execute);
+            self.journal_refused(&sql, Call::Execute, None);
             return Ok(Err(refused));
+        }
+        if let Err(denied) = self.lint_before(&sql, Call::Execute, &[sql.as_str()]) {
+            return Ok(Err(denied));
         }
         let started = std::time::Instant::now();
         let result = self.in_database(|db| db.execute(&sql, &host_values(params)));
+        let (notes, observed) = self.lint_after(result.is_ok());
         if let Some(ran) = &mut self.ran {
-            ran.statement(&sql, Call::Execute, started.elapsed(), result.as_ref().copied());
+            ran.statement(&sql, Call::Execute, started.elapsed(), result.as_ref().copied(), notes);
         }
-        Ok(result.map_err(|error| self.guest_error(&sql, error)))
+        let result = result.map_err(|error| self.guest_error(&sql, error));
+        Ok(observed.and(result))
     }
 
     fn query(&mut self, sql: String, params: Vec<Value>) -> WasmResult<Result<bindings::types::Rows, DbError>> {
         if let Err(refused) = self.check_statement(&sql) {
-            self.journal_refused(&sql, Call::Query);
+            self.journal_refused(&sql, Call::Query, None);
             return Ok(Err(refused));
+        }
+        if let Err(denied) = self.lint_before(&sql, Call::Query, &[sql.as_str()]) {
+            return Ok(Err(denied));
         }
         let started = std::time::Instant::now();
         let result = self.in_database(|db| db.query(&sql, &host_values(params)));
+        let (notes, observed) = self.lint_after(result.is_ok());
         if let Some(ran) = &mut self.ran {
             let outcome = result.as_ref().map(|rows| rows.values.len() as u64);
-            ran.statement(&sql, Call::Query, started.elapsed(), outcome);
+            ran.statement(&sql, Call::Query, started.elapsed(), outcome, notes);
         }
-        Ok(result
+        let result = result
             .map(|rows| bindings::types::Rows {
                 columns: rows.columns,
                 values: rows.values.into_iter().map(|row| row.into_iter().map(to_guest_value).collect()).collect(),
             })
-            .map_err(|error| self.guest_error(&sql, error)))
+            .map_err(|error| self.guest_error(&sql, error));
+        Ok(observed.and(result))
     }
 
     fn execute_script(&mut self, sql: String) -> WasmResult<Result<(), DbError>> {
         if let Err(refused) = self.check_script(&sql) {
-            self.journal_refused(&sql, Call::Script);
+            self.journal_refused(&sql, Call::Script, None);
             return Ok(Err(refused));
+        }
+        let dialect = self.dialect;
+        let statements = match (&self.ran, &self.watch) {
+            (None, None) => Vec::new(),
+            _ => split_script(&sql, dialect),
+        };
+        let texts: Vec<&str> = statements.iter().map(|(_, text)| *text).collect();
+        if let Err(denied) = self.lint_before(&sql, Call::Script, &texts) {
+            return Ok(Err(denied));
         }
         let started = std::time::Instant::now();
         let result = self.in_database(|db| db.execute_script(&sql));
-        let dialect = self.dialect;
+        let (notes, observed) = self.lint_after(result.is_ok());
         if let Some(ran) = &mut self.ran {
-            ran.script(&sql, dialect, started.elapsed(), result.as_ref().copied());
+            ran.script(&statements, started.elapsed(), result.as_ref().copied(), notes);
         }
-        Ok(result.map_err(|error| self.guest_error(&sql, error)))
+        let result = result.map_err(|error| self.guest_error(&sql, error));
+        Ok(observed.and(result))
     }
 
     fn dialect(&mut self) -> WasmResult<SqlDialect> {

@@ -13,6 +13,7 @@ mod host;
 mod limits;
 mod pointer;
 mod ran;
+mod watch;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub use error::{EngineError, FailedSql, Hook, HookError, LoadError};
 pub use host::GuestLog;
 pub use limits::SandboxLimits;
 pub use ran::{Call, RanStatement};
+pub use watch::Watch;
 
 use crate::backend::{Backend, HookSession, Unavailable};
 use bindings::{Revision, RevisionPre};
@@ -343,22 +345,22 @@ impl Runtime {
         })
     }
 
-    /// Runs `up` or `down`, appending every statement it sent to `journal`
-    /// however it ends (the statement journal keeps those of a failed hook).
-    pub fn run_journaled(
+    /// Runs `up` or `down` under `watch`: every statement journaled however
+    /// the hook ends, and (for `up`) checked by the lint.
+    pub fn run_watched(
         &self,
         module: &Module,
         direction: wasmig_graph::Direction,
         context: &HookContext,
         db: &mut Box<dyn Backend>,
-        journal: &mut Vec<RanStatement>,
+        watch: &mut Watch,
     ) -> Result<HookOutcome<()>, HookError> {
         match direction {
             wasmig_graph::Direction::Up => {
-                self.call(module, Hook::Up, context, db, Some(journal), |revision, store| revision.call_up(store))
+                self.call(module, Hook::Up, context, db, Some(watch), |revision, store| revision.call_up(store))
             }
             wasmig_graph::Direction::Down => {
-                self.call(module, Hook::Down, context, db, Some(journal), |revision, store| revision.call_down(store))
+                self.call(module, Hook::Down, context, db, Some(watch), |revision, store| revision.call_down(store))
             }
         }
     }
@@ -371,7 +373,7 @@ impl Runtime {
         hook: Hook,
         context: &HookContext,
         db: &mut Box<dyn Backend>,
-        journal: Option<&mut Vec<RanStatement>>,
+        mut watch: Option<&mut Watch>,
         invoke: impl FnOnce(&Revision, &mut Store<HostState>) -> wasmtime::Result<Result<T, String>>,
     ) -> Result<HookOutcome<T>, HookError> {
         let started = Instant::now();
@@ -404,7 +406,20 @@ impl Runtime {
                 db_time: Duration::ZERO,
                 failed_statement: None,
                 assets_read: Vec::new(),
-                ran: journal.is_some().then(Ran::default),
+                ran: watch.as_ref().is_some_and(|watch| watch.journal.is_some()).then(Ran::default),
+                watch: watch.as_deref_mut().and_then(|watch| {
+                    let locks = std::mem::take(&mut watch.locks);
+                    let protected = context.protected_tables.clone();
+                    let lint = if hook == Hook::Up { watch.lint.clone() } else { None };
+                    crate::lint::StepWatch::new(
+                        lint,
+                        dialect,
+                        watch.transactional,
+                        watch.capture_locks,
+                        protected,
+                        locks,
+                    )
+                }),
             },
         );
         store.limiter(|state| &mut state.limiter);
@@ -443,8 +458,17 @@ impl Runtime {
             },
         };
         let mut state = store.into_data();
-        if let (Some(journal), Some(ran)) = (journal, state.ran.take()) {
-            journal.extend(ran.statements);
+        let mut denied = None;
+        if let Some(watch) = watch {
+            if let (Some(journal), Some(ran)) = (&mut watch.journal, state.ran.take()) {
+                journal.extend(ran.statements);
+            }
+            if let Some(step) = state.watch.take() {
+                let outcome = step.finish();
+                watch.findings = outcome.findings;
+                watch.locks = outcome.locks;
+                denied = outcome.denied;
+            }
         }
         let evidence = pointer::Evidence::take(&mut state);
         if let Some(note) = state.dropped_logs_note() {
@@ -474,6 +498,13 @@ impl Runtime {
                 return Err(cut_short());
             }
             return Err(HookError::SessionBreach { revision, hook, reason: breach.0 });
+        }
+        // A `deny` lint finding fails the hook, whatever the guest made of
+        // the refusal (or of the error an observed finding gave it).
+        if let Some(denied) = denied
+            && !out_of_time
+        {
+            return Err(HookError::Lint { revision, hook, denied });
         }
         let value = match result {
             // Past the deadline a statement was cut short, even when the guest

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::lint::{CallNotes, LockTaken};
 use crate::sql::{DbError, Dialect};
 
 /// How the guest sent a statement.
@@ -42,6 +43,11 @@ pub struct RanStatement {
     pub rows: Option<u64>,
     /// The database's error code (`WASMIG` when the host refused it).
     pub error_code: Option<String>,
+    /// The lint's findings on it, and a revision's allowances (docs/LINT.md).
+    pub note: Option<String>,
+    /// PostgreSQL with `[journal] locks = true`: the strongest lock it took.
+    /// A script is one round trip: its lock is on its last statement.
+    pub lock: Option<LockTaken>,
 }
 
 /// The statements of a hook, as they come.
@@ -51,21 +57,33 @@ pub(crate) struct Ran {
 }
 
 impl Ran {
-    /// One `execute` or `query`, with its outcome.
-    pub(crate) fn statement(&mut self, text: &str, call: Call, duration: Duration, outcome: Result<u64, &DbError>) {
+    /// One `execute` or `query`, with its outcome and what the lint noted.
+    pub(crate) fn statement(
+        &mut self,
+        text: &str,
+        call: Call,
+        duration: Duration,
+        outcome: Result<u64, &DbError>,
+        notes: CallNotes,
+    ) {
         let (rows, error_code) = match outcome {
             Ok(rows) => (Some(rows), None),
             Err(error) => (None, Some(code(error))),
         };
+        let note = notes.notes.into_iter().next().flatten();
         if error_code.is_none()
             && let Some(last) = self.statements.last_mut()
             && last.call == call
             && last.error_code.is_none()
             && last.text == text
+            && (note.is_none() || note == last.note)
         {
             last.executions += 1;
             last.duration = Some(last.duration.unwrap_or_default() + duration);
             last.rows = Some(last.rows.unwrap_or_default() + rows.unwrap_or_default());
+            if notes.lock.as_ref().map(|lock| lock.mode) > last.lock.as_ref().map(|lock| lock.mode) {
+                last.lock = notes.lock;
+            }
             return;
         }
         self.statements.push(RanStatement {
@@ -75,20 +93,25 @@ impl Ran {
             duration: Some(duration),
             rows,
             error_code,
+            note,
+            lock: notes.lock,
         });
     }
 
-    /// One `execute-script`: each of its statements, up to the one that
-    /// failed when the error says where (the rest never ran).
-    pub(crate) fn script(&mut self, script: &str, dialect: Dialect, duration: Duration, outcome: Result<(), &DbError>) {
-        let statements = match wasmig_sqlguard::split_statements(script, dialect.guard_dialect()) {
-            Ok(statements) => statements.into_iter().map(|statement| (statement.offset, statement.text)).collect(),
-            // The guard passed it, so it splits; if not, the script is one entry.
-            Err(_) => vec![(0, script.trim())],
-        };
+    /// One `execute-script` (split as [`split_script`] splits it): each of
+    /// its statements, up to the one that failed when the error says where
+    /// (the rest never ran).
+    pub(crate) fn script(
+        &mut self,
+        statements: &[(usize, &str)],
+        duration: Duration,
+        outcome: Result<(), &DbError>,
+        notes: CallNotes,
+    ) {
         let failed_at = outcome.err().and_then(|error| error.position);
         let mut entries: Vec<RanStatement> = Vec::new();
-        for (offset, text) in &statements {
+        let mut statement_notes = notes.notes.into_iter();
+        for (offset, text) in statements {
             entries.push(RanStatement {
                 text: (*text).to_owned(),
                 call: Call::Script,
@@ -96,6 +119,8 @@ impl Ran {
                 duration: None,
                 rows: None,
                 error_code: None,
+                note: statement_notes.next().flatten(),
+                lock: None,
             });
             // The failing statement is the first that ends after the error's
             // position: SQLite points a statement that did not prepare at
@@ -104,19 +129,29 @@ impl Ran {
                 break;
             }
         }
-        if entries.is_empty() {
-            return;
-        }
-        let last = entries.last_mut().expect("not empty");
+        let Some(last) = entries.last_mut() else { return };
         last.duration = Some(duration);
         last.error_code = outcome.err().map(code);
+        last.lock = notes.lock;
         self.statements.extend(entries);
     }
 
-    /// A statement the host refused before it reached the database.
-    pub(crate) fn refused(&mut self, text: &str, call: Call) {
+    /// A statement the host refused before it reached the database (the
+    /// SQL guard, or a lint rule set to `deny`, whose finding is `note`).
+    pub(crate) fn refused(&mut self, text: &str, call: Call, note: Option<String>) {
         let refused = DbError::host("");
-        self.statement(text, call, Duration::ZERO, Err(&refused));
+        let notes = CallNotes { notes: vec![note], lock: None };
+        self.statement(text, call, Duration::ZERO, Err(&refused), notes);
+    }
+}
+
+/// The statements of a script as the SQL guard splits them, with their
+/// byte offsets; a script the guard passed always splits, and one that
+/// does not is one statement.
+pub(crate) fn split_script(script: &str, dialect: Dialect) -> Vec<(usize, &str)> {
+    match wasmig_sqlguard::split_statements(script, dialect.guard_dialect()) {
+        Ok(statements) => statements.into_iter().map(|statement| (statement.offset, statement.text)).collect(),
+        Err(_) => vec![(0, script.trim())],
     }
 }
 
@@ -132,14 +167,14 @@ mod tests {
     fn repeated_statements_collapse_and_a_failed_script_stops_at_the_failure() {
         let mut ran = Ran::default();
         let tick = Duration::from_millis(1);
-        ran.statement("INSERT INTO t VALUES (?1)", Call::Execute, tick, Ok(1));
-        ran.statement("INSERT INTO t VALUES (?1)", Call::Execute, tick, Ok(1));
-        ran.statement("SELECT 1", Call::Query, tick, Ok(1));
+        ran.statement("INSERT INTO t VALUES (?1)", Call::Execute, tick, Ok(1), CallNotes::default());
+        ran.statement("INSERT INTO t VALUES (?1)", Call::Execute, tick, Ok(1), CallNotes::default());
+        ran.statement("SELECT 1", Call::Query, tick, Ok(1), CallNotes::default());
         assert_eq!(ran.statements.len(), 2);
         assert_eq!((ran.statements[0].executions, ran.statements[0].rows), (2, Some(2)));
         let script = "CREATE TABLE a (id int);\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);";
         let error = DbError { position: Some(30), ..DbError::new(Some("42P07".into()), "exists") };
-        ran.script(script, Dialect::Postgres, tick, Err(&error));
+        ran.script(&split_script(script, Dialect::Postgres), tick, Err(&error), CallNotes::default());
         let texts: Vec<&str> = ran.statements[2..].iter().map(|entry| entry.text.as_str()).collect();
         assert_eq!(texts, ["CREATE TABLE a (id int)", "CREATE TABLE a (id int)"], "b never ran");
         assert_eq!(ran.statements[3].error_code.as_deref(), Some("42P07"));
@@ -147,7 +182,7 @@ mod tests {
         // Pointed at the end of the statement before it (SQLite, for one that did not prepare).
         let mut ran = Ran::default();
         let error = DbError { position: Some(23), ..DbError::new(Some("SQLITE_ERROR".into()), "no such table") };
-        ran.script(script, Dialect::Sqlite, tick, Err(&error));
+        ran.script(&split_script(script, Dialect::Sqlite), tick, Err(&error), CallNotes::default());
         assert_eq!(ran.statements.len(), 2);
         assert_eq!(ran.statements[1].error_code.as_deref(), Some("SQLITE_ERROR"));
     }

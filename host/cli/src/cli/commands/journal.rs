@@ -64,6 +64,9 @@ fn statement_lines(entry: &JournalEntry) -> String {
     if let Some(code) = &entry.error_code {
         facts.push(format!("error {code}"));
     }
+    if let (Some(mode), Some(relation)) = (&entry.lock_mode, &entry.lock_relation) {
+        facts.push(format!("{mode} on {relation}"));
+    }
     if entry.outcome != JournalOutcome::Committed {
         facts.push(entry.outcome.as_str().replace('-', " "));
     }

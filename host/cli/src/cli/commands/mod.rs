@@ -7,6 +7,7 @@ mod generated;
 mod init;
 mod inspect;
 mod journal;
+mod lint;
 mod log;
 mod marks;
 mod migrate;
@@ -65,6 +66,7 @@ pub fn run(settings: Settings) -> CliResult<Exit> {
         Command::Repair { revision } => migrate::repair(dir, database, out, &revision),
         Command::Verify { revision } => state::verify(dir, database, out, revision.as_deref()),
         Command::Test => stairway::test(dir, database, out),
+        Command::Lint { revisions } => lint::lint(dir, database, out, &revisions),
         Command::Tenants(request) => tenants::run(dir, out, verbosity, request),
         Command::TenantRuns { coordinator, run } => runs::show(&load(dir)?, out, coordinator, run),
         Command::Completions { .. } | Command::Man { .. } => unreachable!("answered before the project is entered"),
