@@ -19,7 +19,8 @@ Prints medians (wall seconds) and the ratios wasmig/floor and wasmig/alembic.
 `BEFORE_BIN=path` adds another build (e.g. the previous commit's) as a
 contender in the same rounds, for a before/after comparison.
 `LINT_OFF=1` adds the same build on the project with `[lint] default = "off"`
-as a contender (the run-time lint's cost: wasmig/lint-off).
+as a contender (the run-time lint's cost: wasmig/lint-off); `JOURNAL_OFF=1`
+the same with `[journal] enabled = false` (the statement journal's cost).
 Both backends: SQLite files under a temp dir (default durability), and fresh
 databases on the local PostgreSQL server (127.0.0.1:5432, user postgres).
 """
@@ -75,17 +76,22 @@ def main():
     contenders = {"wasmig": wasmig}
     if os.environ.get("BEFORE_BIN"):
         contenders["before"] = os.environ["BEFORE_BIN"]
-    if os.environ.get("LINT_OFF"):
-        contenders["lint-off"] = wasmig
+    # The same build on the same revisions with one feature turned off in wasmig.toml: what the feature costs.
+    settings_off = {"lint-off": ("LINT_OFF", '[lint]\ndefault = "off"\n'),
+                    "journal-off": ("JOURNAL_OFF", "[journal]\nenabled = false\n")}
+    for who, (variable, _) in settings_off.items():
+        if os.environ.get(variable):
+            contenders[who] = wasmig
     work = tempfile.mkdtemp(prefix="wasmig-runner-bench-")
     project = os.path.join(work, "project")
     write_chain_project(project, n)
     projects = {who: project for who in contenders}
-    if "lint-off" in contenders:
-        projects["lint-off"] = os.path.join(work, "project-lint-off")
-        shutil.copytree(project, projects["lint-off"])
-        with open(os.path.join(projects["lint-off"], "wasmig.toml"), "w") as f:
-            f.write('[lint]\ndefault = "off"\n')
+    for who, (_, config) in settings_off.items():
+        if who in contenders:
+            projects[who] = os.path.join(work, f"project-{who}")
+            shutil.copytree(project, projects[who])
+            with open(os.path.join(projects[who], "wasmig.toml"), "w") as f:
+                f.write(config)
     env = dict(os.environ, WASMIG_CACHE_DIR=os.path.join(work, "cache"))
     alembic = alembic_env() if os.path.isdir(ALEMBIC_DIR) else None
     if alembic:
@@ -126,9 +132,10 @@ def main():
         w = statistics.median(results[(backend, "wasmig")])
         f = statistics.median(results[(backend, "floor")])
         line = f"{backend:9} wasmig {w:7.3f}  floor {f:7.3f}  wasmig/floor {w / f:5.2f}"
-        if (backend, "lint-off") in results:
-            o = statistics.median(results[(backend, "lint-off")])
-            line += f"  lint-off {o:7.3f}  wasmig/lint-off {w / o:5.2f}"
+        for off in settings_off:
+            if (backend, off) in results:
+                o = statistics.median(results[(backend, off)])
+                line += f"  {off} {o:7.3f}  wasmig/{off} {w / o:5.2f}"
         if (backend, "before") in results:
             b = statistics.median(results[(backend, "before")])
             line += f"  before {b:7.3f}  before/floor {b / f:5.2f}"
