@@ -116,7 +116,7 @@ def main():
             subprocess.run([alembic, "upgrade", "head"], cwd=adir, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             results.setdefault(("sqlite", "alembic"), []).append(time.perf_counter() - started)
         for who in (*contenders, "floor"):
-            name = f"wasmig_bench_{who}_{os.getpid()}_{r}"
+            name = f"wasmig_bench_{who.replace('-', '_')}_{os.getpid()}_{r}"
             psql(f"CREATE DATABASE {name}")
             try:
                 if who in contenders:
