@@ -68,8 +68,7 @@ fn select(tables: &VersionTables, db: &dyn Backend, filter: &EventFilter) -> (St
             return;
         }
         let first = params.len() + 1;
-        let marks: Vec<String> = (first..first + values.len()).map(|index| tables.placeholder(index)).collect();
-        conditions.push(format!("{column} IN ({})", marks.join(", ")));
+        conditions.push(format!("{column} IN ({})", tables.placeholders_from(first, values.len())));
         params.extend(values.into_iter().map(Value::Text));
     };
     any_of("revision", filter.revisions.clone());

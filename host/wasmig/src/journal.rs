@@ -289,8 +289,7 @@ fn insert(tables: &VersionTables, db: &mut dyn Backend, run_id: &str, rows: &[&J
         let mut tuples = Vec::with_capacity(chunk.len());
         for row in chunk {
             let first = params.len() + 1;
-            let marks: Vec<String> = (first..first + INSERTED.len()).map(|index| tables.placeholder(index)).collect();
-            tuples.push(format!("({})", marks.join(", ")));
+            tuples.push(format!("({})", tables.placeholders_from(first, INSERTED.len())));
             let statement = &row.statement;
             params.extend([
                 Value::Text(run_id.to_owned()),
@@ -344,8 +343,7 @@ pub(crate) fn read(
     );
     let params: Vec<Value> = filter.revisions.iter().cloned().map(Value::Text).collect();
     if !params.is_empty() {
-        let marks: Vec<String> = (1..=params.len()).map(|index| tables.placeholder(index)).collect();
-        sql.push_str(&format!(" WHERE revision IN ({})", marks.join(", ")));
+        sql.push_str(&format!(" WHERE revision IN ({})", tables.placeholders_from(1, params.len())));
     }
     sql.push_str(" ORDER BY id DESC");
     if let Some(limit) = filter.limit {

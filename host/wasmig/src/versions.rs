@@ -195,7 +195,13 @@ impl VersionTables {
     }
 
     fn placeholders(&self, count: usize) -> String {
-        (1..=count).map(|index| self.placeholder(index)).collect::<Vec<_>>().join(", ")
+        self.placeholders_from(1, count)
+    }
+
+    /// `count` bound parameters numbered from `first`, comma-separated: the
+    /// next `IN (...)` list or row of a statement that already binds `first - 1`.
+    pub(crate) fn placeholders_from(&self, first: usize, count: usize) -> String {
+        (first..first + count).map(|index| self.placeholder(index)).collect::<Vec<_>>().join(", ")
     }
 
     /// The `index`th (from 1) bound parameter, in the dialect's spelling.
