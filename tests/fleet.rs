@@ -328,7 +328,10 @@ fn two_concurrent_fleet_runs_apply_each_revision_once_per_tenant(engine: Engine)
     // Two fleets as two processes would be: separate runtimes, connections and locks.
     let fleets: Vec<Fleet> = (0..2)
         .map(|_| {
-            let runtime = Arc::new(Runtime::new(RuntimeConfig { cache_dir: Some(component_cache_dir()) }).unwrap());
+            let runtime = Arc::new(
+                Runtime::new(RuntimeConfig { cache_dir: Some(component_cache_dir()), ..RuntimeConfig::default() })
+                    .unwrap(),
+            );
             Fleet::new(migrator_with(project.path(), runtime)).jobs(4)
         })
         .collect();

@@ -310,7 +310,12 @@ fn a_fresh_cache_compiles_each_interpreter_once_whatever_the_number_of_revisions
         }
     }
     let cache = tempfile::tempdir().unwrap();
-    let runtime = || Arc::new(Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_owned()) }).unwrap());
+    let runtime = || {
+        Arc::new(
+            Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_owned()), ..RuntimeConfig::default() })
+                .unwrap(),
+        )
+    };
 
     let first = Migrator::open_with(dir.path(), runtime()).unwrap();
     let db = TestDb::fresh(Engine::Sqlite);

@@ -183,6 +183,49 @@ fn a_component_that_imports_wasi_is_refused_at_load() {
     }
 }
 
+/// `bytes` with every `wasmig:revision` version string replaced by `version`
+/// (same length): the component as an SDK of that contract would have built it.
+fn built_for_contract(bytes: &[u8], version: &str) -> Vec<u8> {
+    let (from, to) = (b"wasmig:revision@0.1.1".as_slice(), format!("wasmig:revision@{version}"));
+    let (from_slash, to_slash) = (b"@0.1.1".as_slice(), format!("@{version}"));
+    assert_eq!((from.len(), from_slash.len()), (to.len(), to_slash.len()), "a same-length version");
+    let mut out = bytes.to_vec();
+    let mut replaced = 0;
+    let mut at = 0;
+    while at + from_slash.len() <= out.len() {
+        let package = out[..at].ends_with(b"wasmig:revision")
+            || out[..at].ends_with(b"/db")
+            || out[..at].ends_with(b"/types")
+            || out[..at].ends_with(b"/context");
+        if package && out[at..].starts_with(from_slash) {
+            out[at..at + from_slash.len()].copy_from_slice(to_slash.as_bytes());
+            replaced += 1;
+        }
+        at += 1;
+    }
+    assert!(replaced > 0, "the fixture names its contract version");
+    out
+}
+
+#[test]
+fn a_component_built_for_the_earlier_contract_runs_and_a_later_one_is_refused() {
+    let scene = Scene::new();
+    let runtime = &scene.hooks.runtime;
+    let older = built_for_contract(&Fixture::Good.bytes(), "0.1.0");
+    let module = runtime.load(&older, "revision o (0.1.0)").expect("0.1.1 only adds to 0.1.0");
+    let mut db = scene.backend();
+    db.begin().unwrap();
+    runtime.up(&module, &scene.context(limits()), &mut db).expect("its hooks run");
+    db.rollback().unwrap();
+    match runtime.load(&built_for_contract(&Fixture::Good.bytes(), "0.2.0"), "revision n (0.2.0)") {
+        Err(LoadError::ContractVersion { import, expected, .. }) => {
+            assert!(import.ends_with("@0.2.0"), "{import}");
+            assert_eq!(expected, "0.1.1");
+        }
+        other => panic!("expected the contract version refused, got {other:?}"),
+    }
+}
+
 #[test]
 fn bytes_that_are_not_a_component_are_refused_at_load() {
     let scene = Scene::new();
@@ -210,7 +253,8 @@ fn the_runtime_stays_usable_after_a_trap() {
 fn a_second_runtime_over_the_same_cache_compiles_nothing() {
     let cache = tempfile::tempdir().unwrap();
     let fixtures = [Fixture::Good, Fixture::Trap, Fixture::Fails];
-    let first = Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()) }).unwrap();
+    let first = Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()), ..RuntimeConfig::default() })
+        .unwrap();
     for fixture in fixtures {
         first.load(&fixture.bytes(), fixture.dir_name()).unwrap();
         // A second load in the same runtime is served from memory.
@@ -218,7 +262,9 @@ fn a_second_runtime_over_the_same_cache_compiles_nothing() {
     }
     assert_eq!(first.stats().compiled, 3);
 
-    let second = Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()) }).unwrap();
+    let second =
+        Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()), ..RuntimeConfig::default() })
+            .unwrap();
     let module = second.load(&Fixture::Good.bytes(), "good").unwrap();
     second.load(&Fixture::Trap.bytes(), "trap").unwrap();
     second.load(&Fixture::Fails.bytes(), "fails").unwrap();
@@ -244,7 +290,8 @@ fn a_second_runtime_over_the_same_cache_compiles_nothing() {
 fn a_tampered_cache_file_is_compiled_again_not_loaded() {
     let cache = tempfile::tempdir().unwrap();
     let bytes = Fixture::Good.bytes();
-    let first = Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()) }).unwrap();
+    let first = Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()), ..RuntimeConfig::default() })
+        .unwrap();
     let module = first.load(&bytes, "good").unwrap();
     let path = first.disk_cache().unwrap().path(module.hash());
     let mut compiled = std::fs::read(&path).unwrap();
@@ -252,14 +299,17 @@ fn a_tampered_cache_file_is_compiled_again_not_loaded() {
     compiled[middle] ^= 0xff;
     std::fs::write(&path, compiled).unwrap();
 
-    let second = Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()) }).unwrap();
+    let second =
+        Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()), ..RuntimeConfig::default() })
+            .unwrap();
     second.load(&bytes, "good").unwrap();
     assert_eq!(second.stats().cache_rejected, 1);
     assert_eq!(second.stats().compiled, 1);
     assert_eq!(second.stats().loaded_from_disk, 0);
 
     // The rewritten entry is good again.
-    let third = Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()) }).unwrap();
+    let third = Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()), ..RuntimeConfig::default() })
+        .unwrap();
     third.load(&bytes, "good").unwrap();
     assert_eq!(third.stats().loaded_from_disk, 1);
 }

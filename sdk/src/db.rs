@@ -24,6 +24,18 @@ impl Db {
         db::execute(sql, params).map_err(DbError::from)
     }
 
+    /// Runs one statement once per row of parameters, prepared once, in one
+    /// call to the host; returns the number of rows it changed in all. The
+    /// way to write many rows: one call instead of one per row (on
+    /// PostgreSQL the rows travel in one round trip).
+    ///
+    /// The first row that fails stops it, and no later row runs; the error's
+    /// message begins with `row N of M: ` (N counts from 1). `rows` may be
+    /// built with [`params!`](crate::params): `&[params![1, "a"].to_vec(), params![2, "b"].to_vec()]`.
+    pub fn execute_many(&self, sql: &str, rows: &[Vec<Value>]) -> Result<u64, DbError> {
+        db::execute_many(sql, rows).map_err(DbError::from)
+    }
+
     /// Runs one statement and returns all its rows.
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
         let rows = db::query(sql, params).map_err(DbError::from)?;

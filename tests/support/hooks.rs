@@ -23,7 +23,9 @@ impl Default for HookScene {
 impl HookScene {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let runtime = Runtime::new(RuntimeConfig { cache_dir: Some(dir.path().join("cache")) }).unwrap();
+        let runtime =
+            Runtime::new(RuntimeConfig { cache_dir: Some(dir.path().join("cache")), ..RuntimeConfig::default() })
+                .unwrap();
         let revision = dir.path().join("revision");
         std::fs::create_dir(&revision).unwrap();
         std::fs::write(revision.join("marker.txt"), "from an asset\n").unwrap();

@@ -43,10 +43,12 @@ pub enum Fixture {
     Wasi,
     /// Runs each line of its asset `statements.sql` through `execute`.
     Statements,
+    /// Writes typed rows with one `execute-many`, as its asset `mode` says.
+    Many,
 }
 
 impl Fixture {
-    pub const ALL: [Fixture; 12] = [
+    pub const ALL: [Fixture; 13] = [
         Fixture::Good,
         Fixture::Trap,
         Fixture::Spin,
@@ -59,6 +61,7 @@ impl Fixture {
         Fixture::Flood,
         Fixture::Wasi,
         Fixture::Statements,
+        Fixture::Many,
     ];
 
     pub fn dir_name(self) -> &'static str {
@@ -75,6 +78,7 @@ impl Fixture {
             Fixture::Flood => "flood",
             Fixture::Wasi => "wasi",
             Fixture::Statements => "statements",
+            Fixture::Many => "many",
         }
     }
 

@@ -254,7 +254,8 @@ pub fn shared_runtime() -> Arc<Runtime> {
     RUNTIME
         .get_or_init(|| {
             Arc::new(
-                Runtime::new(RuntimeConfig { cache_dir: Some(component_cache_dir()) }).expect("the runtime starts"),
+                Runtime::new(RuntimeConfig { cache_dir: Some(component_cache_dir()), ..RuntimeConfig::default() })
+                    .expect("the runtime starts"),
             )
         })
         .clone()

@@ -1,19 +1,33 @@
-//! Benchmark guest: `up` runs `count` (an asset) INSERTs through `execute`, one host call each.
+//! Benchmark guest: `up` runs `count` (an asset) INSERTs, through `execute` one host call each, or with the asset `batch` through `execute-many`, `batch` rows per call.
 
-use wasmig_sdk::{Db, Error, Result, Revision, export_revision, params};
+use wasmig_sdk::{Db, Error, Result, Revision, Value, export_revision, params};
 
 struct Inserts;
 
+const INSERT: &str = "INSERT INTO bench (id, name) VALUES (?1, ?2)";
+
+fn number(db: &Db, asset: &str) -> Result<Option<i64>> {
+    match db.asset_text(asset)? {
+        None => Ok(None),
+        Some(text) => text.trim().parse().map(Some).map_err(|_| Error::msg(format!("{asset} is not a number"))),
+    }
+}
+
 impl Revision for Inserts {
     fn up(db: &Db) -> Result<()> {
-        let count: i64 = db
-            .asset_text("count")?
-            .ok_or_else(|| Error::msg("the count asset is missing"))?
-            .trim()
-            .parse()
-            .map_err(|_| Error::msg("count is not a number"))?;
-        for id in 0..count {
-            db.execute("INSERT INTO bench (id, name) VALUES (?1, ?2)", params![id, "row"])?;
+        let count = number(db, "count")?.ok_or_else(|| Error::msg("the count asset is missing"))?;
+        match number(db, "batch")? {
+            None => {
+                for id in 0..count {
+                    db.execute(INSERT, params![id, "row"])?;
+                }
+            }
+            Some(batch) => {
+                let rows: Vec<Vec<Value>> = (0..count).map(|id| vec![Value::Integer(id), Value::from("row")]).collect();
+                for chunk in rows.chunks(batch.max(1) as usize) {
+                    db.execute_many(INSERT, chunk)?;
+                }
+            }
         }
         Ok(())
     }

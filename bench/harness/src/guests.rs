@@ -65,7 +65,7 @@ fn measure(label: &str, path: &Path) -> anyhow::Result<Measured> {
         std::fs::read(path).with_context(|| path.display().to_string())?
     };
     let cache = tempfile::tempdir()?;
-    let config = || RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()) };
+    let config = || RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()), ..RuntimeConfig::default() };
 
     // The first compile, which also fills the cache (one run: Python and JS take seconds).
     let runtime = Runtime::new(config())?;

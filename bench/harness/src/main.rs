@@ -1,7 +1,8 @@
 //! Benchmark harness: every figure is printed with a baseline measured in the same run, as a ratio.
 //!
 //! `wasmig-bench runtime`: one hook call on a cached module, the first
-//! compile, and 10,000 `execute` calls from a guest against the same
+//! compile, the pool against a fresh mapping per call, and 10,000 INSERTs
+//! from a guest (`execute` each, or one `execute-many`) against the same
 //! statements run directly by rusqlite.
 //! `wasmig-bench floor sqlite:FILE|postgres://... N`: the floor of a
 //! 1,000-revision upgrade: N `CREATE TABLE`s, each in its own transaction
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use wasmig::backend::Backend;
 use wasmig::backend::sqlite::SqliteBackend;
-use wasmig::runtime::{Builtin, HookContext, Runtime, RuntimeConfig, SandboxLimits};
+use wasmig::runtime::{Builtin, HookContext, InstancePool, Runtime, RuntimeConfig, SandboxLimits};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -63,10 +64,13 @@ fn runtime() -> anyhow::Result<()> {
 
     // Load from the disk cache in a fresh runtime.
     let cache = tempfile::tempdir()?;
-    Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()) })?.builtin(Builtin::Sql)?;
+    Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()), ..RuntimeConfig::default() })?
+        .builtin(Builtin::Sql)?;
     let cached_loads: Vec<Duration> = (0..20)
         .map(|_| {
-            let runtime = Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()) }).expect("runtime");
+            let runtime =
+                Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()), ..RuntimeConfig::default() })
+                    .expect("runtime");
             let started = Instant::now();
             runtime.builtin(Builtin::Sql).expect("sql plugin");
             started.elapsed()
@@ -74,45 +78,61 @@ fn runtime() -> anyhow::Result<()> {
         .collect();
     let cached_load = median(cached_loads);
 
-    // One hook call on a cached module: fresh store, instantiate, `up`, drop.
-    let runtime = Runtime::new(RuntimeConfig::default())?;
-    let merge = runtime.builtin(Builtin::Merge)?;
-    let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open_in_memory()?);
-    let hook_context = context(None);
-    for _ in 0..200 {
-        runtime.up(&merge, &hook_context, &mut db)?;
-    }
-    let calls = 5_000;
-    let started = Instant::now();
-    for _ in 0..calls {
-        runtime.up(&merge, &hook_context, &mut db)?;
-    }
-    let hook_call = started.elapsed() / calls;
+    // One hook call on a cached module: fresh store, instantiate, `up`, drop,
+    // with the instance pool (the default) and with a fresh mapping per call.
+    let hook_call = |pool: InstancePool| -> anyhow::Result<Duration> {
+        let runtime = Runtime::new(RuntimeConfig { instance_pool: pool, ..RuntimeConfig::default() })?;
+        let merge = runtime.builtin(Builtin::Merge)?;
+        let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open_in_memory()?);
+        let hook_context = context(None);
+        for _ in 0..200 {
+            runtime.up(&merge, &hook_context, &mut db)?;
+        }
+        let started = Instant::now();
+        for _ in 0..HOOK_CALLS {
+            runtime.up(&merge, &hook_context, &mut db)?;
+        }
+        Ok(started.elapsed() / HOOK_CALLS)
+    };
+    let pooled_call = hook_call(InstancePool::default())?;
+    let mapped_call = hook_call(InstancePool::OnDemand)?;
     // Baseline for the hook call: the same work without WebAssembly is a
     // no-op, so compare with the cheapest SQL the host runs per step.
+    let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open_in_memory()?);
     let direct_started = Instant::now();
-    for _ in 0..calls {
+    for _ in 0..HOOK_CALLS {
         db.query("SELECT 1", &[])?;
     }
-    let one_select = direct_started.elapsed() / calls;
+    let one_select = direct_started.elapsed() / HOOK_CALLS;
 
-    // 10,000 execute calls from a guest vs the same statements by rusqlite.
+    // 10,000 INSERTs from a guest (one `execute` each, or one `execute-many`)
+    // vs the same statements by rusqlite, in alternating rounds.
+    let runtime = Runtime::new(RuntimeConfig::default())?;
     let inserts = std::fs::read(wasmig_tests::bench_guest_inserts())?;
     let module = runtime.load(&inserts, "bench inserts")?;
-    let assets = tempfile::tempdir()?;
     let count = 10_000;
-    std::fs::write(assets.path().join("count"), count.to_string())?;
-    let guest_context = context(Some(assets.path()));
-    let mut guest_runs = Vec::new();
-    let mut direct_runs = Vec::new();
-    for _ in 0..7 {
+    let one_by_one = tempfile::tempdir()?;
+    std::fs::write(one_by_one.path().join("count"), count.to_string())?;
+    let batched = tempfile::tempdir()?;
+    std::fs::write(batched.path().join("count"), count.to_string())?;
+    std::fs::write(batched.path().join("batch"), count.to_string())?;
+    let guest_run = |assets: &Path| -> anyhow::Result<Duration> {
         let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open_in_memory()?);
         db.execute_script("CREATE TABLE bench (id INTEGER, name TEXT); BEGIN")?;
         let started = Instant::now();
-        runtime.up(&module, &guest_context, &mut db)?;
-        guest_runs.push(started.elapsed());
+        runtime.up(&module, &context(Some(assets)), &mut db)?;
+        let elapsed = started.elapsed();
         db.execute_script("COMMIT")?;
-
+        let rows = db.query("SELECT count(*) FROM bench", &[])?;
+        anyhow::ensure!(rows.values[0][0] == wasmig::sql::Value::Integer(count), "the guest wrote {:?}", rows.values);
+        Ok(elapsed)
+    };
+    let mut execute_runs = Vec::new();
+    let mut many_runs = Vec::new();
+    let mut direct_runs = Vec::new();
+    for _ in 0..ROUNDS {
+        execute_runs.push(guest_run(one_by_one.path())?);
+        many_runs.push(guest_run(batched.path())?);
         let connection = rusqlite::Connection::open_in_memory()?;
         connection.execute_batch("CREATE TABLE bench (id INTEGER, name TEXT); BEGIN")?;
         let started = Instant::now();
@@ -124,7 +144,8 @@ fn runtime() -> anyhow::Result<()> {
         direct_runs.push(started.elapsed());
         connection.execute_batch("COMMIT")?;
     }
-    let guest = median(guest_runs);
+    let execute = median(execute_runs);
+    let many = median(many_runs);
     let direct = median(direct_runs);
 
     println!("first compile of the sql plugin (Cranelift):     {:>10.2?}", compile);
@@ -134,16 +155,27 @@ fn runtime() -> anyhow::Result<()> {
         ratio(compile, cached_load)
     );
     println!(
-        "hook call on a cached module (store+inst+up+drop): {:>8.2?}  (= {:.1} x one `SELECT 1` through the backend, {:.2?})",
-        hook_call,
-        ratio(hook_call, one_select),
+        "hook call, instance pool (store+inst+up+drop):   {:>10.2?}  (= {:.1} x one `SELECT 1` through the backend, {:.2?})",
+        pooled_call,
+        ratio(pooled_call, one_select),
         one_select
     );
-    println!("{count} INSERTs from a guest via execute:          {:>10.2?}", guest);
+    println!(
+        "hook call, fresh mapping per call:               {:>10.2?}  (pool / fresh mapping = {:.2})",
+        mapped_call,
+        ratio(pooled_call, mapped_call)
+    );
+    println!("{count} INSERTs from a guest via execute:          {:>10.2?}", execute);
+    println!("{count} INSERTs from a guest via one execute-many: {:>10.2?}", many);
     println!("{count} INSERTs straight through rusqlite:          {:>10.2?}", direct);
-    println!("guest-call ratio (guest / direct):               {:>10.2}", ratio(guest, direct));
+    println!("guest-call ratio, execute (guest / direct):      {:>10.2}", ratio(execute, direct));
+    println!("guest-call ratio, execute-many (guest / direct): {:>10.2}", ratio(many, direct));
     Ok(())
 }
+
+/// Hook calls per measurement, and rounds of the INSERT comparison (medians).
+const HOOK_CALLS: u32 = 5_000;
+const ROUNDS: usize = 9;
 
 fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64()

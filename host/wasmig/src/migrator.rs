@@ -74,11 +74,13 @@ impl Migrator {
     /// runtime that caches compiled components in the default cache
     /// directory, started when a command first needs it. Reads no module yet.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, Error> {
-        let runtime = LazyRuntime {
-            config: RuntimeConfig { cache_dir: default_cache_dir() },
-            runtime: OnceLock::new(),
-            starting: Mutex::new(()),
-        };
+        Self::open_configured(dir, RuntimeConfig { cache_dir: default_cache_dir(), ..RuntimeConfig::default() })
+    }
+
+    /// [`Migrator::open`] with a runtime set up as `config` says, started
+    /// when a command first needs it.
+    pub fn open_configured(dir: impl AsRef<Path>, config: RuntimeConfig) -> Result<Self, Error> {
+        let runtime = LazyRuntime { config, runtime: OnceLock::new(), starting: Mutex::new(()) };
         Ok(Migrator { revisions: Arc::new(Revisions::open(dir)?), runtime: Arc::new(runtime) })
     }
 

@@ -112,6 +112,28 @@ impl DbError {
     }
 }
 
+/// Why an `execute-many` stopped: the error of the row it stopped at.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("row {} of {rows}: {error}", row + 1)]
+pub struct RowFailure {
+    /// The row that failed, counting from 0. An error of the statement as a
+    /// whole (it cannot be prepared, the hook may send no more) stops it at
+    /// its first row that did not run.
+    pub row: usize,
+    /// How many rows the call was given.
+    pub rows: usize,
+    pub error: DbError,
+}
+
+impl RowFailure {
+    /// The error as the guest sees it: the database's, its message prefixed
+    /// with the row ("row 2 of 3: ...", counting from 1).
+    pub fn into_db_error(self) -> DbError {
+        let message = format!("row {} of {}: {}", self.row + 1, self.rows, self.error.message);
+        DbError { message, ..self.error }
+    }
+}
+
 /// `"name"` with embedded quotes doubled: an identifier for SQL text.
 pub(crate) fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::sql::{DbError, Dialect, Rows, Value};
+use crate::sql::{DbError, Dialect, RowFailure, Rows, Value};
 
 pub mod hook;
 pub mod postgres;
@@ -34,6 +34,18 @@ pub trait Backend: Send {
 
     /// Runs one statement; returns the rows affected.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+
+    /// Runs one statement once per row of parameters, in order; returns the
+    /// rows affected in all. The first row that fails stops it, and nothing
+    /// after it runs. Row by row through [`Backend::execute`] unless the
+    /// backend has a faster way (PostgreSQL pipelines the rows inside a transaction).
+    fn execute_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64, RowFailure> {
+        let mut changed = 0;
+        for (row, params) in rows.iter().enumerate() {
+            changed += self.execute(sql, params).map_err(|error| RowFailure { row, rows: rows.len(), error })?;
+        }
+        Ok(changed)
+    }
 
     /// Runs one statement and returns all its rows.
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError>;

@@ -11,5 +11,8 @@ pub(crate) use self::wasmig::revision::types::{DbError, LogLevel, SqlDialect, Va
 pub(crate) use self::wasmig::revision::{context, db, types};
 
 /// The package version this host implements, as it appears in import names.
-pub(crate) const CONTRACT_VERSION: &str = "0.1.0";
+pub(crate) const CONTRACT_VERSION: &str = "0.1.1";
+/// The versions a component may import: this one and the earlier ones it
+/// only adds to (wasmtime's linker resolves a `0.1.0` import to `0.1.1`).
+pub(crate) const CONTRACT_VERSIONS: [&str; 2] = ["0.1.0", CONTRACT_VERSION];
 pub(crate) const CONTRACT_PACKAGE: &str = "wasmig:revision";

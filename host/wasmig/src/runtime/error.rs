@@ -53,7 +53,7 @@ pub enum LoadError {
     ForbiddenImport { module: String, import: String },
 
     #[error(
-        "{module} was built for contract `{import}`, but this wasmig speaks wasmig:revision@{expected}: \
+        "{module} was built for contract `{import}`, but this wasmig speaks wasmig:revision@{expected} (and 0.1.0, which it extends): \
          rebuild the revision against the SDK of this wasmig"
     )]
     ContractVersion { module: String, import: String, expected: &'static str },

@@ -245,6 +245,36 @@ impl db::Host for HostState {
         Ok(observed.and(result))
     }
 
+    fn execute_many(&mut self, sql: String, rows: Vec<Vec<Value>>) -> WasmResult<Result<u64, DbError>> {
+        if let Err(refused) = self.check_statement(&sql) {
+            self.journal_refused(&sql, Call::ExecuteMany, None);
+            return Ok(Err(refused));
+        }
+        if rows.is_empty() {
+            return Ok(Ok(0));
+        }
+        if let Err(denied) = self.lint_before(&sql, Call::ExecuteMany, &[sql.as_str()]) {
+            return Ok(Err(denied));
+        }
+        let rows: Vec<Vec<sql::Value>> = rows.into_iter().map(host_values).collect();
+        let started = std::time::Instant::now();
+        let result = self.in_database(|db| db.execute_many(&sql, &rows));
+        let (notes, observed) = self.lint_after(result.is_ok());
+        if let Some(ran) = &mut self.ran {
+            let executions = match &result {
+                Ok(_) => rows.len(),
+                Err(failure) => failure.row + 1,
+            } as u64;
+            let outcome = result.as_ref().copied().map_err(|failure| &failure.error);
+            ran.many(&sql, executions, started.elapsed(), outcome, notes);
+        }
+        let result = result.map_err(|failure| {
+            let error = failure.into_db_error();
+            self.guest_error(&sql, error)
+        });
+        Ok(observed.and(result))
+    }
+
     fn query(&mut self, sql: String, params: Vec<Value>) -> WasmResult<Result<bindings::types::Rows, DbError>> {
         if let Err(refused) = self.check_statement(&sql) {
             self.journal_refused(&sql, Call::Query, None);

@@ -8,6 +8,7 @@
 
 mod bindings;
 mod cache;
+mod engine;
 mod error;
 mod host;
 mod limits;
@@ -22,9 +23,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker, types::ComponentItem};
-use wasmtime::{Config, Engine, Store, Trap};
+use wasmtime::{Engine, Store, Trap};
 
 pub use cache::{CacheMiss, DiskCache, ModuleHash, default_dir as default_cache_dir, module_hash};
+pub use engine::{DEFAULT_POOLED_HOOKS, InstancePool};
 pub use error::{EngineError, FailedSql, Hook, HookError, LoadError};
 pub use host::GuestLog;
 pub use limits::SandboxLimits;
@@ -33,6 +35,7 @@ pub use watch::Watch;
 
 use crate::backend::{Backend, HookSession, Unavailable};
 use bindings::{Revision, RevisionPre};
+use engine::HookSlots;
 use host::HostState;
 use limits::{LimitHit, Limiter};
 use ran::Ran;
@@ -96,6 +99,8 @@ pub struct RuntimeConfig {
     /// Where compiled components are cached; `None` compiles in memory only.
     /// Must be a directory the runner controls (see [`default_cache_dir`]).
     pub cache_dir: Option<PathBuf>,
+    /// How hook calls get their memories (default: a pool, reused).
+    pub instance_pool: InstancePool,
 }
 
 /// What the runtime did, for reports and for tests that count compilations.
@@ -177,6 +182,8 @@ pub struct Runtime {
     compiled: AtomicUsize,
     loaded_from_disk: AtomicUsize,
     cache_rejected: AtomicUsize,
+    /// The instance pool's room: a hook call holds a slot while its store lives.
+    slots: HookSlots,
     /// Held for its thread, which advances the epoch until the runtime is dropped.
     _ticker: EpochTicker,
 }
@@ -189,10 +196,7 @@ impl std::fmt::Debug for Runtime {
 
 impl Runtime {
     pub fn new(config: RuntimeConfig) -> Result<Self, EngineError> {
-        let mut wasm = Config::new();
-        wasm.wasm_component_model(true);
-        wasm.epoch_interruption(true);
-        let engine = Engine::new(&wasm).map_err(|error| EngineError(error.to_string()))?;
+        let engine = engine::engine(config.instance_pool)?;
         let mut linker = Linker::new(&engine);
         Revision::add_to_linker::<_, HasSelf<_>>(&mut linker, |state: &mut HostState| state)
             .map_err(|error| EngineError(error.to_string()))?;
@@ -207,6 +211,7 @@ impl Runtime {
             compiled: AtomicUsize::new(0),
             loaded_from_disk: AtomicUsize::new(0),
             cache_rejected: AtomicUsize::new(0),
+            slots: HookSlots::new(config.instance_pool),
             _ticker: ticker,
         })
     }
@@ -376,6 +381,8 @@ impl Runtime {
         mut watch: Option<&mut Watch>,
         invoke: impl FnOnce(&Revision, &mut Store<HostState>) -> wasmtime::Result<Result<T, String>>,
     ) -> Result<HookOutcome<T>, HookError> {
+        // Taken before the clock starts: waiting for a slot is not the guest's time.
+        let slot = self.slots.take();
         let started = Instant::now();
         let deadline = context.limits.deadline(started);
         let revision = context.revision_id.clone();
@@ -458,6 +465,7 @@ impl Runtime {
             },
         };
         let mut state = store.into_data();
+        drop(slot);
         let mut denied = None;
         if let Some(watch) = watch {
             if let (Some(journal), Some(ran)) = (&mut watch.journal, state.ran.take()) {
@@ -611,7 +619,7 @@ fn check_imports(component: &Component, engine: &Engine, name: &str) -> Result<(
             return Err(LoadError::ForbiddenImport { module: name.to_owned(), import: import.to_owned() });
         };
         let version = rest.split_once('@').map(|(_, version)| version);
-        if version != Some(bindings::CONTRACT_VERSION) {
+        if !version.is_some_and(|version| bindings::CONTRACT_VERSIONS.contains(&version)) {
             return Err(LoadError::ContractVersion {
                 module: name.to_owned(),
                 import: import.to_owned(),

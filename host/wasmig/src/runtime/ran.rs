@@ -13,6 +13,8 @@ use crate::sql::{DbError, Dialect};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Call {
     Execute,
+    /// One statement run once per row of parameters (`execute-many`).
+    ExecuteMany,
     Query,
     /// One statement of an `execute-script`.
     Script,
@@ -22,6 +24,7 @@ impl Call {
     pub fn as_str(self) -> &'static str {
         match self {
             Call::Execute => "execute",
+            Call::ExecuteMany => "execute-many",
             Call::Query => "query",
             Call::Script => "script",
         }
@@ -98,6 +101,22 @@ impl Ran {
         });
     }
 
+    /// One `execute-many` that ran its statement `executions` times (every
+    /// row, or up to the one that failed): one entry, as a loop of `execute` is.
+    pub(crate) fn many(
+        &mut self,
+        text: &str,
+        executions: u64,
+        duration: Duration,
+        outcome: Result<u64, &DbError>,
+        notes: CallNotes,
+    ) {
+        self.statement(text, Call::ExecuteMany, duration, outcome, notes);
+        if let Some(last) = self.statements.last_mut() {
+            last.executions += executions.saturating_sub(1);
+        }
+    }
+
     /// One `execute-script` (split as [`split_script`] splits it): each of
     /// its statements, up to the one that failed when the error says where
     /// (the rest never ran).
@@ -172,6 +191,13 @@ mod tests {
         ran.statement("SELECT 1", Call::Query, tick, Ok(1), CallNotes::default());
         assert_eq!(ran.statements.len(), 2);
         assert_eq!((ran.statements[0].executions, ran.statements[0].rows), (2, Some(2)));
+        let mut many = Ran::default();
+        many.many("INSERT INTO t VALUES (?1)", 3, tick, Ok(3), CallNotes::default());
+        many.many("INSERT INTO t VALUES (?1)", 2, tick, Ok(2), CallNotes::default());
+        let failed = DbError::new(Some("23505".into()), "duplicate");
+        many.many("INSERT INTO t VALUES (?1)", 2, tick, Err(&failed), CallNotes::default());
+        let counts: Vec<_> = many.statements.iter().map(|entry| (entry.executions, entry.rows)).collect();
+        assert_eq!(counts, [(5, Some(5)), (2, None)], "calls merge by rows run; a failed one stands alone");
         let script = "CREATE TABLE a (id int);\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);";
         let error = DbError { position: Some(30), ..DbError::new(Some("42P07".into()), "exists") };
         ran.script(&split_script(script, Dialect::Postgres), tick, Err(&error), CallNotes::default());

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::json;
 use wasmig::graph::{Revision, RevisionKind};
-use wasmig::runtime::{Runtime, RuntimeConfig, default_cache_dir};
+use wasmig::runtime::Runtime;
 use wasmig_build::{BuildOptions, BuildOutcome, Language, SdkCopy, Toolchains, default_tools_dir};
 
 use super::project::load;
@@ -137,8 +137,7 @@ pub fn build(dir: &Path, out: Output, request: BuildRequest) -> CliResult<Exit> 
     // Checking a fresh component against the contract compiles it, and the
     // compiled code goes to the cache the runner reads: the first upgrade
     // after a build does not pay for the compile.
-    let runtime =
-        if request.check { None } else { Some(Runtime::new(RuntimeConfig { cache_dir: default_cache_dir() })?) };
+    let runtime = if request.check { None } else { Some(Runtime::new(super::connection::runtime_config()?)?) };
 
     let mut results = Vec::with_capacity(selected.len());
     for (revision, language) in selected.iter().zip(&languages) {

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use wasmig::runtime::{InstancePool, RuntimeConfig, default_cache_dir};
 use wasmig::{AppliedRow, ConnectError, Database, Failure, Migrator, Status};
 
 use crate::cli::error::CliResult;
@@ -9,7 +10,21 @@ use crate::cli::exit::UsageError;
 
 /// The project and the runtime (default cache) every database command uses.
 pub fn migrator(dir: &Path) -> CliResult<Migrator> {
-    Ok(Migrator::open(dir)?)
+    Ok(Migrator::open_configured(dir, runtime_config()?)?)
+}
+
+/// The runtime's settings: the default component cache, and the instance
+/// pool unless `WASMIG_INSTANCE_POOL=off` (for a process that may not
+/// reserve address space up front, docs/RUNTIME.md).
+pub fn runtime_config() -> CliResult<RuntimeConfig> {
+    let instance_pool = match std::env::var("WASMIG_INSTANCE_POOL").as_deref() {
+        Err(_) | Ok("" | "on") => InstancePool::default(),
+        Ok("off") => InstancePool::OnDemand,
+        Ok(other) => {
+            return Err(UsageError::new(format!("WASMIG_INSTANCE_POOL=`{other}` is neither `on` nor `off`")).into());
+        }
+    };
+    Ok(RuntimeConfig { cache_dir: default_cache_dir(), instance_pool })
 }
 
 /// The database URL: `--database`/`DATABASE_URL`, else the project's `[database] url`.

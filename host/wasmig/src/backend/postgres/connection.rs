@@ -29,7 +29,7 @@
 //! commits only after the check (a statement that cannot run in one runs
 //! bare, as the role): a `DO` block that switched roles is rolled back.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
@@ -44,7 +44,7 @@ use super::bind::{Binding, bind, sql_params};
 use super::blockers::blockers_of;
 use super::decode::{ResultBudget, RowError, check_columns, empty_rows, push_row};
 use super::error::{db_error, db_error_in};
-use super::pipeline::{Around, Exchange, Script, cancel, exchange, script};
+use super::pipeline::{Around, Exchange, Script, cancel, exchange, in_order, script};
 use super::position::{in_script, in_statement};
 use super::session::{OpenError, SPAWN_BLOCKING_ADVICE, Session};
 use super::state::{
@@ -52,7 +52,7 @@ use super::state::{
 };
 use super::target::Target;
 use super::tls::Connector;
-use crate::sql::{DbError, Rows, Value, quote_identifier};
+use crate::sql::{DbError, RowFailure, Rows, Value, quote_identifier};
 
 /// Prepared statements kept per connection; past this the cache starts over,
 /// so a guest that builds unique SQL strings cannot grow it without bound.
@@ -181,6 +181,9 @@ enum Piece<'p> {
     /// One simple query (a script inside a transaction, or one statement of a script).
     Simple(&'p str),
     Execute(&'p Statement, &'p [Binding<'p>]),
+    /// One statement per row of bindings, pipelined; the row that failed is
+    /// written to the cell.
+    ExecuteMany(&'p Statement, &'p [Vec<Binding<'p>>], &'p Cell<usize>),
     Query(&'p Statement, &'p [Binding<'p>], u64),
 }
 
@@ -287,6 +290,43 @@ impl Connection {
         };
         self.forget_statements_after(sql);
         self.track(result)
+    }
+
+    /// Runs one statement once per row of `rows`. Inside the host's
+    /// transaction the rows travel pipelined, in one exchange with one
+    /// session check: a row that fails aborts the transaction, so no later
+    /// row takes effect. Elsewhere (outside hooks, and a hook that runs
+    /// outside a transaction) each row is a statement of its own.
+    pub(super) fn execute_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64, RowFailure> {
+        let pipelined = self.hook.as_ref().is_some_and(|hook| hook.mode == Mode::Transaction);
+        if !pipelined || rows.len() < 2 {
+            let mut changed = 0;
+            for (row, params) in rows.iter().enumerate() {
+                changed += self.execute(sql, params).map_err(|error| RowFailure { row, rows: rows.len(), error })?;
+            }
+            return Ok(changed);
+        }
+        let failed_row = Cell::new(0);
+        let result = self.guest_many(sql, rows, &failed_row);
+        self.forget_statements_after(sql);
+        self.track(result).map_err(|error| RowFailure { row: failed_row.get(), rows: rows.len(), error })
+    }
+
+    /// A guest's `execute-many` inside the host's transaction: prepared
+    /// once, every row bound before any is sent, then one exchange.
+    fn guest_many(&mut self, sql: &str, rows: &[Vec<Value>], failed_row: &Cell<usize>) -> Result<u64, DbError> {
+        self.guest_allowed()?;
+        let statement = self.statement(sql, self.hook_deadline())?;
+        let mut bound = Vec::with_capacity(rows.len());
+        for (row, params) in rows.iter().enumerate() {
+            failed_row.set(row);
+            bound.push(bind(params, statement.params())?);
+        }
+        failed_row.set(0);
+        self.guest(Piece::ExecuteMany(&statement, &bound, failed_row)).map(|outcome| match outcome {
+            Outcome::Count(count) => count,
+            _ => 0,
+        })
     }
 
     /// Runs one statement and returns all its rows (during a hook, as many
@@ -1150,6 +1190,21 @@ async fn run_piece(client: &Client, piece: Piece<'_>, tls: Connector) -> Result<
         Piece::Execute(statement, bindings) => {
             let params = sql_params(bindings);
             client.execute(statement, &params).await.map(Outcome::Count).map_err(db_error)
+        }
+        Piece::ExecuteMany(statement, rows, failed_row) => {
+            let params: Vec<_> = rows.iter().map(|bindings| sql_params(bindings)).collect();
+            let outcomes = in_order(params.iter().map(|params| client.execute(statement, params))).await;
+            let mut changed = 0;
+            for (row, outcome) in outcomes.into_iter().enumerate() {
+                match outcome {
+                    Ok(count) => changed += count,
+                    Err(error) => {
+                        failed_row.set(row);
+                        return Err(db_error(error));
+                    }
+                }
+            }
+            Ok(Outcome::Count(changed))
         }
         Piece::Query(statement, bindings, limit) => {
             query_rows(client, statement, bindings, limit, tls).await.map(Outcome::Rows)

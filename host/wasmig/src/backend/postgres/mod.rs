@@ -79,7 +79,7 @@ pub use self::lock::{PostgresLock, advisory_lock_id};
 use self::target::Target;
 use super::hook::LoginEscape;
 use super::{Backend, ConnectError, HookSession, LockError, LockGuard, SessionBreach};
-use crate::sql::{DbError, Dialect, Rows, Value};
+use crate::sql::{DbError, Dialect, RowFailure, Rows, Value};
 
 /// A connection to a PostgreSQL database, optionally confined to one schema.
 pub struct PostgresBackend {
@@ -132,6 +132,12 @@ impl Backend for PostgresBackend {
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         self.connection.execute(sql, params).map_err(|error| self.connection.name_blockers(error))
+    }
+
+    fn execute_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64, RowFailure> {
+        self.connection
+            .execute_many(sql, rows)
+            .map_err(|failure| RowFailure { error: self.connection.name_blockers(failure.error), ..failure })
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {

@@ -7,7 +7,7 @@
 //! a few microseconds of server time each, not a round trip.
 
 use std::future::{Future, poll_fn};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -50,6 +50,32 @@ pub(super) async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Out
         }
     })
     .await
+}
+
+/// The outputs of `futures`, in order. Each is polled once before any is
+/// awaited, so that every request goes out in one write; then they are
+/// awaited one after the other, as their answers arrive (in order): no
+/// future is polled again before its answer can be there.
+pub(super) async fn in_order<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut pending: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    poll_fn(|cx| {
+        for (future, output) in pending.iter_mut().zip(outputs.iter_mut()) {
+            if let Poll::Ready(value) = future.as_mut().poll(cx) {
+                *output = Some(value);
+            }
+        }
+        Poll::Ready(())
+    })
+    .await;
+    let mut done = Vec::with_capacity(pending.len());
+    for (future, output) in pending.into_iter().zip(outputs) {
+        done.push(match output {
+            Some(value) => value,
+            None => future.await,
+        });
+    }
+    done
 }
 
 /// Asks the server to cancel whatever this connection is running, with the
