@@ -18,18 +18,23 @@
 
 import { Parser } from './acorn.mjs';
 import * as sdk from './wasmig.js';
-import * as rawDb from 'wasmig:revision/db@0.1.0';
-import * as rawContext from 'wasmig:revision/context@0.1.0';
+import * as rawDb from 'wasmig:revision/db@0.1.1';
+import * as rawContext from 'wasmig:revision/context@0.1.1';
 import { revisionHooks } from './wasmig-hooks.js';
 
 const ENTRY = 'revision.js';
 
-// What a revision may import besides the files of its own directory.
+// What a revision may import besides the files of its own directory. The
+// contract's interfaces answer to every version of the contract a revision
+// may have been written for: 0.1.1 only added to 0.1.0, so a revision.js
+// importing the 0.1.0 names keeps working with the same modules.
 const BUILT_IN = new Map([
   ['./wasmig.js', sdk],
   ['wasmig', sdk],
   ['wasmig:revision/db@0.1.0', rawDb],
   ['wasmig:revision/context@0.1.0', rawContext],
+  ['wasmig:revision/db@0.1.1', rawDb],
+  ['wasmig:revision/context@0.1.1', rawContext],
 ]);
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

@@ -96,6 +96,31 @@ static inline bool wasmig_execute(const char *sql, wasmig_value *params, size_t 
     return true;
 }
 
+/* One statement run once per row of parameters, prepared once. `values` holds `row_count` rows of
+ * `width` parameters each, one row after the other (wasmig_value values[row_count][width] works);
+ * `changed` (may be NULL) gets the rows affected in all. The first row that fails stops it: *err
+ * reads "database error: [code] row N of M: ..." and the rows after it do not run. */
+static inline bool wasmig_execute_many(const char *sql, wasmig_value *values, size_t row_count, size_t width,
+                                       uint64_t *changed, revision_string_t *err) {
+    revision_string_t text = { (uint8_t *)sql, strlen(sql) };
+    /* The contract takes a list of lists: one list header per row, each pointing into `values`
+     * (borrowed, nothing is copied). */
+    wasmig_revision_db_list_value_t *lists = malloc((row_count > 0 ? row_count : 1) * sizeof *lists);
+    if (lists == NULL) return wasmig_fail(err, "wasmig_execute_many: no memory for %zu rows", row_count);
+    for (size_t i = 0; i < row_count; i++) {
+        lists[i].ptr = values + i * width;
+        lists[i].len = width;
+    }
+    wasmig_revision_db_list_list_value_t rows = { lists, row_count };
+    uint64_t affected = 0;
+    wasmig_revision_types_db_error_t error;
+    bool ok = wasmig_revision_db_execute_many(&text, &rows, &affected, &error);
+    free(lists);
+    if (!ok) return wasmig_db_failed(&error, err);
+    if (changed) *changed = affected;
+    return true;
+}
+
 /* One query; free `rows` with wasmig_rows_free. rows->values.ptr[i].ptr[j] is row i, column j. */
 static inline bool wasmig_query(const char *sql, wasmig_value *params, size_t count, wasmig_rows *rows,
                                 revision_string_t *err) {

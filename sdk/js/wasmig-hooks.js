@@ -18,7 +18,7 @@
 // nothing here calls the host before a hook runs.
 
 import { DatabaseError } from './wasmig.js';
-import { log as hostLog } from 'wasmig:revision/context@0.1.0';
+import { log as hostLog } from 'wasmig:revision/context@0.1.1';
 
 const MAX_MESSAGE = 4000;
 const SDK_FILES = ['wasmig.js', 'wasmig-entry.js', 'wasmig-hooks.js', 'wasmig-js.js'];

@@ -6,6 +6,7 @@
 //     for (const user of query('SELECT id, name FROM users')) {
 //       execute('UPDATE users SET handle = ?1 WHERE id = ?2', user.name.toLowerCase(), user.id);
 //     }
+//     executeMany('INSERT INTO tags (id, name) VALUES (?1, ?2)', [[1, 'admin'], [2, 'staff']]);
 //   }
 //
 // The revision runs inside the transaction the host opened for the step. It
@@ -16,8 +17,8 @@
 //
 // Hooks must be synchronous functions: a Promise cannot be awaited here.
 
-import * as db from 'wasmig:revision/db@0.1.0';
-import * as context from 'wasmig:revision/context@0.1.0';
+import * as db from 'wasmig:revision/db@0.1.1';
+import * as context from 'wasmig:revision/context@0.1.1';
 
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
@@ -59,7 +60,9 @@ function typeName(value) {
   return value.constructor?.name ?? 'object';
 }
 
-function toValue(param, position) {
+// `row` is the row's number in executeMany, undefined for a single statement.
+function toValue(param, position, row) {
+  const where = row === undefined ? `SQL parameter ${position}` : `SQL parameter ${position} of row ${row}`;
   if (param === null || param === undefined) return { tag: 'null' };
   switch (typeof param) {
     case 'boolean':
@@ -71,7 +74,7 @@ function toValue(param, position) {
       return { tag: 'real', val: param };
     case 'bigint':
       if (param < I64_MIN || param > I64_MAX) {
-        throw new RangeError(`SQL parameter ${position} is ${param}n, outside the 64-bit signed integer range`);
+        throw new RangeError(`${where} is ${param}n, outside the 64-bit signed integer range`);
       }
       return { tag: 'integer', val: param };
     case 'string':
@@ -86,18 +89,39 @@ function toValue(param, position) {
   }
   let hint = '';
   if (Array.isArray(param)) {
-    hint = ' (pass the parameters as separate arguments: execute(sql, a, b), or execute(sql, ...values))';
+    hint =
+      row === undefined
+        ? ' (pass the parameters as separate arguments: execute(sql, a, b), or execute(sql, ...values))'
+        : ' (each row is one flat array of parameters: executeMany(sql, [[a, b], [c, d]]))';
   } else if (param instanceof Date) {
     hint = ' (pass it as text: date.toISOString())';
   }
   throw new TypeError(
-    `SQL parameter ${position} has type ${typeName(param)}, which wasmig cannot send: ` +
+    `${where} has type ${typeName(param)}, which wasmig cannot send: ` +
       `use null, undefined, a boolean, number, bigint, string, Uint8Array or ArrayBuffer${hint}`,
   );
 }
 
 function toValues(params) {
   return params.map((param, index) => toValue(param, index + 1));
+}
+
+function toRows(rows) {
+  if (!Array.isArray(rows)) {
+    throw new TypeError(
+      `the rows of executeMany have type ${typeName(rows)}: pass an array of arrays, e.g. executeMany(sql, [[1, 'a'], [2, 'b']])`,
+    );
+  }
+  // Array.from, not map: a hole in a sparse array is a row (or parameter) too.
+  return Array.from(rows, (row, index) => {
+    if (!Array.isArray(row)) {
+      throw new TypeError(
+        `row ${index + 1} of executeMany has type ${typeName(row)}: each row is an array of parameters, ` +
+          `e.g. executeMany(sql, [[1, 'a'], [2, 'b']]); for one parameter per row write [[a], [b]]`,
+      );
+    }
+    return Array.from(row, (param, position) => toValue(param, position + 1, index + 1));
+  });
 }
 
 function fromValue(value) {
@@ -140,6 +164,18 @@ function rowObject(columns, row) {
 /** Runs one statement with positional parameters; returns the number of rows affected. */
 export function execute(sql, ...params) {
   const affected = callDb(() => db.execute(sql, toValues(params)));
+  return Number(affected);
+}
+
+/**
+ * Runs one statement once per row of parameters (an array of arrays), prepared
+ * once; returns the number of rows affected in all. The first row that fails
+ * throws a DatabaseError whose message begins with 'row N of M: ', and the rows
+ * after it do not run. No rows: nothing runs.
+ */
+export function executeMany(sql, rows) {
+  const values = toRows(rows);
+  const affected = callDb(() => db.executeMany(sql, values));
   return Number(affected);
 }
 

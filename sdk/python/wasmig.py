@@ -5,6 +5,7 @@
     def up():
         for user_id, name in wasmig.query("SELECT id, name FROM users"):
             wasmig.execute(UPDATE_HANDLE, name.lower(), user_id)
+        wasmig.execute_many(INSERT_TAG, [(1, "admin"), (2, "staff")])
 
 The revision runs inside the transaction the host opened for the step. It
 sees only the database (through the host), its own files, its id, the tenant
@@ -34,6 +35,7 @@ from wit_world.imports.types import (
 __all__ = [
     "DatabaseError",
     "execute",
+    "execute_many",
     "query",
     "query_dicts",
     "query_one",
@@ -89,7 +91,9 @@ def _database_error(err):
     return DatabaseError(None, str(value))
 
 
-def _to_value(position, param):
+def _to_value(position, param, row=None):
+    # `row` is the row's number in execute_many, None for a single statement.
+    where = f"SQL parameter {position}" if row is None else f"SQL parameter {position} of row {row}"
     # bool before int: bool is a subclass of int.
     if param is None:
         return _Null()
@@ -98,9 +102,7 @@ def _to_value(position, param):
     if isinstance(param, int):
         number = int(param)
         if number < _I64_MIN or number > _I64_MAX:
-            raise OverflowError(
-                f"SQL parameter {position} is {number}, outside the 64-bit signed integer range"
-            )
+            raise OverflowError(f"{where} is {number}, outside the 64-bit signed integer range")
         return _Integer(number)
     if isinstance(param, float):
         return _Real(float(param))
@@ -110,17 +112,41 @@ def _to_value(position, param):
         return _Blob(bytes(param))
     hint = ""
     if isinstance(param, (list, tuple)):
-        hint = " (pass the parameters as separate arguments: execute(sql, a, b), or execute(sql, *values))"
+        if row is None:
+            hint = " (pass the parameters as separate arguments: execute(sql, a, b), or execute(sql, *values))"
+        else:
+            hint = " (each row is one flat sequence of parameters: execute_many(sql, [(a, b), (c, d)]))"
     elif type(param).__name__ in ("date", "datetime", "time", "Decimal", "UUID"):
         hint = " (pass it as text, e.g. value.isoformat() or str(value))"
     raise TypeError(
-        f"SQL parameter {position} has type {type(param).__name__}, which wasmig cannot send: "
+        f"{where} has type {type(param).__name__}, which wasmig cannot send: "
         f"use None, bool, int, float, str or bytes{hint}"
     )
 
 
 def _to_values(params):
     return [_to_value(position, param) for position, param in enumerate(params, start=1)]
+
+
+def _to_rows(rows):
+    """execute_many's rows as lists of values; a row that is not a sequence of parameters raises TypeError."""
+    if not hasattr(rows, "__iter__"):
+        raise TypeError(
+            f"the rows of execute_many have type {type(rows).__name__}: pass a list (or any iterable) of "
+            "sequences of parameters, e.g. execute_many(sql, [(1, 'a'), (2, 'b')])"
+        )
+    converted = []
+    for number, row in enumerate(rows, start=1):
+        # A string or bytes is iterable too, but as a row it is a mistake
+        # (execute_many(sql, ["a", "b"]) means [("a",), ("b",)]): it would
+        # silently send one parameter per character.
+        if isinstance(row, (str, bytes, bytearray, memoryview, dict)) or not hasattr(row, "__iter__"):
+            raise TypeError(
+                f"row {number} of execute_many has type {type(row).__name__}: each row is a sequence of "
+                "parameters, e.g. execute_many(sql, [(1, 'a'), (2, 'b')]); for one parameter per row write (value,)"
+            )
+        converted.append([_to_value(position, param, number) for position, param in enumerate(row, start=1)])
+    return converted
 
 
 def _from_value(value):
@@ -141,6 +167,20 @@ def execute(sql, *params):
     """Runs one statement with positional parameters; returns the number of rows affected."""
     try:
         return _db.execute(sql, _to_values(params))
+    except Err as err:
+        raise _database_error(err) from None
+
+
+def execute_many(sql, rows):
+    """Runs one statement once per row of parameters, prepared once; returns the rows affected in all.
+
+    ``rows`` is an iterable of sequences (``[(1, "a"), (2, "b")]``). The first
+    row that fails raises DatabaseError, whose message begins with
+    ``"row N of M: "``, and the rows after it do not run. No rows: nothing runs.
+    """
+    values = _to_rows(rows)
+    try:
+        return _db.execute_many(sql, values)
     except Err as err:
         raise _database_error(err) from None
 

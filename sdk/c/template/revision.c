@@ -18,6 +18,10 @@
  *                                               : "INSERT INTO users VALUES (?1, ?2)";
  *     if (!wasmig_execute(insert, params, 2, NULL, err)) return false;
  *
+ *     // Many rows, one statement prepared once: rows[i] holds row i's parameters.
+ *     wasmig_value rows[2][2] = { { wasmig_int(2), wasmig_text("Grace") }, { wasmig_int(3), wasmig_text("Edsger") } };
+ *     if (!wasmig_execute_many(insert, &rows[0][0], 2, 2, NULL, err)) return false;
+ *
  *     wasmig_rows rows;
  *     if (!wasmig_query("SELECT count(*) FROM users", NULL, 0, &rows, err)) return false;
  *     int64_t count = rows.values.ptr[0].ptr[0].val.integer;

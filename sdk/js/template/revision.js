@@ -29,6 +29,12 @@
 //     execute(update, user.name.toLowerCase(), user.id);
 //   }
 //
+//   // Many rows, one statement prepared once:
+//   const insert = dialect() === 'sqlite'
+//     ? 'INSERT INTO users (id, name) VALUES (?1, ?2)'
+//     : 'INSERT INTO users (id, name) VALUES ($1, $2)';
+//   executeMany(insert, [[1, 'Ada'], [2, 'Grace']]);
+//
 //   const { n } = queryOne('SELECT count(*) AS n FROM users');
 //   const seed = assetText('seed.sql');   // a file beside revision.toml
 //
@@ -40,8 +46,9 @@
 //   }
 
 import { dialect, info, revisionId } from './wasmig.js';
-// More of the SDK: execute, query, queryRows, queryOne, executeScript, asset,
-// assetText, tenant, log, debug, warn, error, DatabaseError.
+// More of the SDK: execute, executeMany, query, queryRows, queryOne,
+// executeScript, asset, assetText, tenant, log, debug, warn, error,
+// DatabaseError.
 
 export function up() {
   info(`nothing to apply yet in revision ${revisionId()} (${dialect()})`);

@@ -26,6 +26,11 @@
 #     for user_id, name in wasmig.query("SELECT id, name FROM users WHERE handle IS NULL"):
 #         wasmig.execute(update, name.lower(), user_id)
 #
+#     # Many rows, one statement prepared once:
+#     insert = ("INSERT INTO users (id, name) VALUES (?1, ?2)" if wasmig.dialect() == "sqlite"
+#               else "INSERT INTO users (id, name) VALUES ($1, $2)")
+#     wasmig.execute_many(insert, [(1, "Ada"), (2, "Grace")])
+#
 #     count = wasmig.query_one("SELECT count(*) FROM users")[0]
 #     users = wasmig.query_dicts("SELECT id, name FROM users")   # [{"id": 1, "name": "Ada"}]
 #     seed = wasmig.asset_text("seed.sql")                       # a file beside revision.toml
