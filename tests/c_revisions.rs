@@ -1,8 +1,8 @@
 //! C revisions, built by `wasmig build` from `revision.c` (wit-bindgen's C generator, clang-16 and
-//! wasi-libc, no WASI import): one creates and fills a table and goes down again, one fails with its
-//! own message, which reaches the user while its row rolls back, on SQLite and PostgreSQL; the
-//! `wasmig new --c` template builds and runs; a C revision that reaches for the clock is refused,
-//! naming the import.
+//! wasi-libc, no WASI import): one creates a table, fills it with one `wasmig_execute_many` (the
+//! count it returns reaches the log) and goes down again, one fails with its own message, which
+//! reaches the user while its row rolls back, on SQLite and PostgreSQL; the `wasmig new --c`
+//! template builds and runs; a C revision that reaches for the clock is refused, naming the import.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -2,8 +2,9 @@
 //! interpreter plugins: in one history with SQL and Rust revisions on SQLite and PostgreSQL (up,
 //! verify, down), errors naming the revision's own file and line, the sandbox's limits, no state
 //! from one revision in the next, one compile per interpreter whatever the number of revisions,
-//! an interpreter change that status reports without calling it drift, and the committed plugins
-//! matching the sources they were built from.
+//! an interpreter change that status reports without calling it drift, `execute-many` with every
+//! kind of value and a failing row, and the committed plugins matching the sources they were
+//! built from.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -274,10 +275,180 @@ fn the_sandbox_limits_still_hold(engine: Engine) {
     }
 }
 
+/// Python's half of the typed rows: integers past 32 bits, a real, text, a blob and nulls
+/// through `execute_many`, whose count is checked here and logged; an empty batch runs nothing.
+const PY_MANY: &str = r#"import wasmig
+
+
+def up():
+    p = "?" if wasmig.dialect() == "sqlite" else "$"
+    insert = f"INSERT INTO typed (id, amount, ratio, label, data, source) VALUES ({p}1, {p}2, {p}3, {p}4, {p}5, 'p1')"
+    if wasmig.execute_many(insert, []) != 0:
+        raise RuntimeError("an empty batch wrote rows")
+    written = wasmig.execute_many(
+        insert,
+        [
+            (1, 2**40, 1.5, "zo\u00eb", b"\x00\xffpy"),
+            (2, -(2**62), -0.25, "two", bytearray(b"\x01")),
+            (3, None, None, None, None),
+        ],
+    )
+    print(f"execute_many wrote {written} rows")
+
+
+def down():
+    wasmig.execute("DELETE FROM typed WHERE source = 'p1'")
+"#;
+
+/// JavaScript's half; it reads the dialect through the contract's raw interface under its 0.1.0
+/// name, which revisions written before 0.1.1 import.
+const JS_MANY: &str = r#"import { execute, executeMany, info } from './wasmig.js';
+import { dialect } from 'wasmig:revision/db@0.1.0';
+
+export function up() {
+  const p = dialect() === 'sqlite' ? '?' : '$';
+  const insert = `INSERT INTO typed (id, amount, ratio, label, data, source) VALUES (${p}1, ${p}2, ${p}3, ${p}4, ${p}5, 'j1')`;
+  const written = executeMany(insert, [
+    [4, 2 ** 40, 1.5, 'caf\u00e9', new Uint8Array([0, 255, 106, 115])],
+    [5, -(2n ** 62n), -0.25, 'five', new Uint8Array([1])],
+    [6, null, undefined, null, null],
+  ]);
+  info(`executeMany wrote ${written} rows`);
+}
+
+export function down() {
+  execute("DELETE FROM typed WHERE source = 'j1'");
+}
+"#;
+
+/// A revision of each language that writes a row, then sends three rows whose second repeats a
+/// label: the whole step must roll back. As p2 / j2 they let the SDK's error escape (the host then
+/// reports the database's error); as p3 / j3 they catch it and report what the SDK gave them.
+const PY_MANY_FAILS: &str = r#"import wasmig
+
+
+def up():
+    p = "?" if wasmig.dialect() == "sqlite" else "$"
+    wasmig.execute(f"INSERT INTO typed (id, label, source) VALUES ({p}1, {p}2, 'p2')", 20, "before")
+    try:
+        wasmig.execute_many(
+            f"INSERT INTO typed (id, label, source) VALUES ({p}1, {p}2, 'p2')",
+            [(21, "fresh"), (22, "two"), (23, "never")],
+        )
+    except wasmig.DatabaseError as error:
+        if wasmig.revision_id() == "p3":
+            raise RuntimeError(f"caught code={error.code} head={error.message[:12]!r}") from None
+        raise
+
+
+def down():
+    pass
+"#;
+
+const JS_MANY_FAILS: &str = r#"import { DatabaseError, dialect, execute, executeMany, revisionId } from './wasmig.js';
+
+export function up() {
+  const p = dialect() === 'sqlite' ? '?' : '$';
+  execute(`INSERT INTO typed (id, label, source) VALUES (${p}1, ${p}2, 'j2')`, 30, 'before');
+  try {
+    executeMany(`INSERT INTO typed (id, label, source) VALUES (${p}1, ${p}2, 'j2')`, [
+      [31, 'fresh'],
+      [32, 'five'],
+      [33, 'never'],
+    ]);
+  } catch (error) {
+    if (revisionId() !== 'j3') throw error;
+    const what = error instanceof DatabaseError ? 'DatabaseError' : typeof error;
+    throw new Error(`caught ${what} code=${error.code} head='${error.dbMessage.slice(0, 12)}'`);
+  }
+}
+
+export function down() {}
+"#;
+
+/// `execute-many` from a Python and a JavaScript source revision: every kind of value lands in
+/// the table as sent, with its type; a failing row is named as "row 2 of 3", to the user and in
+/// the SDK's error with the database's code, and nothing of that step stays.
+fn execute_many_sends_typed_rows_and_a_failing_row_rolls_the_step_back(engine: Engine) {
+    let dir = project();
+    let (real, blob) = match engine {
+        Engine::Sqlite => ("REAL", "BLOB"),
+        Engine::Postgres => ("DOUBLE PRECISION", "BYTEA"),
+    };
+    add_sql_revision(
+        dir.path(),
+        "s1",
+        &[],
+        &format!(
+            "CREATE TABLE typed (id INTEGER PRIMARY KEY, amount BIGINT, ratio {real}, label TEXT UNIQUE, data {blob}, source TEXT NOT NULL);"
+        ),
+        "DROP TABLE typed;",
+    );
+    add_source_revision(dir.path(), "p1", &["s1"], "python", &[("revision.py", PY_MANY)], "");
+    add_source_revision(dir.path(), "j1", &["p1"], "js", &[("revision.js", JS_MANY)], "");
+    for (id, kind, file, source) in [
+        ("p2", "python", "revision.py", PY_MANY_FAILS),
+        ("p3", "python", "revision.py", PY_MANY_FAILS),
+        ("j2", "js", "revision.js", JS_MANY_FAILS),
+        ("j3", "js", "revision.js", JS_MANY_FAILS),
+    ] {
+        add_source_revision(dir.path(), id, &["j1"], kind, &[(file, source)], "");
+    }
+    let migrator = Migrator::open_with(dir.path(), shared_runtime()).unwrap();
+    let db = TestDb::fresh(engine);
+    let mut database = Database::connect(db.url()).unwrap();
+    let options = RunOptions::default();
+
+    let up = migrator.upgrade(&mut database, &Target::parse("j1").unwrap(), &options, &mut NoProgress).unwrap();
+    assert_eq!(step_ids(&up), ["s1", "p1", "j1"]);
+    let logs = |revision: &str| up.steps.iter().find(|step| step.revision == revision).unwrap().logs.join("\n");
+    assert!(logs("p1").contains("execute_many wrote 3 rows"), "{}", logs("p1"));
+    assert!(logs("j1").contains("executeMany wrote 3 rows"), "{}", logs("j1"));
+    let typed_rows = |database: &mut Database| {
+        rows(database, "SELECT id, amount, ratio, label, data, source FROM typed ORDER BY id")
+    };
+    let row = |id: i64, amount: Value, ratio: Value, label: Value, data: Value, source: &str| {
+        vec![Value::Integer(id), amount, ratio, label, data, text(source)]
+    };
+    let expected_rows = vec![
+        row(1, Value::Integer(1 << 40), Value::Real(1.5), text("zoë"), Value::Blob(b"\x00\xffpy".to_vec()), "p1"),
+        row(2, Value::Integer(-(1 << 62)), Value::Real(-0.25), text("two"), Value::Blob(vec![1]), "p1"),
+        row(3, Value::Null, Value::Null, Value::Null, Value::Null, "p1"),
+        row(4, Value::Integer(1 << 40), Value::Real(1.5), text("café"), Value::Blob(vec![0, 255, 106, 115]), "j1"),
+        row(5, Value::Integer(-(1 << 62)), Value::Real(-0.25), text("five"), Value::Blob(vec![1]), "j1"),
+        row(6, Value::Null, Value::Null, Value::Null, Value::Null, "j1"),
+    ];
+    assert_eq!(typed_rows(&mut database), expected_rows);
+
+    let code = match engine {
+        Engine::Sqlite => "SQLITE_CONSTRAINT_UNIQUE",
+        Engine::Postgres => "23505",
+    };
+    for (revision, expected) in [
+        ("p2", vec!["`up` failed: row 2 of 3: ".to_owned(), format!("[{code}]")]),
+        ("j2", vec!["`up` failed: row 2 of 3: ".to_owned(), format!("[{code}]")]),
+        ("p3", vec![format!("RuntimeError: caught code={code} head='row 2 of 3: '")]),
+        ("j3", vec![format!("Error: caught DatabaseError code={code} head='row 2 of 3: '")]),
+    ] {
+        let failed = run(wasmig(dir.path(), &db).args(["upgrade", revision]));
+        assert_eq!(failed.code, Some(1), "{revision}: {failed}");
+        for expected in expected {
+            assert!(failed.stderr.contains(&expected), "{revision}: expected {expected:?}:\n{failed}");
+        }
+        assert_eq!(typed_rows(&mut database), expected_rows, "{revision}: nothing of the failed step stays");
+        assert_eq!(db.recorded().into_iter().collect::<Vec<_>>(), ["j1", "p1", "s1"], "{revision}");
+    }
+
+    let down = migrator.downgrade(&mut database, &Target::parse("s1").unwrap(), &options, &mut NoProgress).unwrap();
+    assert_eq!(step_ids(&down), ["j1", "p1"]);
+    assert!(typed_rows(&mut database).is_empty());
+}
+
 on_every_engine!(
     python_and_javascript_source_revisions_run_up_verify_and_down_among_sql_and_rust,
     errors_name_the_revisions_own_file_and_line,
     the_sandbox_limits_still_hold,
+    execute_many_sends_typed_rows_and_a_failing_row_rolls_the_step_back,
 );
 
 /// Ten revisions of each language on an empty cache: one compile per interpreter; a second
