@@ -4,9 +4,13 @@
 //! run on wasmtime's pooling allocator. Every hook call still gets a fresh
 //! store and instance; what the pool keeps is the memory *mapping*: a slot's
 //! linear memory is reset to the component's initial image when the call
-//! ends (dirty pages only, or copied back within `KEEP_RESIDENT`), instead of
-//! a fresh mapping made and unmapped per call, whose page faults were the
-//! runner's largest own cost. The pool reserves address space up front (one
+//! ends (`madvise`), instead of a fresh mapping made and unmapped per call:
+//! a hook call of the merge plugin takes 0.64x the time (docs/PERFORMANCE.md).
+//! Nothing is kept resident (wasmtime's `linear_memory_keep_resident`):
+//! where the kernel cannot say which pages a call dirtied (no
+//! `PAGEMAP_SCAN`, as on this project's machines) wasmtime resets the whole
+//! kept region with `memset` on every call, and keeping 2 MiB made a hook
+//! call 1.26x slower than a fresh mapping. The pool reserves address space up front (one
 //! slot per memory, each as large as wasm32 allows), which a process limited
 //! by `ulimit -v` may not have: [`InstancePool::OnDemand`] turns it off.
 
@@ -44,12 +48,6 @@ pub const DEFAULT_POOLED_HOOKS: u32 = 128;
 const MEMORIES_PER_HOOK: u32 = 2;
 const TABLES_PER_HOOK: u32 = 2;
 
-/// Bytes of a slot's linear memory reset by copying rather than by
-/// `madvise`: a hook's hot pages (the interpreter's snapshot, the guest's
-/// stack and heap) stay mapped and need no page fault in the next call.
-const KEEP_RESIDENT: usize = 2 * 1024 * 1024;
-const TABLE_KEEP_RESIDENT: usize = 64 * 1024;
-
 /// The engine for `pool`: component model, epoch interruption, and the allocator.
 pub(super) fn engine(pool: InstancePool) -> Result<Engine, EngineError> {
     let mut wasm = Config::new();
@@ -67,9 +65,7 @@ pub(super) fn engine(pool: InstancePool) -> Result<Engine, EngineError> {
             .max_memories_per_module(MEMORIES_PER_HOOK)
             .max_tables_per_module(TABLES_PER_HOOK)
             // As many elements as the sandbox ever lets a table grow to.
-            .table_elements(limits.max_table_elements as usize)
-            .linear_memory_keep_resident(KEEP_RESIDENT)
-            .table_keep_resident(TABLE_KEEP_RESIDENT);
+            .table_elements(limits.max_table_elements as usize);
         wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     }
     Engine::new(&wasm).map_err(|error| match pool {

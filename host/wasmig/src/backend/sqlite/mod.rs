@@ -25,7 +25,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{Backend, HookSession, LockError, LockGuard, NoLock, SessionBreach};
-use crate::sql::{DbError, Dialect, Rows, Value};
+use crate::sql::{DbError, Dialect, RowFailure, Rows, Value};
 use authorizer::Refusals;
 use error::db_error;
 use run::{Checks, QueryError, Unchecked};
@@ -124,6 +124,13 @@ impl Backend for SqliteBackend {
         self.checked(|connection, refusals, _| {
             run::execute(connection, sql, params).map_err(|error| run::failure(error, refusals, sql, Some(0)))
         })
+    }
+
+    fn execute_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64, RowFailure> {
+        match &mut self.hook {
+            None => run::execute_many(&self.connection, sql, rows, &self.refusals, &mut Unchecked),
+            Some(session) => run::execute_many(&self.connection, sql, rows, &self.refusals, session),
+        }
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {

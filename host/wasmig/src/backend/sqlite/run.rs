@@ -6,7 +6,7 @@ use rusqlite::{Batch, Connection, ToSql};
 
 use super::authorizer::Refusals;
 use super::error::db_error_in;
-use crate::sql::{DbError, Rows, Value};
+use crate::sql::{DbError, RowFailure, Rows, Value};
 
 /// What one value costs the host beyond its text or blob bytes.
 const VALUE_OVERHEAD: u64 = std::mem::size_of::<Value>() as u64;
@@ -53,6 +53,33 @@ pub(super) fn execute(connection: &Connection, sql: &str, params: &[Value]) -> r
     let mut statement = connection.prepare_cached(sql)?;
     let changed = statement.execute(rusqlite::params_from_iter(params.iter().map(Param)))?;
     Ok(changed as u64)
+}
+
+/// Runs one statement once per row of `rows`, prepared once, each row
+/// between `checks.before` and `checks.after`; the first failure stops it.
+pub(super) fn execute_many(
+    connection: &Connection,
+    sql: &str,
+    rows: &[Vec<Value>],
+    refusals: &Refusals,
+    checks: &mut impl Checks,
+) -> Result<u64, RowFailure> {
+    let at = |row: usize| move |error: DbError| RowFailure { row, rows: rows.len(), error };
+    checks.before().map_err(at(0))?;
+    let prepared = connection.prepare_cached(sql).map_err(|error| failure(error, refusals, sql, Some(0)));
+    let mut statement = checks.after(connection, prepared).map_err(at(0))?;
+    let mut changed = 0;
+    for (row, params) in rows.iter().enumerate() {
+        if row > 0 {
+            checks.before().map_err(at(row))?;
+        }
+        let outcome = statement
+            .execute(rusqlite::params_from_iter(params.iter().map(Param)))
+            .map(|count| count as u64)
+            .map_err(|error| failure(error, refusals, sql, Some(0)));
+        changed += checks.after(connection, outcome).map_err(at(row))?;
+    }
+    Ok(changed)
 }
 
 /// Why [`query`] stopped.
