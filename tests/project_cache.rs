@@ -8,8 +8,9 @@ use wasmig::{Migrator, PROJECT_CACHE_MIN_REVISIONS};
 use wasmig_tests::matrix::{Finished, component_cache_dir, run, wasmig_binary, write_chain_project};
 use wasmig_tests::{add_sql_revision, write_sql_project};
 
-/// The revisions of the cached project: enough for the cache to be used.
-const REVISIONS: usize = PROJECT_CACHE_MIN_REVISIONS + 20;
+/// The revisions of the cached project: above the cache's minimum, and above the 512 at which the loader stats and
+/// parses across threads (`wasmig_graph::project`): the path of a large project.
+const REVISIONS: usize = if PROJECT_CACHE_MIN_REVISIONS > 600 { PROJECT_CACHE_MIN_REVISIONS + 20 } else { 600 };
 
 /// `wasmig -C project ARGS` with the project cache in `cache` (components in
 /// the tests' shared cache when `cache` is `None`), logging at debug level.

@@ -158,17 +158,22 @@ pub fn load_with(dir: impl AsRef<Path>, cache: &mut dyn ManifestCache) -> Result
     let root = dir.as_ref().to_path_buf();
     let config = load_config(&root)?;
     let dirs = revision_dirs(&root.join(&config.migrations_dir))?;
+    let manifest_paths: Vec<PathBuf> = dirs.iter().map(|dir| dir.join(MANIFEST_FILE)).collect();
+    // Stat'ing and parsing are most of the time: both run across the cores;
+    // only asking the cache (one map) is in order.
+    // A file that cannot be stat'ed, or is not one, goes the reading way, which names the problem.
+    let stats =
+        map_in_parallel(&manifest_paths, |path| std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file));
+    let texts: Vec<Option<String>> = manifest_paths
+        .iter()
+        .zip(&stats)
+        .map(|(path, metadata)| metadata.as_ref().and_then(|metadata| cache.manifest(path, metadata)))
+        .collect();
+    let parsed = map_in_parallel(&texts, |text| text.as_deref().and_then(|text| Manifest::from_toml(text).ok()));
     let mut revisions: Vec<Option<Revision>> = Vec::with_capacity(dirs.len());
     let mut missed = Vec::new();
-    for dir in dirs {
-        let manifest_path = dir.join(MANIFEST_FILE);
-        // A file that cannot be stat'ed, or is not one, goes the reading way, which names the problem.
-        let cached = std::fs::metadata(&manifest_path)
-            .ok()
-            .filter(std::fs::Metadata::is_file)
-            .and_then(|metadata| cache.manifest(&manifest_path, &metadata))
-            .and_then(|text| Manifest::from_toml(&text).ok());
-        match cached {
+    for ((dir, manifest_path), manifest) in dirs.into_iter().zip(manifest_paths).zip(parsed) {
+        match manifest {
             Some(manifest) => revisions.push(Some(Revision { manifest, dir, manifest_path })),
             None => {
                 missed.push((revisions.len(), dir));
@@ -231,12 +236,35 @@ fn revision_dirs(migrations_dir: &Path) -> Result<Vec<PathBuf>, ProjectError> {
 /// read, and its text when the caller keeps it (for a cache).
 type Read = (Revision, std::fs::Metadata, Option<String>);
 
+/// How many threads share `items` items of manifest work: one below
+/// [`PARALLEL_THRESHOLD`], else one per core, at most 4.
+fn threads_for(items: usize) -> usize {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    if items < PARALLEL_THRESHOLD { 1 } else { threads }
+}
+
+/// `work` on each of `items`, in order, split across [`threads_for`] threads.
+fn map_in_parallel<T: Sync, U: Send>(items: &[T], work: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    let threads = threads_for(items.len());
+    if threads < 2 {
+        return items.iter().map(work).collect();
+    }
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(items.len().div_ceil(threads))
+            .map(|chunk| scope.spawn(move || chunk.iter().map(work).collect::<Vec<U>>()))
+            .collect();
+        handles.into_iter().flat_map(|handle| handle.join().expect("manifest worker panicked")).collect()
+    })
+}
+
 /// Reads the manifests of `dirs`, in order; `keep_text` keeps each text.
 fn read_in_parallel(dirs: Vec<PathBuf>, keep_text: bool) -> Result<Vec<Read>, ProjectError> {
     // Reading is mostly system time spent opening files; with thousands of
     // revisions, splitting the list across the cores pays off.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
-    if threads < 2 || dirs.len() < PARALLEL_THRESHOLD {
+    let threads = threads_for(dirs.len());
+    if threads < 2 {
         return read_manifests(dirs, keep_text);
     }
     let chunk = dirs.len().div_ceil(threads);
