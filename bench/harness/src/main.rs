@@ -7,10 +7,13 @@
 //! `wasmig-bench floor sqlite:FILE|postgres://... N`: the floor of a
 //! 1,000-revision upgrade: N `CREATE TABLE`s, each in its own transaction
 //! with one bookkeeping row, run directly by rusqlite / tokio-postgres.
+//! `wasmig-bench many URL`: 10,000 INSERTs from a guest, `execute` each and
+//! one `execute-many`, against the driver row by row, on SQLite or PostgreSQL.
 //! `wasmig-bench guests LABEL=PATH...`: size, first compile and cached load + `up` per language.
 
 mod fleet;
 mod guests;
+mod many;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -27,16 +30,17 @@ fn main() -> anyhow::Result<()> {
         Some("floor") if args.len() == 3 => floor(&args[1], args[2].parse().context("N")?),
         Some("fleet-floor") => fleet::floor(&args[1..]),
         Some("guests") => guests::guests(&args[1..]),
+        Some("many") if args.len() == 2 => many::many(&args[1]),
         _ => bail!("usage: wasmig-bench runtime | wasmig-bench floor URL N"),
     }
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
 }
 
-fn context(dir: Option<&Path>) -> HookContext {
+pub(crate) fn context(dir: Option<&Path>) -> HookContext {
     HookContext {
         revision_id: "bench".into(),
         tenant: None,
@@ -177,7 +181,7 @@ fn runtime() -> anyhow::Result<()> {
 const HOOK_CALLS: u32 = 5_000;
 const ROUNDS: usize = 9;
 
-fn ratio(a: Duration, b: Duration) -> f64 {
+pub(crate) fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64()
 }
 

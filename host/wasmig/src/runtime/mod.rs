@@ -1,5 +1,11 @@
 //! The sandboxed wasmtime runtime: one engine, compiled and cached components, and hook calls in fresh stores.
 //!
+//! Over 500 lines: loading (the caches, the contract check) and one hook
+//! call (its store, budget and the classification of how it ended) share
+//! the runtime's state; the engine's setup is in `engine`, the imports in
+//! `host`, the limits in `limits`. Splitting the hook call's outcome into its
+//! own file is the next step when it grows.
+//!
 //! Decisions (see docs/RUNTIME.md): the host calls guests synchronously (one
 //! OS thread per concurrent migration; no async executor inside hook calls);
 //! CPU time is bounded by epoch interruption against a wall-clock deadline
