@@ -215,15 +215,19 @@ impl Revisions {
             RevisionKind::Python => Ok(runtime.builtin(Builtin::Python)?),
             RevisionKind::Js => Ok(runtime.builtin(Builtin::Js)?),
             RevisionKind::Component => {
-                if let Some(module) =
-                    self.known_component(revision).and_then(|known| runtime.loaded(&known.module_hash))
-                {
-                    return Ok(module);
-                }
-                let (path, bytes) = read_module(revision)?;
-                let known = self.remember_component(revision, &bytes);
+                let path = revision.dir.join(MODULE_FILE);
                 let relative = path.strip_prefix(self.root()).unwrap_or(&path);
                 let name = format!("revision {} ({})", revision.id(), relative.display());
+                // Hashed earlier in the run (its checksum, or counting what to
+                // compile) and compiled before: neither read nor hashed again,
+                // which for a 20 MB Python component is most of a warm run.
+                if let Some(known) = self.known_component(revision)
+                    && let Some(module) = runtime.load_compiled(known.module_hash, &name)
+                {
+                    return Ok(module?);
+                }
+                let (_, bytes) = read_module(revision)?;
+                let known = self.remember_component(revision, &bytes);
                 Ok(runtime.load_hashed(&bytes, known.module_hash, &name)?)
             }
         }

@@ -23,6 +23,7 @@ use super::limits::SandboxLimits;
 
 /// How hook calls get their memories and tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InstancePool {
     /// From a pool with room for `hooks` hook calls at once, reused from one
     /// call to the next; a call beyond that waits for a slot.

@@ -272,6 +272,26 @@ impl Runtime {
         }
         check_header(bytes, name)?;
         let component = self.component(bytes, &hash, name)?;
+        self.ready(component, hash, name)
+    }
+
+    /// The module with this hash without its bytes: loaded already, or
+    /// compiled into the disk cache. `None` when it would have to be
+    /// compiled (or its cache entry is refused): then [`Runtime::load_hashed`]
+    /// it, which reads the bytes. A caller that hashed a revision's module
+    /// earlier in the run so spares reading and hashing it again.
+    pub(crate) fn load_compiled(&self, hash: ModuleHash, name: &str) -> Option<Result<Arc<Module>, LoadError>> {
+        if let Some(module) = self.loaded(&hash) {
+            return Some(Ok(module));
+        }
+        let compiled = self.disk.as_ref()?.verified(&hash).ok()?;
+        let component = deserialize(&self.engine, &compiled).ok()?;
+        self.loaded_from_disk.fetch_add(1, Ordering::Relaxed);
+        Some(self.ready(component, hash, name))
+    }
+
+    /// A compiled component checked against the contract and pre-instantiated, kept by its hash.
+    fn ready(&self, component: Component, hash: ModuleHash, name: &str) -> Result<Arc<Module>, LoadError> {
         check_imports(&component, &self.engine, name)?;
         let instance_pre = self
             .linker

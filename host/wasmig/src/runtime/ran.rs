@@ -9,8 +9,10 @@ use std::time::Duration;
 use crate::lint::{CallNotes, LockTaken};
 use crate::sql::{DbError, Dialect};
 
-/// How the guest sent a statement.
+/// How the guest sent a statement. New calls come with new contract
+/// versions (`execute-many` came with 0.1.1), so a match needs a catch-all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Call {
     Execute,
     /// One statement run once per row of parameters (`execute-many`).
