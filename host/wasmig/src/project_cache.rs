@@ -24,7 +24,8 @@
 //! off. Projects of fewer than [`MIN_REVISIONS`] revisions are not cached:
 //! reading them is already about as cheap as reading a cache.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -96,7 +97,14 @@ struct Entry {
     manifest: Stamp,
     text: String,
     checksums: Option<Checksums>,
+    /// The load saw its directory (not written: the others are gone).
+    seen: bool,
 }
+
+/// The entries by directory (relative to the project root). FNV: ten thousand
+/// short keys hashed per command, where SipHash's resistance to chosen keys
+/// buys nothing (the keys are the project's own directory names).
+type Entries = HashMap<String, Entry, fnv::FnvBuildHasher>;
 
 /// A revision's fingerprint and the stamps it was computed under.
 #[derive(Debug, Clone)]
@@ -125,9 +133,7 @@ pub(crate) struct ProjectCache {
     file: Option<PathBuf>,
     root: PathBuf,
     canonical: String,
-    entries: HashMap<String, Entry>,
-    /// The directories the load saw: the others are gone.
-    seen: HashSet<String>,
+    entries: Entries,
     /// Taken before the load's first stat.
     opened: i128,
     changed: bool,
@@ -189,7 +195,6 @@ impl ProjectCache {
             root: root.to_path_buf(),
             canonical,
             entries,
-            seen: HashSet::new(),
             opened,
             changed: false,
             stats: CacheStats::default(),
@@ -198,14 +203,13 @@ impl ProjectCache {
 
     /// The entry's key: the revision directory relative to the project root.
     fn key(&self, dir: &Path) -> String {
-        dir.strip_prefix(&self.root).unwrap_or(dir).to_string_lossy().into_owned()
+        key_of(&self.root, dir).into_owned()
     }
 
     /// Forgets the directories that are gone; turns itself off for a small project.
     fn after_load(&mut self, revisions: usize) {
         let before = self.entries.len();
-        let seen = std::mem::take(&mut self.seen);
-        self.entries.retain(|key, _| seen.contains(key));
+        self.entries.retain(|_, entry| entry.seen);
         self.changed |= self.entries.len() != before;
         if revisions < MIN_REVISIONS {
             self.file = None;
@@ -281,10 +285,10 @@ pub(crate) struct PayloadStamps {
 
 impl ManifestCache for ProjectCache {
     fn manifest(&mut self, path: &Path, metadata: &std::fs::Metadata) -> Option<String> {
-        let key = self.key(path.parent()?);
-        let entry = self.entries.get(&key).filter(|entry| Some(entry.manifest) == Stamp::of(metadata));
-        let text = entry.map(|entry| entry.text.clone());
-        self.seen.insert(key);
+        // Called for every revision of the project: no key is allocated to look one up.
+        let entry = self.entries.get_mut(key_of(&self.root, path.parent()?).as_ref())?;
+        entry.seen = true;
+        let text = (Some(entry.manifest) == Stamp::of(metadata)).then(|| entry.text.clone());
         self.stats.manifests_cached += usize::from(text.is_some());
         text
     }
@@ -293,17 +297,21 @@ impl ManifestCache for ProjectCache {
         self.stats.manifests_read += 1;
         let Some(dir) = path.parent() else { return };
         let key = self.key(dir);
-        self.seen.insert(key.clone());
         self.changed = true;
         match Stamp::of(metadata).filter(|stamp| stamp.settled(self.opened)) {
             Some(manifest) => {
-                self.entries.insert(key, Entry { manifest, text: text.to_owned(), checksums: None });
+                self.entries.insert(key, Entry { manifest, text: text.to_owned(), checksums: None, seen: true });
             }
             None => {
                 self.entries.remove(&key);
             }
         }
     }
+}
+
+/// `dir` relative to `root`, as text: borrowed unless the path is not UTF-8.
+fn key_of<'p>(root: &Path, dir: &'p Path) -> Cow<'p, str> {
+    dir.strip_prefix(root).unwrap_or(dir).to_string_lossy()
 }
 
 fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -319,7 +327,7 @@ fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
 // then a BLAKE3 digest of everything before it. Integers little-endian;
 // strings as a u32 length and UTF-8 bytes.
 
-fn encode(entries: &HashMap<String, Entry>, canonical: &str) -> Vec<u8> {
+fn encode(entries: &Entries, canonical: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + entries.len() * 400);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT.to_le_bytes());
@@ -368,7 +376,7 @@ fn put_stamp(out: &mut Vec<u8>, stamp: &Stamp) {
 
 /// The entries of a cache file, or `None` for anything but a whole file of
 /// this format and version written for the project at `canonical`.
-fn decode(bytes: &[u8], canonical: &str) -> Option<HashMap<String, Entry>> {
+fn decode(bytes: &[u8], canonical: &str) -> Option<Entries> {
     let (body, digest) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
     if blake3::hash(body).as_bytes() != digest {
         return None;
@@ -381,7 +389,7 @@ fn decode(bytes: &[u8], canonical: &str) -> Option<HashMap<String, Entry>> {
         return None;
     }
     let count = input.u32()? as usize;
-    let mut entries = HashMap::with_capacity(count.min(body.len()));
+    let mut entries = Entries::with_capacity_and_hasher(count.min(body.len()), Default::default());
     for _ in 0..count {
         let key = input.str()?.to_owned();
         let manifest = input.stamp()?;
@@ -399,7 +407,7 @@ fn decode(bytes: &[u8], canonical: &str) -> Option<HashMap<String, Entry>> {
             }
             _ => return None,
         };
-        entries.insert(key, Entry { manifest, text, checksums });
+        entries.insert(key, Entry { manifest, text, checksums, seen: false });
     }
     input.0.is_empty().then_some(entries)
 }
@@ -450,13 +458,14 @@ mod tests {
                 checksum: "sha256:x v2".into(),
                 legacy: vec!["sha256:y".into()],
             }),
+            seen: false,
         }
     }
 
     #[test]
     fn a_cache_file_reads_back_and_anything_else_is_refused() {
-        let entries: HashMap<String, Entry> =
-            [("migrations/a".to_owned(), entry(true)), ("migrations/b".to_owned(), entry(false))].into();
+        let entries: Entries =
+            [("migrations/a".to_owned(), entry(true)), ("migrations/b".to_owned(), entry(false))].into_iter().collect();
         let bytes = encode(&entries, "/project");
         let back = decode(&bytes, "/project").expect("reads back");
         assert_eq!(back.len(), 2);
