@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use wasmig::backend::Backend;
 use wasmig::backend::sqlite::SqliteBackend;
-use wasmig::runtime::{HookContext, HookError, LoadError, Module, Runtime, RuntimeConfig, SandboxLimits, Verdict};
+use wasmig::runtime::{
+    HookContext, HookError, InstancePool, LoadError, Module, Runtime, RuntimeConfig, SandboxLimits, Verdict,
+};
 use wasmig_tests::hooks::HookScene;
 use wasmig_tests::{Fixture, sqlite_dump};
 
@@ -180,6 +182,34 @@ fn a_component_that_imports_wasi_is_refused_at_load() {
             assert_eq!(module, "revision w (wasi)");
         }
         other => panic!("expected a forbidden import, got {other:?}"),
+    }
+}
+
+/// Hook calls on a pool with room for one call, from four threads at once,
+/// and on fresh mappings: every call runs, each sees only its own database,
+/// and none sees what the call before it left in the slot's memory (the
+/// fixture logs how many rows it made, counted from an empty table).
+#[test]
+fn hooks_share_a_pool_of_one_slot_and_run_without_one() {
+    for pool in [InstancePool::Pooled { hooks: 1 }, InstancePool::OnDemand] {
+        let runtime = Runtime::new(RuntimeConfig { instance_pool: pool, ..RuntimeConfig::default() }).unwrap();
+        let module = runtime.load(&Fixture::Good.bytes(), "good").unwrap();
+        let scene = HookScene::new();
+        let context = scene.context(limits());
+        std::thread::scope(|threads| {
+            for _ in 0..4 {
+                threads.spawn(|| {
+                    for _ in 0..5 {
+                        let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open_in_memory().unwrap());
+                        db.begin().unwrap();
+                        let outcome = runtime.up(&module, &context, &mut db).expect("the hook runs");
+                        let logs: Vec<String> = outcome.logs.into_iter().map(|log| log.message).collect();
+                        assert_eq!(logs, ["fixture_good has 3 rows"], "{pool:?}");
+                        db.rollback().unwrap();
+                    }
+                });
+            }
+        });
     }
 }
 

@@ -57,14 +57,19 @@ pub(super) fn engine(pool: InstancePool) -> Result<Engine, EngineError> {
     if let InstancePool::Pooled { hooks } = pool {
         let hooks = hooks.max(1);
         let limits = SandboxLimits::default();
+        let memories = hooks.saturating_mul(MEMORIES_PER_HOOK);
+        let tables = hooks.saturating_mul(TABLES_PER_HOOK);
         let mut pooling = PoolingAllocationConfig::default();
         pooling
             .total_component_instances(hooks)
             .total_core_instances(hooks.saturating_mul(limits.max_instances))
-            .total_memories(hooks.saturating_mul(MEMORIES_PER_HOOK))
-            .total_tables(hooks.saturating_mul(TABLES_PER_HOOK))
-            .max_memories_per_module(MEMORIES_PER_HOOK)
-            .max_tables_per_module(TABLES_PER_HOOK)
+            .total_memories(memories)
+            .total_tables(tables)
+            // Per module, what the sandbox allows a whole hook (its limiter
+            // decides), as far as the pool holds: no limit of the pool's own
+            // that a guest would run into on the pool and not off it.
+            .max_memories_per_module(limits.max_instances.min(memories))
+            .max_tables_per_module(limits.max_tables.min(tables))
             // As many elements as the sandbox ever lets a table grow to.
             .table_elements(limits.max_table_elements as usize);
         wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
