@@ -18,6 +18,15 @@ fn project(dir: &Path, mode: &str) {
     write_revision_file(dir, "c1", "mode", mode);
 }
 
+/// A fresh database of `engine`, the project told `mode`, and a connection.
+fn scene(engine: Engine, mode: &str) -> (TestDb, tempfile::TempDir, Database) {
+    let db = TestDb::fresh(engine);
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), mode);
+    let database = db.connect();
+    (db, dir, database)
+}
+
 fn upgrade(dir: &Path, db: &mut Database) -> Result<RunReport, Error> {
     migrator(dir).upgrade(db, &Target::Heads, &RunOptions::default(), &mut NoProgress)
 }
@@ -36,10 +45,7 @@ fn many_values_exists(db: &TestDb) -> bool {
 }
 
 fn typed_rows_arrive_as_written(engine: Engine) {
-    let db = TestDb::fresh(engine);
-    let dir = tempfile::tempdir().unwrap();
-    project(dir.path(), "count");
-    let mut database = db.connect();
+    let (_db, dir, mut database) = scene(engine, "count");
     upgrade(dir.path(), &mut database).expect("the rows are written");
     let rows = database.query("SELECT id, r, t, b, n FROM many_values ORDER BY id", &[]).unwrap();
     assert_eq!(
@@ -76,10 +82,7 @@ fn typed_rows_arrive_as_written(engine: Engine) {
 }
 
 fn a_failing_row_is_named_and_nothing_of_the_step_stays(engine: Engine) {
-    let db = TestDb::fresh(engine);
-    let dir = tempfile::tempdir().unwrap();
-    project(dir.path(), "duplicate");
-    let mut database = db.connect();
+    let (db, dir, mut database) = scene(engine, "duplicate");
     let error = upgrade(dir.path(), &mut database).expect_err("row 2 repeats row 1's key");
     assert!(
         matches!(error.failure(), Failure::Hook(HookError::Statement { .. })),
@@ -98,10 +101,7 @@ fn a_failing_row_is_named_and_nothing_of_the_step_stays(engine: Engine) {
 }
 
 fn an_empty_call_runs_nothing(engine: Engine) {
-    let db = TestDb::fresh(engine);
-    let dir = tempfile::tempdir().unwrap();
-    project(dir.path(), "empty");
-    let mut database = db.connect();
+    let (db, dir, mut database) = scene(engine, "empty");
     upgrade(dir.path(), &mut database).expect("nothing to write is no error");
     assert_eq!(db.texts("SELECT count(*) FROM many_values"), [[Some("0".to_owned())]]);
     let entries = journal(dir.path(), &mut database);
@@ -124,10 +124,7 @@ fn refused_statements_stay_refused(engine: Engine) {
         "UPDATE wasmig_revisions SET revision = 'x'",
     ];
     for sql in spellings {
-        let db = TestDb::fresh(engine);
-        let dir = tempfile::tempdir().unwrap();
-        project(dir.path(), &format!("refuse:{sql}"));
-        let mut database = db.connect();
+        let (db, dir, mut database) = scene(engine, &format!("refuse:{sql}"));
         let error = upgrade(dir.path(), &mut database).expect_err(sql);
         assert!(
             matches!(

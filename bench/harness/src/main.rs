@@ -109,49 +109,6 @@ fn runtime() -> anyhow::Result<()> {
     }
     let one_select = direct_started.elapsed() / HOOK_CALLS;
 
-    // 10,000 INSERTs from a guest (one `execute` each, or one `execute-many`)
-    // vs the same statements by rusqlite, in alternating rounds.
-    let runtime = Runtime::new(RuntimeConfig::default())?;
-    let inserts = std::fs::read(wasmig_tests::bench_guest_inserts())?;
-    let module = runtime.load(&inserts, "bench inserts")?;
-    let count = 10_000;
-    let one_by_one = tempfile::tempdir()?;
-    std::fs::write(one_by_one.path().join("count"), count.to_string())?;
-    let batched = tempfile::tempdir()?;
-    std::fs::write(batched.path().join("count"), count.to_string())?;
-    std::fs::write(batched.path().join("batch"), count.to_string())?;
-    let guest_run = |assets: &Path| -> anyhow::Result<Duration> {
-        let mut db: Box<dyn Backend> = Box::new(SqliteBackend::open_in_memory()?);
-        db.execute_script("CREATE TABLE bench (id INTEGER, name TEXT); BEGIN")?;
-        let started = Instant::now();
-        runtime.up(&module, &context(Some(assets)), &mut db)?;
-        let elapsed = started.elapsed();
-        db.execute_script("COMMIT")?;
-        let rows = db.query("SELECT count(*) FROM bench", &[])?;
-        anyhow::ensure!(rows.values[0][0] == wasmig::sql::Value::Integer(count), "the guest wrote {:?}", rows.values);
-        Ok(elapsed)
-    };
-    let mut execute_runs = Vec::new();
-    let mut many_runs = Vec::new();
-    let mut direct_runs = Vec::new();
-    for _ in 0..ROUNDS {
-        execute_runs.push(guest_run(one_by_one.path())?);
-        many_runs.push(guest_run(batched.path())?);
-        let connection = rusqlite::Connection::open_in_memory()?;
-        connection.execute_batch("CREATE TABLE bench (id INTEGER, name TEXT); BEGIN")?;
-        let started = Instant::now();
-        for id in 0..count {
-            connection
-                .prepare_cached("INSERT INTO bench (id, name) VALUES (?1, ?2)")?
-                .execute(rusqlite::params![id, "row"])?;
-        }
-        direct_runs.push(started.elapsed());
-        connection.execute_batch("COMMIT")?;
-    }
-    let execute = median(execute_runs);
-    let many = median(many_runs);
-    let direct = median(direct_runs);
-
     println!("first compile of the sql plugin (Cranelift):     {:>10.2?}", compile);
     println!(
         "load of the sql plugin from the disk cache:      {:>10.2?}  ({:.0}x faster than compiling)",
@@ -169,17 +126,12 @@ fn runtime() -> anyhow::Result<()> {
         mapped_call,
         ratio(pooled_call, mapped_call)
     );
-    println!("{count} INSERTs from a guest via execute:          {:>10.2?}", execute);
-    println!("{count} INSERTs from a guest via one execute-many: {:>10.2?}", many);
-    println!("{count} INSERTs straight through rusqlite:          {:>10.2?}", direct);
-    println!("guest-call ratio, execute (guest / direct):      {:>10.2}", ratio(execute, direct));
-    println!("guest-call ratio, execute-many (guest / direct): {:>10.2}", ratio(many, direct));
-    Ok(())
+    // 10,000 INSERTs from a guest against rusqlite, on an in-memory database.
+    many::many("sqlite::memory:")
 }
 
-/// Hook calls per measurement, and rounds of the INSERT comparison (medians).
+/// Hook calls per measurement.
 const HOOK_CALLS: u32 = 5_000;
-const ROUNDS: usize = 9;
 
 pub(crate) fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64()

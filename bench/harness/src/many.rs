@@ -1,4 +1,4 @@
-//! `wasmig-bench many URL`: 10,000 INSERTs from a guest (`execute` each, one `execute-many`) against the same INSERTs straight through rusqlite / tokio-postgres, on a SQLite file or a PostgreSQL database.
+//! `wasmig-bench many URL` (and the end of `wasmig-bench runtime`, on `sqlite::memory:`): 10,000 INSERTs from a guest (`execute` each, one `execute-many`) against the same INSERTs straight through rusqlite / tokio-postgres, on a SQLite file or a PostgreSQL database.
 //!
 //! Every contender writes the same rows into a fresh `bench` table inside
 //! one transaction; the driver's baseline prepares the statement once and
@@ -59,8 +59,11 @@ pub fn many(url: &str) -> anyhow::Result<()> {
 
 /// The same rows through the driver alone: one prepared INSERT, row by row, in one transaction.
 fn straight(url: &str) -> anyhow::Result<Duration> {
-    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-        let connection = rusqlite::Connection::open(path)?;
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        let connection = match path {
+            ":memory:" => rusqlite::Connection::open_in_memory()?,
+            path => rusqlite::Connection::open(path.strip_prefix("//").unwrap_or(path))?,
+        };
         connection.execute_batch("DROP TABLE IF EXISTS bench; CREATE TABLE bench (id BIGINT, name TEXT)")?;
         let started = Instant::now();
         connection.execute_batch("BEGIN")?;

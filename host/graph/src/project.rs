@@ -243,54 +243,45 @@ fn threads_for(items: usize) -> usize {
     if items < PARALLEL_THRESHOLD { 1 } else { threads }
 }
 
-/// `work` on each of `items`, in order, split across [`threads_for`] threads.
-fn map_in_parallel<T: Sync, U: Send>(items: &[T], work: impl Fn(&T) -> U + Sync) -> Vec<U> {
+/// `work` on consecutive chunks of `items`, one chunk per [`threads_for`]
+/// thread (the whole slice on the caller's thread below the threshold): one
+/// output per chunk, in order.
+fn in_chunks<T: Sync, U: Send>(items: &[T], work: impl Fn(&[T]) -> U + Sync) -> Vec<U> {
     let threads = threads_for(items.len());
     if threads < 2 {
-        return items.iter().map(work).collect();
+        return vec![work(items)];
     }
     let work = &work;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(items.len().div_ceil(threads))
-            .map(|chunk| scope.spawn(move || chunk.iter().map(work).collect::<Vec<U>>()))
-            .collect();
-        handles.into_iter().flat_map(|handle| handle.join().expect("manifest worker panicked")).collect()
+        let handles: Vec<_> =
+            items.chunks(items.len().div_ceil(threads)).map(|chunk| scope.spawn(move || work(chunk))).collect();
+        handles.into_iter().map(|handle| handle.join().expect("manifest worker panicked")).collect()
     })
 }
 
+/// `work` on each of `items`, in order, split across [`threads_for`] threads.
+fn map_in_parallel<T: Sync, U: Send>(items: &[T], work: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    in_chunks(items, |chunk| chunk.iter().map(&work).collect::<Vec<U>>()).into_iter().flatten().collect()
+}
+
 /// Reads the manifests of `dirs`, in order; `keep_text` keeps each text.
+/// Reading is mostly system time spent opening files; with thousands of
+/// revisions, splitting the list across the cores pays off.
 fn read_in_parallel(dirs: Vec<PathBuf>, keep_text: bool) -> Result<Vec<Read>, ProjectError> {
-    // Reading is mostly system time spent opening files; with thousands of
-    // revisions, splitting the list across the cores pays off.
-    let threads = threads_for(dirs.len());
-    if threads < 2 {
-        return read_manifests(dirs, keep_text);
-    }
-    let chunk = dirs.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<PathBuf>> = Vec::new();
-    let mut rest = dirs;
-    while rest.len() > chunk {
-        let tail = rest.split_off(chunk);
-        chunks.push(std::mem::replace(&mut rest, tail));
-    }
-    chunks.push(rest);
-    let results: Vec<Result<Vec<Read>, ProjectError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks.into_iter().map(|c| scope.spawn(move || read_manifests(c, keep_text))).collect();
-        handles.into_iter().map(|h| h.join().expect("manifest reader panicked")).collect()
-    });
-    let mut revisions = Vec::new();
-    for result in results {
-        revisions.extend(result?);
+    let mut revisions = Vec::with_capacity(dirs.len());
+    // Chunks in order, each stopping at its first error: the first error is the first by name.
+    for chunk in in_chunks(&dirs, |chunk| read_manifests(chunk, keep_text)) {
+        revisions.extend(chunk?);
     }
     Ok(revisions)
 }
 
 /// Reads and parses the manifests of `dirs`, in order.
-fn read_manifests(dirs: Vec<PathBuf>, keep_text: bool) -> Result<Vec<Read>, ProjectError> {
+fn read_manifests(dirs: &[PathBuf], keep_text: bool) -> Result<Vec<Read>, ProjectError> {
     let mut revisions = Vec::with_capacity(dirs.len());
     let mut buffer = Vec::with_capacity(4096);
     for dir in dirs {
+        let dir = dir.clone();
         let manifest_path = dir.join(MANIFEST_FILE);
         buffer.clear();
         let metadata = match read_settings_file(&manifest_path, &mut buffer) {

@@ -125,6 +125,19 @@ pub struct RowFailure {
     pub error: DbError,
 }
 
+/// `execute` on each row of `rows` in order, stopping at the first that
+/// fails: how `execute-many` runs where rows are not sent together.
+pub(crate) fn row_by_row(
+    rows: &[Vec<Value>],
+    mut execute: impl FnMut(&[Value]) -> Result<u64, DbError>,
+) -> Result<u64, RowFailure> {
+    let mut changed = 0;
+    for (row, params) in rows.iter().enumerate() {
+        changed += execute(params).map_err(|error| RowFailure { row, rows: rows.len(), error })?;
+    }
+    Ok(changed)
+}
+
 impl RowFailure {
     /// The error as the guest sees it: the database's, its message prefixed
     /// with the row ("row 2 of 3: ...", counting from 1).

@@ -40,11 +40,7 @@ pub trait Backend: Send {
     /// after it runs. Row by row through [`Backend::execute`] unless the
     /// backend has a faster way (PostgreSQL pipelines the rows inside a transaction).
     fn execute_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64, RowFailure> {
-        let mut changed = 0;
-        for (row, params) in rows.iter().enumerate() {
-            changed += self.execute(sql, params).map_err(|error| RowFailure { row, rows: rows.len(), error })?;
-        }
-        Ok(changed)
+        crate::sql::row_by_row(rows, |params| self.execute(sql, params))
     }
 
     /// Runs one statement and returns all its rows.

@@ -284,10 +284,27 @@ impl Runtime {
         if let Some(module) = self.loaded(&hash) {
             return Some(Ok(module));
         }
-        let compiled = self.disk.as_ref()?.verified(&hash).ok()?;
-        let component = deserialize(&self.engine, &compiled).ok()?;
-        self.loaded_from_disk.fetch_add(1, Ordering::Relaxed);
-        Some(self.ready(component, hash, name))
+        // A refused cache entry is left to `load_hashed`, which compiles it again and says so.
+        match self.cached_component(&hash) {
+            FromDisk::Loaded(component) => Some(self.ready(component, hash, name)),
+            FromDisk::Absent | FromDisk::Refused(_) => None,
+        }
+    }
+
+    /// The compiled component with this hash from the disk cache, or why not.
+    fn cached_component(&self, hash: &ModuleHash) -> FromDisk {
+        let Some(disk) = &self.disk else { return FromDisk::Absent };
+        match disk.verified(hash) {
+            Ok(compiled) => match deserialize(&self.engine, &compiled) {
+                Ok(component) => {
+                    self.loaded_from_disk.fetch_add(1, Ordering::Relaxed);
+                    FromDisk::Loaded(component)
+                }
+                Err(error) => FromDisk::Refused(format!("cached component refused by wasmtime: {error}")),
+            },
+            Err(CacheMiss::Absent) => FromDisk::Absent,
+            Err(miss) => FromDisk::Refused(miss.to_string()),
+        }
     }
 
     /// A compiled component checked against the contract and pre-instantiated, kept by its hash.
@@ -305,23 +322,12 @@ impl Runtime {
     }
 
     fn component(&self, bytes: &[u8], hash: &ModuleHash, name: &str) -> Result<Component, LoadError> {
-        if let Some(disk) = &self.disk {
-            match disk.verified(hash) {
-                Ok(compiled) => match deserialize(&self.engine, &compiled) {
-                    Ok(component) => {
-                        self.loaded_from_disk.fetch_add(1, Ordering::Relaxed);
-                        return Ok(component);
-                    }
-                    Err(error) => {
-                        self.cache_rejected.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(module = name, "cached component refused by wasmtime, compiling again: {error}");
-                    }
-                },
-                Err(CacheMiss::Absent) => {}
-                Err(miss) => {
-                    self.cache_rejected.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(module = name, "{miss}; compiling again");
-                }
+        match self.cached_component(hash) {
+            FromDisk::Loaded(component) => return Ok(component),
+            FromDisk::Absent => {}
+            FromDisk::Refused(why) => {
+                self.cache_rejected.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(module = name, "{why}; compiling again");
             }
         }
         let component = Component::new(&self.engine, bytes)
@@ -612,6 +618,14 @@ impl Runtime {
             }
         }
     }
+}
+
+/// What the disk cache holds for a module.
+enum FromDisk {
+    Loaded(Component),
+    Absent,
+    /// An entry that cannot be used (corrupt, foreign, stale), and why.
+    Refused(String),
 }
 
 /// Maps a serialized component that this runtime's own cache verified.

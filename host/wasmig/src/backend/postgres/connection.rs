@@ -52,7 +52,7 @@ use super::state::{
 };
 use super::target::Target;
 use super::tls::Connector;
-use crate::sql::{DbError, RowFailure, Rows, Value, quote_identifier};
+use crate::sql::{DbError, RowFailure, Rows, Value, quote_identifier, row_by_row};
 
 /// Prepared statements kept per connection; past this the cache starts over,
 /// so a guest that builds unique SQL strings cannot grow it without bound.
@@ -300,11 +300,7 @@ impl Connection {
     pub(super) fn execute_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64, RowFailure> {
         let pipelined = self.hook.as_ref().is_some_and(|hook| hook.mode == Mode::Transaction);
         if !pipelined || rows.len() < 2 {
-            let mut changed = 0;
-            for (row, params) in rows.iter().enumerate() {
-                changed += self.execute(sql, params).map_err(|error| RowFailure { row, rows: rows.len(), error })?;
-            }
-            return Ok(changed);
+            return row_by_row(rows, |params| self.execute(sql, params));
         }
         let failed_row = Cell::new(0);
         let result = self.guest_many(sql, rows, &failed_row);
