@@ -102,8 +102,10 @@ impl std::borrow::Borrow<str> for RevisionId {
 
 impl<'de> Deserialize<'de> for RevisionId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Checked in place: a manifest's ids are decoded by the thousand.
         let raw = String::deserialize(deserializer)?;
-        RevisionId::parse(&raw).map_err(serde::de::Error::custom)
+        check_name(&raw).map_err(serde::de::Error::custom)?;
+        Ok(RevisionId(raw))
     }
 }
 

@@ -141,15 +141,18 @@ pub fn load(dir: impl AsRef<Path>) -> Result<Project, ProjectError> {
     Ok(Project { config, root, graph })
 }
 
-/// Manifest texts a loader may use instead of reading files: it answers only
+/// Manifests a loader may use instead of reading files: it answers only
 /// for a file whose metadata (taken just now, before any read) shows it
-/// unchanged since its text was recorded. Only ever a shortcut: what it
-/// returns is parsed and validated like a file read from disk.
-pub trait ManifestCache {
-    /// The text `path` held, if `metadata` (the file's, now) says it still does.
-    fn manifest(&mut self, path: &Path, metadata: &std::fs::Metadata) -> Option<String>;
-    /// `path` held `text` when read; `metadata` was taken before the read.
-    fn record(&mut self, path: &Path, metadata: &std::fs::Metadata, text: &str);
+/// unchanged since its manifest was recorded. Only ever a shortcut: what it
+/// returns is in [`Manifest::to_cached`]'s form, decoded and validated
+/// again like a file read from disk.
+pub trait ManifestCache: Sync {
+    /// The manifest `path` held, in [`Manifest::to_cached`]'s form, if
+    /// `metadata` (the file's, now) says it still holds it. Asked from
+    /// several threads at once.
+    fn manifest(&self, path: &Path, metadata: &std::fs::Metadata) -> Option<&str>;
+    /// `path` held `manifest` when read; `metadata` was taken before the read.
+    fn record(&mut self, path: &Path, metadata: &std::fs::Metadata, manifest: &Manifest);
 }
 
 /// [`load`], taking manifests from `cache` where it vouches for them and
@@ -159,31 +162,31 @@ pub fn load_with(dir: impl AsRef<Path>, cache: &mut dyn ManifestCache) -> Result
     let config = load_config(&root)?;
     let dirs = revision_dirs(&root.join(&config.migrations_dir))?;
     let manifest_paths: Vec<PathBuf> = dirs.iter().map(|dir| dir.join(MANIFEST_FILE)).collect();
-    // Stat'ing and parsing are most of the time: both run across the cores;
-    // only asking the cache (one map) is in order.
+    // Stat'ing, asking the cache and decoding are most of the time: one pass across the cores.
     // A file that cannot be stat'ed, or is not one, goes the reading way, which names the problem.
-    let stats =
-        map_in_parallel(&manifest_paths, |path| std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file));
-    let texts: Vec<Option<String>> = manifest_paths
-        .iter()
-        .zip(&stats)
-        .map(|(path, metadata)| metadata.as_ref().and_then(|metadata| cache.manifest(path, metadata)))
-        .collect();
-    let parsed = map_in_parallel(&texts, |text| text.as_deref().and_then(|text| Manifest::from_toml(text).ok()));
+    let shared: &dyn ManifestCache = cache;
+    let found = map_in_parallel(&manifest_paths, |path| {
+        let metadata = std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file)?;
+        let manifest = shared.manifest(path, &metadata).and_then(|text| Manifest::from_cached(text).ok());
+        Some((metadata, manifest))
+    });
     let mut revisions: Vec<Option<Revision>> = Vec::with_capacity(dirs.len());
     let mut missed = Vec::new();
-    for ((dir, manifest_path), manifest) in dirs.into_iter().zip(manifest_paths).zip(parsed) {
-        match manifest {
-            Some(manifest) => revisions.push(Some(Revision { manifest, dir, manifest_path })),
-            None => {
-                missed.push((revisions.len(), dir));
+    for ((dir, manifest_path), found) in dirs.into_iter().zip(manifest_paths).zip(found) {
+        match found {
+            Some((_, Some(manifest))) => revisions.push(Some(Revision { manifest, dir, manifest_path })),
+            found => {
+                // The metadata taken before the read: a write since then is seen next time.
+                missed.push(((revisions.len(), found.map(|(metadata, _)| metadata)), dir));
                 revisions.push(None);
             }
         }
     }
-    let (slots, dirs): (Vec<usize>, Vec<PathBuf>) = missed.into_iter().unzip();
-    for (slot, (revision, metadata, text)) in slots.into_iter().zip(read_in_parallel(dirs, true)?) {
-        cache.record(&revision.manifest_path, &metadata, &text.expect("kept when asked"));
+    let (slots, dirs): (Vec<_>, Vec<PathBuf>) = missed.into_iter().unzip();
+    for ((slot, metadata), revision) in slots.into_iter().zip(read_in_parallel(dirs)?) {
+        if let Some(metadata) = &metadata {
+            cache.record(&revision.manifest_path, metadata, &revision.manifest);
+        }
         revisions[slot] = Some(revision);
     }
     let graph = Graph::new(revisions.into_iter().map(|revision| revision.expect("every slot filled")).collect())?;
@@ -198,8 +201,7 @@ const PARALLEL_THRESHOLD: usize = 512;
 /// other directory must hold a manifest. When several manifests are broken,
 /// the error is about the first by directory name.
 pub fn read_revisions(migrations_dir: &Path) -> Result<Vec<Revision>, ProjectError> {
-    let read = read_in_parallel(revision_dirs(migrations_dir)?, false)?;
-    Ok(read.into_iter().map(|(revision, _, _)| revision).collect())
+    read_in_parallel(revision_dirs(migrations_dir)?)
 }
 
 /// The revision directories of `migrations_dir`, by name.
@@ -232,10 +234,6 @@ fn revision_dirs(migrations_dir: &Path) -> Result<Vec<PathBuf>, ProjectError> {
     Ok(dirs.into_iter().map(|(_, path)| path).collect())
 }
 
-/// A manifest as read: the revision, its file's metadata taken before the
-/// read, and its text when the caller keeps it (for a cache).
-type Read = (Revision, std::fs::Metadata, Option<String>);
-
 /// How many threads share `items` items of manifest work: one below
 /// [`PARALLEL_THRESHOLD`], else one per core, at most 4.
 fn threads_for(items: usize) -> usize {
@@ -264,38 +262,37 @@ fn map_in_parallel<T: Sync, U: Send>(items: &[T], work: impl Fn(&T) -> U + Sync)
     in_chunks(items, |chunk| chunk.iter().map(&work).collect::<Vec<U>>()).into_iter().flatten().collect()
 }
 
-/// Reads the manifests of `dirs`, in order; `keep_text` keeps each text.
+/// Reads the manifests of `dirs`, in order.
 /// Reading is mostly system time spent opening files; with thousands of
 /// revisions, splitting the list across the cores pays off.
-fn read_in_parallel(dirs: Vec<PathBuf>, keep_text: bool) -> Result<Vec<Read>, ProjectError> {
+fn read_in_parallel(dirs: Vec<PathBuf>) -> Result<Vec<Revision>, ProjectError> {
     let mut revisions = Vec::with_capacity(dirs.len());
     // Chunks in order, each stopping at its first error: the first error is the first by name.
-    for chunk in in_chunks(&dirs, |chunk| read_manifests(chunk, keep_text)) {
+    for chunk in in_chunks(&dirs, read_manifests) {
         revisions.extend(chunk?);
     }
     Ok(revisions)
 }
 
 /// Reads and parses the manifests of `dirs`, in order.
-fn read_manifests(dirs: &[PathBuf], keep_text: bool) -> Result<Vec<Read>, ProjectError> {
+fn read_manifests(dirs: &[PathBuf]) -> Result<Vec<Revision>, ProjectError> {
     let mut revisions = Vec::with_capacity(dirs.len());
     let mut buffer = Vec::with_capacity(4096);
     for dir in dirs {
         let dir = dir.clone();
         let manifest_path = dir.join(MANIFEST_FILE);
         buffer.clear();
-        let metadata = match read_settings_file(&manifest_path, &mut buffer) {
-            Ok(metadata) => metadata,
+        match read_settings_file(&manifest_path, &mut buffer) {
+            Ok(()) => {}
             Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ProjectError::MissingManifest { dir });
             }
             Err(error) => return Err(error.into_project_error(manifest_path)),
-        };
+        }
         let text = utf8(&buffer, &manifest_path)?;
         let manifest = Manifest::from_toml(text)
             .map_err(|source| ProjectError::Manifest { path: manifest_path.clone(), source })?;
-        let text = keep_text.then(|| text.to_owned());
-        revisions.push((Revision { manifest, dir, manifest_path }, metadata, text));
+        revisions.push(Revision { manifest, dir, manifest_path });
     }
     Ok(revisions)
 }
@@ -332,8 +329,7 @@ impl ReadError {
 ///
 /// stat + open + read until a short read + close: `fs::read` would also seek, and reading
 /// until a zero-byte read would add a `read` per manifest (10,000 on a 10,000-revision project).
-/// Returns the metadata taken before the read (what a cache records).
-fn read_settings_file(path: &Path, buffer: &mut Vec<u8>) -> Result<std::fs::Metadata, ReadError> {
+fn read_settings_file(path: &Path, buffer: &mut Vec<u8>) -> Result<(), ReadError> {
     use std::io::Read;
     let metadata = std::fs::metadata(path).map_err(ReadError::Io)?;
     if !metadata.is_file() {
@@ -360,7 +356,7 @@ fn read_settings_file(path: &Path, buffer: &mut Vec<u8>) -> Result<std::fs::Meta
     if buffer.len() as u64 > MAX_SETTINGS_FILE_BYTES {
         return Err(ReadError::TooLarge);
     }
-    Ok(metadata)
+    Ok(())
 }
 
 /// What a file that is not a regular file is, for the error message.
@@ -393,6 +389,53 @@ mod tests {
         std::fs::write(dir.path().join(CONFIG_FILE), config).unwrap();
         std::fs::create_dir(dir.path().join("migrations")).unwrap();
         dir
+    }
+
+    /// A cache that answers every manifest with `answer`, or with what it was told.
+    struct FakeCache {
+        answer: Option<String>,
+        told: std::collections::HashMap<PathBuf, String>,
+    }
+
+    impl ManifestCache for FakeCache {
+        fn manifest(&self, path: &Path, _: &std::fs::Metadata) -> Option<&str> {
+            self.answer.as_deref().or_else(|| self.told.get(path).map(String::as_str))
+        }
+
+        fn record(&mut self, path: &Path, _: &std::fs::Metadata, manifest: &Manifest) {
+            self.told.insert(path.to_path_buf(), manifest.to_cached());
+        }
+    }
+
+    #[test]
+    fn a_cache_answer_is_decoded_again_and_a_bad_one_sends_the_loader_to_the_file() {
+        // Above the threshold, so the answers are asked for from several threads.
+        let dir = project_with("");
+        for i in 0..PARALLEL_THRESHOLD + 3 {
+            let revision = dir.path().join(format!("migrations/r{i:04}"));
+            std::fs::create_dir(&revision).unwrap();
+            let parents = if i == 0 { String::new() } else { format!("\"r{:04}\"", i - 1) };
+            let manifest = format!("id = \"r{i:04}\"\nmessage = \"m {i}\"\nparents = [{parents}]\n");
+            std::fs::write(revision.join(MANIFEST_FILE), manifest).unwrap();
+        }
+        let plain = load(dir.path()).unwrap();
+        let mut cache = FakeCache { answer: None, told: Default::default() };
+        let first = load_with(dir.path(), &mut cache).unwrap();
+        assert_eq!(cache.told.len(), plain.graph.len(), "every manifest read and recorded");
+        let told = cache.told.clone();
+        let second = load_with(dir.path(), &mut cache).unwrap();
+        assert_eq!(cache.told, told, "every manifest answered by the cache: nothing read again");
+        for loaded in [&first, &second] {
+            let manifests =
+                |project: &Project| project.graph.topological_order().map(|r| r.manifest.clone()).collect::<Vec<_>>();
+            assert_eq!(manifests(loaded), manifests(&plain));
+        }
+        for answer in ["not json", r#"{"id":"bad-id","message":"m","parents":[]}"#] {
+            let mut cache = FakeCache { answer: Some(answer.to_owned()), told: Default::default() };
+            let loaded = load_with(dir.path(), &mut cache).unwrap();
+            assert_eq!(cache.told.len(), plain.graph.len(), "{answer}: every manifest read from its file");
+            assert_eq!(loaded.graph.len(), plain.graph.len());
+        }
     }
 
     #[test]

@@ -125,6 +125,18 @@ impl Manifest {
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a manifest always serializes to TOML")
     }
+
+    /// The form a cache keeps a parsed manifest in: JSON, which reads back
+    /// several times faster than the TOML it came from (the TOML parser was
+    /// a quarter of a cached `heads` at 10,000 revisions).
+    pub fn to_cached(&self) -> String {
+        serde_json::to_string(self).expect("a manifest always serializes to JSON")
+    }
+
+    /// A manifest from [`Self::to_cached`]'s form, validated as on the way from TOML.
+    pub fn from_cached(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
 }
 
 /// A revision of the graph: its manifest plus where it was read from.
@@ -251,6 +263,25 @@ mod tests {
         assert_eq!(m.kind, RevisionKind::Sql);
         assert!(m.transactional);
         assert_eq!(Manifest::from_toml(&m.to_toml()).unwrap(), m);
+    }
+
+    #[test]
+    fn the_cached_form_reads_back_every_field_and_is_validated_again() {
+        let full = Manifest::from_toml(
+            "id = \"m1\"\nmessage = \"say \\\"hi\\\"\\nthere ✓\"\nparents = [\"a\", \"b\"]\nkind = \"merge\"\n\
+             branch_labels = [\"billing\"]\ndepends_on = [\"c\"]\ntransactional = false\nreversible = false\n\
+             [sandbox]\nmemory_mb = 64\ntimeout_ms = 900\nsql_timeout_ms = 5000\n\
+             [database]\nstatement_lock_timeout_ms = 250\nlock_retries = 7\nlock_retry_backoff_ms = 40\n\
+             [lint.allow]\ndrop-column = \"  nothing reads it  \"\n",
+        )
+        .unwrap();
+        let plain = Manifest::from_toml("id = \"a1\"\nmessage = \"first\"\nparents = []\n").unwrap();
+        for manifest in [full, plain] {
+            assert_eq!(Manifest::from_cached(&manifest.to_cached()).unwrap(), manifest);
+        }
+        // A cached form is checked as a file is: a bad id or an unknown field is refused.
+        assert!(Manifest::from_cached(r#"{"id":"a-b","message":"m","parents":[]}"#).is_err());
+        assert!(Manifest::from_cached(r#"{"id":"a","message":"m","parents":[],"down_revision":"x"}"#).is_err());
     }
 
     #[test]

@@ -32,7 +32,7 @@ impl Dag {
 
     /// Every fifth revision carries a branch label.
     fn label(&self, i: usize) -> Option<String> {
-        (i % 5 == 0).then(|| format!("lab_{}", self.ids[i]))
+        i.is_multiple_of(5).then(|| format!("lab_{}", self.ids[i]))
     }
 
     fn needs(&self, i: usize) -> impl Iterator<Item = usize> + '_ {

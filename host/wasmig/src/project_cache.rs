@@ -8,8 +8,9 @@
 //! the component cache: `$WASMIG_CACHE_DIR/projects`, else
 //! `~/.cache/wasmig/projects`), named by a digest of the project's canonical
 //! path. An entry is a revision directory (by its path relative to the
-//! project root): its manifest's text and, once a command computed it, its
-//! checksums. Each file that decides an entry is stamped (size, mtime and
+//! project root): its manifest, parsed (in [`Manifest::to_cached`]'s JSON,
+//! which reads back several times faster than TOML), and, once a command
+//! computed it, its checksums. Each file that decides an entry is stamped (size, mtime and
 //! ctime in nanoseconds, inode, device); any difference and the entry is
 //! built again from the files. The directory's own stamp stands for the
 //! files that are absent (creating, removing or renaming one changes it), so
@@ -28,10 +29,11 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
-use wasmig_graph::{ManifestCache, Project, ProjectError, Revision};
+use wasmig_graph::{Manifest, ManifestCache, Project, ProjectError, Revision};
 
 use crate::checksum::Fingerprint;
 
@@ -43,7 +45,7 @@ pub const MIN_REVISIONS: usize = 100;
 const SETTLE: i128 = 2_000_000_000;
 /// The first bytes of a cache file, then the format's version.
 const MAGIC: &[u8] = b"wasmig project cache\n";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// What decides whether a file is unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,13 +94,15 @@ fn now() -> i128 {
 }
 
 /// A revision directory's cached knowledge.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Entry {
     manifest: Stamp,
-    text: String,
+    /// The manifest in [`Manifest::to_cached`]'s form.
+    parsed: String,
     checksums: Option<Checksums>,
-    /// The load saw its directory (not written: the others are gone).
-    seen: bool,
+    /// The load saw its directory (not written: the others are gone). Atomic:
+    /// the loader asks for manifests from several threads.
+    seen: AtomicBool,
 }
 
 /// The entries by directory (relative to the project root). FNV: ten thousand
@@ -137,6 +141,8 @@ pub(crate) struct ProjectCache {
     /// Taken before the load's first stat.
     opened: i128,
     changed: bool,
+    /// Manifests the cache answered for (counted from the loader's threads).
+    hits: AtomicUsize,
     pub stats: CacheStats,
 }
 
@@ -197,6 +203,7 @@ impl ProjectCache {
             entries,
             opened,
             changed: false,
+            hits: AtomicUsize::new(0),
             stats: CacheStats::default(),
         }
     }
@@ -209,7 +216,8 @@ impl ProjectCache {
     /// Forgets the directories that are gone; turns itself off for a small project.
     fn after_load(&mut self, revisions: usize) {
         let before = self.entries.len();
-        self.entries.retain(|_, entry| entry.seen);
+        self.entries.retain(|_, entry| *entry.seen.get_mut());
+        self.stats.manifests_cached = *self.hits.get_mut();
         self.changed |= self.entries.len() != before;
         if revisions < MIN_REVISIONS {
             self.file = None;
@@ -284,23 +292,25 @@ pub(crate) struct PayloadStamps {
 }
 
 impl ManifestCache for ProjectCache {
-    fn manifest(&mut self, path: &Path, metadata: &std::fs::Metadata) -> Option<String> {
+    fn manifest(&self, path: &Path, metadata: &std::fs::Metadata) -> Option<&str> {
         // Called for every revision of the project: no key is allocated to look one up.
-        let entry = self.entries.get_mut(key_of(&self.root, path.parent()?).as_ref())?;
-        entry.seen = true;
-        let text = (Some(entry.manifest) == Stamp::of(metadata)).then(|| entry.text.clone());
-        self.stats.manifests_cached += usize::from(text.is_some());
-        text
+        let entry = self.entries.get(key_of(&self.root, path.parent()?).as_ref())?;
+        entry.seen.store(true, Ordering::Relaxed);
+        let parsed = (Some(entry.manifest) == Stamp::of(metadata)).then_some(entry.parsed.as_str());
+        self.hits.fetch_add(usize::from(parsed.is_some()), Ordering::Relaxed);
+        parsed
     }
 
-    fn record(&mut self, path: &Path, metadata: &std::fs::Metadata, text: &str) {
+    fn record(&mut self, path: &Path, metadata: &std::fs::Metadata, manifest: &Manifest) {
         self.stats.manifests_read += 1;
         let Some(dir) = path.parent() else { return };
         let key = self.key(dir);
         self.changed = true;
         match Stamp::of(metadata).filter(|stamp| stamp.settled(self.opened)) {
-            Some(manifest) => {
-                self.entries.insert(key, Entry { manifest, text: text.to_owned(), checksums: None, seen: true });
+            Some(stamp) => {
+                let parsed = manifest.to_cached();
+                self.entries
+                    .insert(key, Entry { manifest: stamp, parsed, checksums: None, seen: AtomicBool::new(true) });
             }
             None => {
                 self.entries.remove(&key);
@@ -337,7 +347,7 @@ fn encode(entries: &Entries, canonical: &str) -> Vec<u8> {
     for (key, entry) in entries {
         put_str(&mut out, key);
         put_stamp(&mut out, &entry.manifest);
-        put_str(&mut out, &entry.text);
+        put_str(&mut out, &entry.parsed);
         match &entry.checksums {
             None => out.push(0),
             Some(checksums) => {
@@ -393,7 +403,7 @@ fn decode(bytes: &[u8], canonical: &str) -> Option<Entries> {
     for _ in 0..count {
         let key = input.str()?.to_owned();
         let manifest = input.stamp()?;
-        let text = input.str()?.to_owned();
+        let parsed = input.str()?.to_owned();
         let checksums = match input.take(1)?[0] {
             0 => None,
             1 => {
@@ -407,7 +417,7 @@ fn decode(bytes: &[u8], canonical: &str) -> Option<Entries> {
             }
             _ => return None,
         };
-        entries.insert(key, Entry { manifest, text, checksums, seen: false });
+        entries.insert(key, Entry { manifest, parsed, checksums, seen: AtomicBool::new(false) });
     }
     input.0.is_empty().then_some(entries)
 }
@@ -451,14 +461,14 @@ mod tests {
         let stamp = Stamp { dev: 1, ino: 2, size: 3, mtime: 4, ctime: -5 };
         Entry {
             manifest: stamp,
-            text: "id = \"a1\"\n".into(),
+            parsed: r#"{"id":"a1"}"#.into(),
             checksums: checksums.then(|| Checksums {
                 dir: stamp,
                 files: vec![("up.sql".into(), stamp)],
                 checksum: "sha256:x v2".into(),
                 legacy: vec!["sha256:y".into()],
             }),
-            seen: false,
+            seen: AtomicBool::new(false),
         }
     }
 
@@ -470,7 +480,7 @@ mod tests {
         let back = decode(&bytes, "/project").expect("reads back");
         assert_eq!(back.len(), 2);
         assert_eq!(back["migrations/a"].checksums.as_ref().unwrap().files[0].0, "up.sql");
-        assert_eq!(back["migrations/b"].text, "id = \"a1\"\n");
+        assert_eq!(back["migrations/b"].parsed, r#"{"id":"a1"}"#);
         assert!(decode(&bytes, "/other").is_none(), "another project's");
         for at in [0, MAGIC.len(), bytes.len() / 2, bytes.len() - 1] {
             let mut flipped = bytes.clone();

@@ -30,7 +30,7 @@ pub fn new(dir: &Path, out: Output, request: NewRevision) -> CliResult<Exit> {
     manifest.kind = request.template.kind();
     manifest.branch_labels = request.branch_labels;
     manifest.depends_on = resolve_all(graph, &request.depends_on)?;
-    create(&project, out, manifest, request.template)
+    create(project, out, manifest, request.template)
 }
 
 pub fn merge(
@@ -67,7 +67,7 @@ pub fn merge(
         .unwrap_or_else(|| format!("merge {}", parents.iter().map(RevisionId::as_str).collect::<Vec<_>>().join(", ")));
     let mut manifest = Manifest::new(fresh_id(graph, id), message, parents);
     manifest.kind = Template::Merge.kind();
-    create(&project, out, manifest, Template::Merge)
+    create(project, out, manifest, Template::Merge)
 }
 
 /// The single head, or no parent in an empty project.
@@ -134,13 +134,13 @@ fn create(project: &Project, out: Output, manifest: Manifest, template: Template
             ))
             .into()),
         };
-    if template == Template::Rust {
-        if wasmig_build::ensure_rust_sdk(&project.root, false)? == wasmig_build::SdkCopy::Written {
-            out.note(format_args!(
-                "wrote wasmig's Rust guest SDK into {} (commit it; Rust revisions depend on it by path)",
-                project.root.join(wasmig_build::RUST_SDK_DIR).display()
-            ));
-        }
+    if template == Template::Rust
+        && wasmig_build::ensure_rust_sdk(&project.root, false)? == wasmig_build::SdkCopy::Written
+    {
+        out.note(format_args!(
+            "wrote wasmig's Rust guest SDK into {} (commit it; Rust revisions depend on it by path)",
+            project.root.join(wasmig_build::RUST_SDK_DIR).display()
+        ));
     }
     let files = scaffold::write_revision(&dir, &relative, &manifest, template)?;
     out.emit(|| json!({ "id": manifest.id, "kind": manifest.kind, "message": manifest.message, "parents": manifest.parents, "dir": dir, "files": files }),

@@ -1,5 +1,7 @@
 //! `heads`, `branches`, `history` and `show`: reading the graph, marked with what a database applied when one is given.
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
 use serde_json::json;
 use wasmig::RowState;
@@ -144,16 +146,18 @@ pub fn history(
                     }
                     t.push('\n');
                 } else {
+                    // One line per revision, written in place (no string per field).
                     if let Some(mark) = mark {
-                        t.push_str(&format!("{:<10} ", mark.column()));
+                        let _ = write!(t, "{:<10} ", mark.column());
                     }
-                    t.push_str(&format!(
-                        "{} -> {}{}{current}, {}\n",
+                    let _ = writeln!(
+                        t,
+                        "{} -> {}{}{current}, {}",
                         id_list(&parents),
                         r.id,
                         r.markers(),
                         r.message.lines().next().unwrap_or_default()
-                    ));
+                    );
                 }
             }
         },

@@ -17,7 +17,7 @@ use crate::cli::error::CliResult;
 
 /// The project, and what the database applied when one was asked for.
 pub enum Inspected {
-    Project(Box<Project>),
+    Project(&'static Project),
     Marked(Marks),
 }
 
@@ -26,7 +26,7 @@ impl Inspected {
     /// falls back to the project's `[database] url`.
     pub fn open(dir: &Path, given: Option<&str>, indicate_current: bool) -> CliResult<Self> {
         if given.is_none() && !indicate_current {
-            return Ok(Inspected::Project(Box::new(load(dir)?)));
+            return Ok(Inspected::Project(load(dir)?));
         }
         let migrator = migrator(dir)?;
         let (database, rows) = read_applied(&migrator, given)?;

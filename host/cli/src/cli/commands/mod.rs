@@ -45,8 +45,8 @@ pub fn run(settings: Settings) -> CliResult<Exit> {
         Command::New(request) => author::new(dir, out, request),
         Command::Build(request) => build::build(dir, out, request),
         Command::Merge { message, id, revisions } => author::merge(dir, out, message, id, &revisions),
-        Command::Heads { check } => inspect::heads(&load(dir)?, out, check),
-        Command::Branches => inspect::branches(&load(dir)?, out),
+        Command::Heads { check } => inspect::heads(load(dir)?, out, check),
+        Command::Branches => inspect::branches(load(dir)?, out),
         Command::History { lower, upper, verbose, indicate_current } => {
             let inspected = Inspected::open(dir, database, indicate_current)?;
             inspect::history(&inspected, out, lower.as_deref(), upper.as_deref(), verbose)
@@ -56,8 +56,8 @@ pub fn run(settings: Settings) -> CliResult<Exit> {
         }
         Command::Log(request) => log::log(dir, database, out, request),
         Command::Journal(request) => journal::journal(dir, database, out, request),
-        Command::Graph { picture } => picture::graph(&load(dir)?, out, picture),
-        Command::Plan(request) => plan::plan(&load(dir)?, out, request, database),
+        Command::Graph { picture } => picture::graph(load(dir)?, out, picture),
+        Command::Plan(request) => plan::plan(load(dir)?, out, request, database),
         Command::Run(request) => migrate::run(dir, database, out, request),
         Command::Current => state::current(dir, database, out),
         Command::Status => state::status(dir, database, out),
@@ -68,7 +68,7 @@ pub fn run(settings: Settings) -> CliResult<Exit> {
         Command::Test => stairway::test(dir, database, out),
         Command::Lint { revisions } => lint::lint(dir, database, out, &revisions),
         Command::Tenants(request) => tenants::run(dir, out, verbosity, request),
-        Command::TenantRuns { coordinator, run } => runs::show(&load(dir)?, out, coordinator, run),
+        Command::TenantRuns { coordinator, run } => runs::show(load(dir)?, out, coordinator, run),
         Command::Completions { .. } | Command::Man { .. } => unreachable!("answered before the project is entered"),
     }
 }
