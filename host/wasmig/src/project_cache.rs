@@ -29,7 +29,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
@@ -141,8 +141,6 @@ pub(crate) struct ProjectCache {
     /// Taken before the load's first stat.
     opened: i128,
     changed: bool,
-    /// Manifests the cache answered for (counted from the loader's threads).
-    hits: AtomicUsize,
     pub stats: CacheStats,
 }
 
@@ -203,7 +201,6 @@ impl ProjectCache {
             entries,
             opened,
             changed: false,
-            hits: AtomicUsize::new(0),
             stats: CacheStats::default(),
         }
     }
@@ -217,7 +214,8 @@ impl ProjectCache {
     fn after_load(&mut self, revisions: usize) {
         let before = self.entries.len();
         self.entries.retain(|_, entry| *entry.seen.get_mut());
-        self.stats.manifests_cached = *self.hits.get_mut();
+        // Every manifest the load did not read (and record) came from the cache.
+        self.stats.manifests_cached = revisions.saturating_sub(self.stats.manifests_read);
         self.changed |= self.entries.len() != before;
         if revisions < MIN_REVISIONS {
             self.file = None;
@@ -296,9 +294,7 @@ impl ManifestCache for ProjectCache {
         // Called for every revision of the project: no key is allocated to look one up.
         let entry = self.entries.get(key_of(&self.root, path.parent()?).as_ref())?;
         entry.seen.store(true, Ordering::Relaxed);
-        let parsed = (Some(entry.manifest) == Stamp::of(metadata)).then_some(entry.parsed.as_str());
-        self.hits.fetch_add(usize::from(parsed.is_some()), Ordering::Relaxed);
-        parsed
+        (Some(entry.manifest) == Stamp::of(metadata)).then_some(entry.parsed.as_str())
     }
 
     fn record(&mut self, path: &Path, metadata: &std::fs::Metadata, manifest: &Manifest) {
